@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# mlmon-nb developer entry point.
+#   ./dev.sh setup   create .venv, install mlmon-nb and its dependencies, register the
+#                    Jupyter kernel "mlmon-nb", then run `mlmon demo` (prints the report index)
+#   ./dev.sh test    run the whole test suite (creates .venv first when it is missing)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+pick_python() {
+  for candidate in "${PYTHON:-}" python3.11 python3.12 python3.13 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 14) else 1)'; then
+      echo "$candidate"; return
+    fi
+  done
+  echo "dev.sh: Python 3.11-3.13 not found (set PYTHON=/path/to/python3.11)" >&2
+  exit 2
+}
+
+ensure_env() {
+  local stamp=.venv/.mlmon-installed
+  if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then
+    return
+  fi
+  local py; py=$(pick_python)
+  echo "dev.sh: creating .venv with $py and installing mlmon-nb" >&2
+  "$py" -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[test]"
+  .venv/bin/python -m ipykernel install --sys-prefix --name mlmon-nb --display-name "Python (mlmon-nb)" >/dev/null
+  touch "$stamp"
+}
+
+case "${1:-}" in
+  setup)
+    ensure_env
+    shift
+    exec .venv/bin/mlmon demo "$@"
+    ;;
+  test)
+    ensure_env
+    shift
+    exec .venv/bin/python -m pytest -q "$@"
+    ;;
+  *)
+    sed -n '2,6p' "$0" >&2
+    exit 2
+    ;;
+esac

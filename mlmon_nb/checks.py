@@ -1,0 +1,235 @@
+"""Checks: the records that decide alerts, and the summary a run writes.
+
+A notebook records every check that decides an alert through one
+:class:`Recorder`. The recorder writes its checks, the notebook's one-sentence
+verdict, its findings and what it could not do to a small JSON file the runner
+reads after execution; in JupyterLab (no output file) it only displays them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .errors import ArchiveError, UsageError
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = "mlmon.summary/1"
+STATUSES = ("ok", "warn", "alert", "error")
+SEVERITY = {"ok": 0, "warn": 1, "alert": 2, "error": 3}
+KINDS = (
+    "feature_drift", "multivariate_drift", "prediction_drift", "label_drift", "data_quality",
+    "performance", "estimated_performance", "change_point", "concept_drift",
+    "attribution_drift", "feedback_loop", "operational",
+)
+FAIL_ON = ("alert", "warn", "never")
+
+
+def worst(statuses: Iterable[str]) -> str:
+    """The most severe of some statuses (``ok`` when there are none)."""
+    out = "ok"
+    for s in statuses:
+        if SEVERITY[s] > SEVERITY[out]:
+            out = s
+    return out
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe numbers: NaN and infinities become None, numpy scalars plain."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Check:
+    """One decision: what was checked, how, the figures, and the resulting status."""
+
+    notebook: str
+    kind: str
+    subject: str
+    status: str
+    method: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    p_value: float | None = None
+    at: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise UsageError(f"The 'kind' parameter of Check must be one of {', '.join(KINDS)}. "
+                             f"Got {self.kind!r} instead.")
+        if self.status not in STATUSES:
+            raise UsageError(f"The 'status' parameter of Check must be one of {', '.join(STATUSES)}. "
+                             f"Got {self.status!r} instead.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The check as summary.json holds it (None-valued figures dropped)."""
+        out = {k: _clean(v) for k, v in asdict(self).items() if k != "details"}
+        out = {k: v for k, v in out.items() if v is not None}
+        out.update({k: _clean(v) for k, v in self.details.items() if k not in out})
+        return out
+
+
+class Recorder:
+    """Collects a notebook's checks, verdict and findings.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's machine name (``data_drift``).
+    output : str or Path, optional
+        JSON file the runner reads; when empty, nothing is written.
+
+    Examples
+    --------
+    >>> rec = Recorder("data_drift")
+    >>> _ = rec.check("feature_drift", "price", "alert", method="ks", value=0.3, threshold=0.1)
+    >>> rec.status
+    'alert'
+    """
+
+    def __init__(self, notebook: str, output: str | os.PathLike | None = None) -> None:
+        self.notebook = notebook
+        self.output = Path(output) if output else None
+        self.checks: list[Check] = []
+        self.findings: list[dict[str, str]] = []
+        self.missing: list[str] = []
+        self.artefacts: dict[str, Any] = {}
+        self._verdict: str | None = None
+        self._save()
+
+    @property
+    def status(self) -> str:
+        """Worst status of the checks recorded so far."""
+        return worst(c.status for c in self.checks)
+
+    def check(self, kind: str, subject: str, status: str, **figures: Any) -> Check:
+        """Record one check; figures other than the standard ones go to ``details``."""
+        std = {k: figures.pop(k) for k in ("method", "value", "threshold", "p_value", "at") if k in figures}
+        c = Check(notebook=self.notebook, kind=kind, subject=str(subject), status=status,
+                  details=figures, **std)
+        self.checks.append(c)
+        self._save()
+        return c
+
+    def finding(self, text: str, status: str = "warn") -> None:
+        """A short plain-words finding for the report's banner and the run index."""
+        self.findings.append({"status": status, "text": text})
+        self._save()
+
+    def cannot(self, what: str) -> None:
+        """Record something the notebook could not do and what it needs."""
+        self.missing.append(what)
+        self._save()
+
+    def verdict(self, sentence: str) -> None:
+        """Set the one-sentence verdict opening the report."""
+        self._verdict = sentence
+        self._save()
+
+    def artefact(self, name: str, value: Any) -> None:
+        """Keep a small JSON-able result for later notebooks of the same run."""
+        self.artefacts[name] = _clean(value)
+        self._save()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "notebook": self.notebook,
+            "status": self.status,
+            "verdict": self._verdict,
+            "findings": self.findings,
+            "missing": self.missing,
+            "checks": [c.to_dict() for c in self.checks],
+            "artefacts": self.artefacts,
+        }
+
+    def _save(self) -> None:
+        if self.output is None:
+            return
+        tmp = self.output.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1))
+        os.replace(tmp, self.output)
+
+    def to_df(self):
+        """The checks as a DataFrame, worst first."""
+        import pandas as pd
+
+        rows = [c.to_dict() for c in self.checks]
+        df = pd.DataFrame(rows)
+        if df.empty:
+            return df
+        df["_sev"] = df["status"].map(SEVERITY)
+        return df.sort_values(["_sev"], ascending=False, kind="stable").drop(columns="_sev")
+
+    def _repr_html_(self) -> str:
+        counts = {s: sum(c.status == s for c in self.checks) for s in STATUSES}
+        parts = [f"<p><b>{html.escape(self.notebook)}</b>: status <b>{self.status}</b> "
+                 f"({counts['alert']} alert, {counts['warn']} warn, {counts['ok']} ok)</p>"]
+        if self._verdict:
+            parts.append(f"<p>{html.escape(self._verdict)}</p>")
+        return "".join(parts)
+
+
+def read_notebook_result(path: Path) -> dict[str, Any]:
+    """Read what a notebook's Recorder wrote; an empty result when it wrote nothing."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {"checks": [], "findings": [], "missing": [], "verdict": None, "artefacts": {}}
+
+
+def summary_schema() -> dict[str, Any]:
+    """The JSON Schema of summary.json shipped with the package."""
+    text = resources.files("mlmon_nb").joinpath("schemas/summary.schema.json").read_text()
+    return json.loads(text)
+
+
+def validate_summary(summary: Mapping[str, Any], where: str = "summary.json") -> None:
+    """Validate a summary against the shipped schema.
+
+    Raises
+    ------
+    ArchiveError
+        When the summary has another schema version or does not match.
+    """
+    import jsonschema
+
+    schema_name = summary.get("schema") if isinstance(summary, Mapping) else None
+    if schema_name != SCHEMA:
+        raise ArchiveError(f"{where}: schema {schema_name!r} is not supported; this mlmon_nb reads {SCHEMA}")
+    try:
+        jsonschema.validate(summary, summary_schema())
+    except jsonschema.ValidationError as exc:
+        path = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        raise ArchiveError(f"{where}: {path}: {exc.message}") from exc
+
+
+def exit_code(status: str, fail_on: str) -> int:
+    """The CLI exit code for a run's status under ``--fail-on``."""
+    if status == "error":
+        return 3
+    if fail_on == "never":
+        return 0
+    return 1 if SEVERITY[status] >= SEVERITY[fail_on] else 0

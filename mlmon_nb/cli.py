@@ -1,0 +1,178 @@
+"""The ``mlmon`` command (INTERFACE.md section 2).
+
+Exit codes: 0 done, nothing at or above ``--fail-on`` fired; 1 a check at or
+above ``--fail-on`` fired; 2 bad input (one line on stderr, archive
+untouched); 3 a notebook failed (its report is archived with status error).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import MlmonError, UsageError
+
+EXAMPLES = {
+    "demo": "mlmon demo --out mlmon-demo",
+    "baseline": "mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2",
+    "run": "mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-09/2026-11-16 -n data_drift",
+    "index": "mlmon index -p mlmon.yaml",
+}
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _split_names(values: tuple[str, ...]) -> list[str]:
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="mlmon")
+@click.option("--verbose", is_flag=True, help="Log what the package does (to stderr).")
+def main(verbose: bool) -> None:
+    """Monitor ML models in production with parameterised notebooks.
+
+    \b
+    Typical use:
+      mlmon demo                                   # build and run the bundled demo
+      mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2
+      mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-16/2026-11-23
+      mlmon index -p mlmon.yaml
+
+    Exit codes: 0 ok; 1 a check at or above --fail-on fired; 2 bad input; 3 a notebook failed.
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+project_option = click.option(
+    "-p", "--project", "project", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="The project file, e.g. -p mlmon.yaml. Relative paths inside it start at its folder.")
+model_option = click.option("-m", "--model", required=True,
+                            help="Model name as declared under 'models', e.g. -m ctr-ranker.")
+version_option = click.option("-v", "--version", "version", required=True,
+                              help="Model version as declared under 'versions', e.g. -v 2.")
+
+
+@main.command()
+@project_option
+@model_option
+@version_option
+@click.option("-w", "--window", required=True,
+              help="START/END, ISO dates or datetimes, END excluded; naive times are UTC. "
+                   "E.g. -w 2026-11-16/2026-11-23 or -w 2026-11-16T06:00/2026-11-16T18:00.")
+@click.option("-n", "--notebook", "notebooks", multiple=True,
+              help="Notebook to run; repeat or comma-separate (-n data_drift,operations). "
+                   "Default: every window notebook (data_drift, concept_drift, explainability, "
+                   "feedback_loops, operations).")
+@click.option("-P", "--param", "params", multiple=True,
+              help="Extra notebook parameter KEY=VALUE, passed to the notebooks that declare it, "
+                   "e.g. -P cohort='category == \"sports\"'.")
+@click.option("--fail-on", type=click.Choice(["alert", "warn", "never"]), default="alert", show_default=True,
+              help="Exit 1 when a check at or above this status fires (never: only notebook failures exit non-zero).")
+def run(project: Path, model: str, version: str, window: str, notebooks: tuple[str, ...],
+        params: tuple[str, ...], fail_on: str) -> None:
+    """Run the window notebooks and archive their reports.
+
+    Executes each notebook with papermill in a fresh kernel, exports it to a
+    self-contained HTML report, writes summary.json and prints the run folder.
+
+    Example: mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-09/2026-11-16
+    """
+    from .runner import execute_plan, parse_parameters, prepare_window_run
+
+    plan = prepare_window_run(project, model, version, window, _split_names(notebooks),
+                              parse_parameters(params))
+    outcome = execute_plan(plan, fail_on=fail_on, progress=_say, show_progress=sys.stderr.isatty())
+    _say(f"status {outcome.summary['status']}: {outcome.summary['verdict']}")
+    click.echo(str(outcome.run_dir))
+    sys.exit(outcome.exit_code)
+
+
+@main.command()
+@project_option
+@model_option
+@version_option
+def baseline(project: Path, model: str, version: str) -> None:
+    """Compute and archive the baseline (healthy state) of a model version.
+
+    Example: mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2
+    """
+    from .runner import execute_baseline, prepare_baseline
+
+    plan = prepare_baseline(project, model, version)
+    outcome = execute_baseline(plan, progress=_say, show_progress=sys.stderr.isatty())
+    click.echo(str(outcome.run_dir))
+    sys.exit(outcome.exit_code)
+
+
+@main.command()
+@project_option
+def index(project: Path) -> None:
+    """Rebuild the archive's index.html from what is archived and print its path.
+
+    Example: mlmon index -p mlmon.yaml
+    """
+    from .archive import write_index
+    from .config import load_project
+
+    proj = load_project(project)
+    click.echo(str(write_index(proj.archive)))
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("mlmon-demo"),
+              show_default=True, help="Folder for the demo project (data, models, mlmon.yaml, reports).")
+@click.option("--scale", type=float, default=1.0, show_default=True,
+              help="Multiply the demo's ~20k rows a week, e.g. --scale 0.25 for a quick run.")
+@click.option("--weeks", type=int, default=10, show_default=True, help="Weekly windows of logs to simulate and run.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulation.")
+@click.option("--exposure", type=click.Choice(["model", "randomised"]), default="model", show_default=True,
+              help="'randomised' simulates the control arm without a feedback loop.")
+@click.option("-n", "--notebook", "notebooks", multiple=True,
+              help="Window notebooks to run (default: all), e.g. -n data_drift.")
+def demo(out: Path, scale: float, weeks: int, seed: int, exposure: str, notebooks: tuple[str, ...]) -> None:
+    """Build the bundled demo project and run its baseline and every weekly window.
+
+    The demo is a click-through-rate model for a product feed with injected
+    events (covariate drift, a preference flip, a latency regression and a
+    feedback loop) described in <out>/ground_truth.json. Prints the path of the
+    archive's index.html.
+
+    Example: mlmon demo --out mlmon-demo --scale 0.5
+    """
+    from .demo import run_demo
+
+    index_path = run_demo(out, scale=scale, weeks=weeks, seed=seed, exposure=exposure,
+                          notebooks=_split_names(notebooks) or None, progress=_say,
+                          show_progress=sys.stderr.isatty())
+    click.echo(str(index_path))
+
+
+def entry() -> None:
+    """Console entry point: one clear line and exit 2 for bad input, never a traceback."""
+    try:
+        main.main(standalone_mode=False, prog_name="mlmon")
+    except MlmonError as exc:
+        click.echo(f"mlmon: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("mlmon: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        ctx_cmd = f" (see 'mlmon {exc.ctx.command.name} --help')" if getattr(exc, "ctx", None) and exc.ctx.command else ""
+        click.echo(f"mlmon: error: {exc.format_message()}{ctx_cmd}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

@@ -1,0 +1,105 @@
+"""What a window notebook opens first: project, model version, window and data.
+
+A notebook's parameters cell names a project file, a model, a version and a
+window; :func:`open_window` loads and checks all of them in one call and
+returns a :class:`WindowContext` the rest of the notebook works from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .checks import Recorder
+from .config import FeaturesConfig, ModelConfig, Project, VersionConfig, load_project, parse_window
+from .data import Table, connect, read_reference, read_window
+from .models import LoadedModel, load_model
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class WindowContext:
+    """A model version, a window of its logs, its reference and a check recorder."""
+
+    project: Project
+    model: ModelConfig
+    version: VersionConfig
+    start: dt.datetime
+    end: dt.datetime
+    current: Table
+    reference: Table
+    recorder: Recorder
+    estimator: LoadedModel | None = None
+    work_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def features(self) -> FeaturesConfig:
+        return self.current.features
+
+    @property
+    def thresholds(self) -> dict[str, Any]:
+        return dict(self.model.thresholds or {})
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        feats = self.features
+        rows = [
+            ("model / version", f"{self.model.name} / {self.version.name} ({self.model.task})"),
+            ("window", f"{self.start.isoformat()} → {self.end.isoformat()} (end excluded)"),
+            ("window rows", f"{len(self.current):,} ({self.current.labelled_rows:,} labelled)"),
+            ("reference rows", f"{len(self.reference):,}"),
+            ("features", f"{len(feats.numeric)} numeric, {len(feats.categorical)} categorical"),
+            ("logs", str(self.current.source.path)),
+        ]
+        body = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
+        return f"<table class='mlmon-table'>{body}</table>"
+
+
+def open_window(project: str | Path, model: str, version: str, window: str, *, notebook: str,
+                output: str | None = None, work_dir: str | None = None, labels: bool = True,
+                load_estimator: bool = False) -> WindowContext:
+    """Load everything a window notebook needs.
+
+    Parameters
+    ----------
+    project : str or Path
+        Path of mlmon.yaml.
+    model, version : str
+        The model and version to analyse.
+    window : str
+        ``START/END`` (ISO dates or datetimes; END excluded).
+    notebook : str
+        The calling notebook's machine name (for its checks).
+    output : str, optional
+        Where the recorder writes its JSON (set by the runner).
+    work_dir : str, optional
+        The run's artefact folder (set by the runner).
+    labels : bool
+        Join late labels.
+    load_estimator : bool
+        Also load the version's model file.
+
+    Raises
+    ------
+    MlmonError
+        On any bad input, with a message naming what and where.
+    """
+    proj = load_project(project)
+    mcfg = proj.model(model)
+    vcfg = proj.version(model, version)
+    start, end = parse_window(window)
+    con = connect()
+    current = read_window(mcfg, start, end, version=vcfg.name if mcfg.version_column else None,
+                          labels=labels, con=con)
+    reference = read_reference(mcfg, con=con)
+    estimator = load_model(mcfg, vcfg) if load_estimator else None
+    return WindowContext(project=proj, model=mcfg, version=vcfg, start=start, end=end,
+                         current=current, reference=reference,
+                         recorder=Recorder(notebook, output or None), estimator=estimator,
+                         work_dir=Path(work_dir) if work_dir else None)

@@ -1,0 +1,593 @@
+"""Data windows and reference data, read through embedded DuckDB.
+
+A *source* is a parquet or CSV file, a glob, or a folder of them (hive-style
+``key=value`` partition folders included). A *window* is the half-open
+interval ``[start, end)`` of the logs' timestamp column. The time filter and
+the column projection are part of the SQL handed to DuckDB, so they are pushed
+into the scan: reading one week out of a year of parquet logs touches only
+that week's row groups and the needed columns (see :func:`scan_profile`).
+
+Naive timestamps are taken to be UTC; tz-aware ones are converted to UTC.
+Categorical features come back as pandas ``category``; numeric features as
+``float64``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob as globmod
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from .config import FeaturesConfig, ModelConfig
+from .errors import DataError
+
+logger = logging.getLogger(__name__)
+
+_NUMERIC_TYPES = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+    "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL", "BOOLEAN",
+)
+_CATEGORICAL_TYPES = ("VARCHAR", "BOOLEAN", "ENUM", "TINYINT", "SMALLINT", "INTEGER", "BIGINT")
+_PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+_CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".txt")
+
+
+def _quote(name: str) -> str:
+    """Quote an identifier for DuckDB (column names are data: never trust them)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open an in-memory DuckDB connection set to UTC.
+
+    Parameters
+    ----------
+    threads : int, optional
+        Worker threads; DuckDB's default (all cores) when omitted.
+    """
+    con = duckdb.connect(database=":memory:")
+    con.execute("SET TimeZone='UTC'")
+    if threads:
+        con.execute(f"SET threads={int(threads)}")
+    return con
+
+
+@dataclass(frozen=True)
+class Source:
+    """A readable data location and the DuckDB table expression that scans it."""
+
+    path: Path
+    kind: str
+    files: tuple[str, ...]
+    where: str
+
+    @property
+    def relation(self) -> str:
+        """SQL table function reading every file of the source."""
+        files = "[" + ", ".join(_literal(f) for f in self.files) + "]"
+        if self.kind == "parquet":
+            return f"read_parquet({files}, hive_partitioning=true, union_by_name=true)"
+        return f"read_csv({files}, hive_partitioning=true, union_by_name=true, auto_detect=true)"
+
+
+def _kind_of(file: str) -> str | None:
+    lower = file.lower()
+    if lower.endswith(_PARQUET_SUFFIXES):
+        return "parquet"
+    if lower.endswith(_CSV_SUFFIXES):
+        return "csv"
+    return None
+
+
+def resolve_source(path: str | Path, where: str) -> Source:
+    """Resolve a file, glob or folder into a :class:`Source`.
+
+    Parameters
+    ----------
+    path : str or Path
+        A parquet/CSV file, a glob pattern, or a folder searched recursively.
+    where : str
+        Where the path was configured (``mlmon.yaml: models.x.logs``), for messages.
+
+    Raises
+    ------
+    DataError
+        When nothing readable is found there, or parquet and CSV are mixed.
+    """
+    text = str(path)
+    if any(ch in text for ch in "*?["):
+        files = sorted(f for f in globmod.glob(text, recursive=True) if os.path.isfile(f))
+        if not files:
+            raise DataError(f"{where}: no files match {text}")
+    elif os.path.isdir(text):
+        files = sorted(
+            f for f in globmod.glob(os.path.join(text, "**", "*"), recursive=True)
+            if os.path.isfile(f) and _kind_of(f) and not os.path.basename(f).startswith((".", "_"))
+        )
+        if not files:
+            raise DataError(f"{where}: folder {text} holds no parquet or CSV files")
+    elif os.path.isfile(text):
+        files = [text]
+    else:
+        raise DataError(f"{where}: not found: {text}")
+    kinds = {_kind_of(f) for f in files}
+    if None in kinds:
+        bad = next(f for f in files if _kind_of(f) is None)
+        raise DataError(f"{where}: {bad}: expected a .parquet or .csv file")
+    if len(kinds) > 1:
+        raise DataError(f"{where}: {text} mixes parquet and CSV files; keep one format per source")
+    for f in files:
+        if os.path.getsize(f) == 0:
+            raise DataError(f"{where}: {f} is empty (0 bytes)")
+    return Source(path=Path(text), kind=kinds.pop(), files=tuple(files), where=where)
+
+
+def _friendly(exc: Exception, source: Source) -> DataError:
+    """Turn a DuckDB error about a file into one line that names the file."""
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    lower = str(exc).lower()
+    if "unicode" in lower or "utf-8" in lower or "utf8" in lower:
+        what = "contains bytes that are not valid UTF-8"
+    elif "parquet" in lower and ("magic" in lower or "not a parquet" in lower or "too small" in lower
+                                 or "corrupt" in lower or "invalid" in lower):
+        what = "is not a readable parquet file (corrupt or truncated)"
+    else:
+        what = f"could not be read ({msg})"
+    files = [f for f in source.files if os.path.basename(f) in str(exc)]
+    name = files[0] if files else str(source.path)
+    return DataError(f"{source.where}: {name} {what}")
+
+
+def describe(source: Source, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, str]:
+    """Return the columns of a source and their DuckDB types.
+
+    Raises
+    ------
+    DataError
+        When a file of the source cannot be read.
+    """
+    con = con or connect()
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()
+    except duckdb.Error as exc:
+        raise _friendly(exc, source) from exc
+    return {r[0]: r[1] for r in rows}
+
+
+def _is_numeric(dtype: str) -> bool:
+    return dtype.upper().split("(")[0] in _NUMERIC_TYPES
+
+
+def _is_timestamp(dtype: str) -> bool:
+    return dtype.upper().startswith(("TIMESTAMP", "DATE"))
+
+
+def infer_features(columns: dict[str, str], exclude: Iterable[str]) -> FeaturesConfig:
+    """Infer monitored features from a source's columns.
+
+    Numbers become numeric features, strings and booleans categorical ones.
+    Configured non-feature columns (timestamp, target, prediction, keys,
+    operational and feedback columns) and timestamps are excluded.
+    """
+    skip = {c for c in exclude if c}
+    numeric, categorical = [], []
+    for name, dtype in columns.items():
+        if name in skip or _is_timestamp(dtype):
+            continue
+        upper = dtype.upper()
+        if upper.startswith(("VARCHAR", "ENUM")) or upper == "BOOLEAN":
+            categorical.append(name)
+        elif _is_numeric(dtype):
+            numeric.append(name)
+    return FeaturesConfig(numeric=tuple(numeric), categorical=tuple(categorical))
+
+
+def non_feature_columns(model: ModelConfig) -> list[str]:
+    """Columns the configuration names that are not model inputs."""
+    cols = [model.timestamp, model.prediction, model.target, model.version_column]
+    if model.labels:
+        cols.append(model.labels.key)
+    if model.operational:
+        cols += [model.operational.latency_ms, model.operational.request_id, model.operational.error]
+    if model.feedback:
+        fb = model.feedback
+        cols += [fb.user, fb.item, fb.exposed, fb.outcome, fb.training_provenance]
+    return [c for c in cols if c]
+
+
+def model_features(model: ModelConfig, con: duckdb.DuckDBPyConnection | None = None) -> FeaturesConfig:
+    """The model's monitored features: configured, or inferred from the reference."""
+    if model.features.numeric or model.features.categorical:
+        return model.features
+    ref = resolve_source(model.reference, f"models.{model.name}.reference")
+    return infer_features(describe(ref, con), non_feature_columns(model))
+
+
+@dataclass
+class Table:
+    """Rows read from a source, with what is needed to trust and reproduce them."""
+
+    frame: pd.DataFrame
+    fingerprint: str
+    source: Source
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    labelled_rows: int = 0
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def _check_features(types: dict[str, str], features: FeaturesConfig, source: Source, model: ModelConfig) -> None:
+    known = ", ".join(list(types)[:30])
+    for group, names in (("numeric", features.numeric), ("categorical", features.categorical)):
+        for name in names:
+            if name not in types:
+                raise DataError(
+                    f"{source.where}: column {name!r} (models.{model.name}.features.{group}) "
+                    f"not found in {source.path}; columns are: {known}"
+                )
+            dtype = types[name]
+            if group == "numeric" and not _is_numeric(dtype):
+                raise DataError(
+                    f"{source.where}: column {name!r} (models.{model.name}.features.numeric) "
+                    f"is {dtype} in {source.path}; expected a number"
+                )
+            if group == "categorical" and not dtype.upper().split("(")[0] in _CATEGORICAL_TYPES:
+                raise DataError(
+                    f"{source.where}: column {name!r} (models.{model.name}.features.categorical) "
+                    f"is {dtype} in {source.path}; expected a string, boolean or integer"
+                )
+
+
+def _select_list(types: dict[str, str], wanted: Sequence[str], features: FeaturesConfig) -> list[str]:
+    out = []
+    for col in wanted:
+        if col not in types:
+            continue
+        q = _quote(col)
+        if col in features.numeric:
+            out.append(f"CAST({q} AS DOUBLE) AS {q}")
+        elif col in features.categorical:
+            out.append(f"CAST({q} AS VARCHAR) AS {q}")
+        else:
+            out.append(q)
+    return out
+
+
+def _time_filter(ts: str, dtype: str, start: dt.datetime, end: dt.datetime) -> str:
+    """A filter on the raw column (no cast on it) so DuckDB can prune row groups."""
+    q = _quote(ts)
+    upper = dtype.upper()
+    s_utc = start.astimezone(dt.timezone.utc)
+    e_utc = end.astimezone(dt.timezone.utc)
+    if "WITH TIME ZONE" in upper:
+        return (f"{q} >= TIMESTAMPTZ {_literal(s_utc.isoformat())} "
+                f"AND {q} < TIMESTAMPTZ {_literal(e_utc.isoformat())}")
+    if upper.startswith("TIMESTAMP") or upper == "DATE":
+        fmt = "%Y-%m-%d %H:%M:%S.%f"
+        return (f"{q} >= TIMESTAMP {_literal(s_utc.strftime(fmt))} "
+                f"AND {q} < TIMESTAMP {_literal(e_utc.strftime(fmt))}")
+    # Strings (CSV without detected types): parse, accepting offsets.
+    return (f"CAST({q} AS TIMESTAMPTZ) >= TIMESTAMPTZ {_literal(s_utc.isoformat())} "
+            f"AND CAST({q} AS TIMESTAMPTZ) < TIMESTAMPTZ {_literal(e_utc.isoformat())}")
+
+
+def _to_frame(rel: duckdb.DuckDBPyRelation, source: Source, timestamp: str | None,
+              features: FeaturesConfig) -> pd.DataFrame:
+    try:
+        df = rel.df()
+    except duckdb.Error as exc:
+        raise _friendly(exc, source) from exc
+    if timestamp and timestamp in df.columns:
+        col = df[timestamp]
+        if not pd.api.types.is_datetime64_any_dtype(col):
+            try:
+                col = pd.to_datetime(col, utc=True, format="ISO8601")
+            except (ValueError, TypeError) as exc:
+                raise DataError(
+                    f"{source.where}: column {timestamp!r} of {source.path} holds values "
+                    f"that are not timestamps ({exc})"
+                ) from exc
+        elif getattr(col.dt, "tz", None) is None:
+            col = col.dt.tz_localize("UTC")
+        else:
+            col = col.dt.tz_convert("UTC")
+        df[timestamp] = col
+    for name in features.categorical:
+        if name in df.columns:
+            df[name] = df[name].astype("category")
+    for name in features.numeric:
+        if name in df.columns:
+            df[name] = df[name].astype("float64")
+    return df
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, sql: str, columns: Sequence[str], extra: str) -> str:
+    """Content fingerprint of a query result: row count and an order-free hash sum."""
+    cols = ", ".join(_quote(c) for c in columns)
+    n, total = con.execute(f"SELECT count(*), coalesce(sum(hash({cols})), 0) FROM ({sql})").fetchall()[0]
+    return _digest(n, total, columns, extra)
+
+
+def _digest(n: int, total: int, columns: Sequence[str], extra: str) -> str:
+    digest = hashlib.sha256(f"{n}|{total}|{','.join(columns)}|{extra}".encode()).hexdigest()
+    return f"sha256:{digest}"
+
+
+def window_columns(model: ModelConfig, features: FeaturesConfig) -> list[str]:
+    """Every column of the logs a window notebook may need, in a stable order."""
+    cols = [model.timestamp, *features.numeric, *features.categorical, *non_feature_columns(model)]
+    cols += list(getattr(model, "segments", ()) or ())
+    seen: dict[str, None] = {}
+    for c in cols:
+        if c:
+            seen.setdefault(c, None)
+    return list(seen)
+
+
+@dataclass(frozen=True)
+class _WindowQuery:
+    sql: str
+    source: Source
+    features: FeaturesConfig
+    columns: tuple[str, ...]
+    start: dt.datetime
+    end: dt.datetime
+
+
+def _window_query(model: ModelConfig, start: dt.datetime, end: dt.datetime, version: str | None,
+                  columns: Sequence[str] | None, labels: bool, con) -> _WindowQuery:
+    start, end = _utc(start), _utc(end)
+    source = resolve_source(model.logs, f"models.{model.name}.logs")
+    types = describe(source, con)
+    features = model_features(model, con)
+    if model.timestamp not in types:
+        raise DataError(f"{source.where}: timestamp column {model.timestamp!r} "
+                        f"(models.{model.name}.timestamp) not found in {source.path}")
+    ts_type = types[model.timestamp]
+    if not (_is_timestamp(ts_type) or ts_type.upper().startswith("VARCHAR")):
+        raise DataError(f"{source.where}: timestamp column {model.timestamp!r} is {ts_type} in "
+                        f"{source.path}; expected a timestamp")
+    _check_features(types, features, source, model)
+    if model.prediction not in types:
+        raise DataError(f"{source.where}: prediction column {model.prediction!r} "
+                        f"(models.{model.name}.prediction) not found in {source.path}")
+    wanted = list(columns) if columns is not None else window_columns(model, features)
+    conditions = [_time_filter(model.timestamp, ts_type, start, end)]
+    if version is not None and model.version_column:
+        if model.version_column not in types:
+            raise DataError(f"{source.where}: version column {model.version_column!r} "
+                            f"(models.{model.name}.version_column) not found in {source.path}")
+        conditions.append(f"CAST({_quote(model.version_column)} AS VARCHAR) = {_literal(version)}")
+    present = [c for c in wanted if c in types]
+    sql = (f"SELECT {', '.join(_select_list(types, present, features))} FROM {source.relation} "
+           f"WHERE {' AND '.join(conditions)}")
+    if labels and model.labels:
+        sql = _join_labels(con, sql, model, types, present)
+        if model.target not in present:
+            present.append(model.target)
+    return _WindowQuery(sql=sql, source=source, features=features, columns=tuple(present),
+                        start=start, end=end)
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """Counts and fingerprint of a window, computed by DuckDB without loading rows."""
+
+    rows: int
+    labelled_rows: int
+    fingerprint: str
+
+
+def window_stats(model: ModelConfig, start: dt.datetime, end: dt.datetime, *,
+                 version: str | None = None, labels: bool = True,
+                 con: duckdb.DuckDBPyConnection | None = None) -> WindowStats:
+    """Validate a window's source and columns and count its rows, as one aggregation.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_window`, including for a window without rows.
+    """
+    con = con or connect()
+    q = _window_query(model, start, end, version, None, labels, con)
+    target = model.target if model.target in q.columns else None
+    labelled = f"count({_quote(target)})" if target else "0"
+    cols = ", ".join(_quote(c) for c in q.columns)
+    try:
+        n, total, n_lab = con.execute(
+            f"SELECT count(*), coalesce(sum(hash({cols})), 0), {labelled} FROM ({q.sql})").fetchall()[0]
+    except duckdb.Error as exc:
+        raise _friendly(exc, q.source) from exc
+    if n == 0:
+        _no_rows(model, q, version)
+    return WindowStats(rows=int(n), labelled_rows=int(n_lab),
+                       fingerprint=_digest(n, total, q.columns, f"{q.start.isoformat()}/{q.end.isoformat()}"))
+
+
+def _no_rows(model: ModelConfig, q: _WindowQuery, version: str | None):
+    scope = f" served by version {version!r}" if version is not None and model.version_column else ""
+    raise DataError(f"{q.source.where}: no rows{scope} in window "
+                    f"[{q.start.isoformat()}, {q.end.isoformat()}) of {q.source.path}")
+
+
+def read_window(
+    model: ModelConfig,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    version: str | None = None,
+    columns: Sequence[str] | None = None,
+    labels: bool = True,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Table:
+    """Read the logs of ``[start, end)`` for a model (and serving version).
+
+    Parameters
+    ----------
+    model : ModelConfig
+        The model's configuration.
+    start, end : datetime
+        Window bounds; naive values are UTC.
+    version : str, optional
+        Keep only rows served by this version (needs ``version_column``).
+    columns : sequence of str, optional
+        Columns to read; defaults to every configured column present.
+    labels : bool
+        Join late labels by key when ``labels`` is configured.
+
+    Returns
+    -------
+    Table
+        The rows as a DataFrame, sorted by timestamp, and their fingerprint.
+
+    Raises
+    ------
+    DataError
+        Missing or unreadable files, missing columns, unusable column types,
+        or a window without rows.
+    """
+    con = con or connect()
+    q = _window_query(model, start, end, version, columns, labels, con)
+    try:
+        fingerprint = _fingerprint(con, q.sql, q.columns, f"{q.start.isoformat()}/{q.end.isoformat()}")
+        rel = con.sql(f"{q.sql} ORDER BY {_quote(model.timestamp)}")
+    except duckdb.Error as exc:
+        raise _friendly(exc, q.source) from exc
+    frame = _to_frame(rel, q.source, model.timestamp, q.features)
+    if frame.empty:
+        _no_rows(model, q, version)
+    labelled = int(frame[model.target].notna().sum()) if model.target in frame.columns else 0
+    return Table(frame=frame, fingerprint=fingerprint, source=q.source, start=q.start, end=q.end,
+                 labelled_rows=labelled, features=q.features)
+
+
+def _join_labels(con, sql: str, model: ModelConfig, types: dict[str, str], present: list[str]):
+    """Left-join late labels by key; labels win over a target already in the logs."""
+    lab = resolve_source(model.labels.path, f"models.{model.name}.labels.path")
+    ltypes = describe(lab, con)
+    key, target = model.labels.key, model.target
+    for col, what in ((key, "labels.key"), (target, "target")):
+        if col not in ltypes:
+            raise DataError(f"{lab.where}: column {col!r} (models.{model.name}.{what}) not found in "
+                            f"{lab.path}; columns are: {', '.join(ltypes)}")
+    if key not in types:
+        raise DataError(f"models.{model.name}.logs: label key {key!r} (models.{model.name}.labels.key) "
+                        f"not found in the logs")
+    qk, qt = _quote(key), _quote(target)
+    labels_sql = f"SELECT {qk} AS __k, last({qt}) AS __y FROM {lab.relation} GROUP BY {qk}"
+    cols = [f"w.{_quote(c)}" for c in present if c != target]
+    if target in types:
+        cols.append(f"coalesce(l.__y, w.{qt}) AS {qt}")
+    else:
+        cols.append(f"l.__y AS {qt}")
+    return (f"SELECT {', '.join(cols)} FROM ({sql}) w "
+            f"LEFT JOIN ({labels_sql}) l ON CAST(w.{qk} AS VARCHAR) = CAST(l.__k AS VARCHAR)")
+
+
+def read_reference(model: ModelConfig, *, columns: Sequence[str] | None = None,
+                   con: duckdb.DuckDBPyConnection | None = None) -> Table:
+    """Read the reference (baseline) data of a model.
+
+    The reference holds the features and the target, and the prediction when
+    it was logged. Timestamps, when present, are converted to UTC.
+
+    Raises
+    ------
+    DataError
+        Missing or unreadable file, missing feature columns, or no rows.
+    """
+    con = con or connect()
+    source = resolve_source(model.reference, f"models.{model.name}.reference")
+    types = describe(source, con)
+    features = model_features(model, con)
+    _check_features(types, features, source, model)
+    wanted = list(columns) if columns is not None else window_columns(model, features)
+    present = [c for c in wanted if c in types]
+    sql = f"SELECT {', '.join(_select_list(types, present, features))} FROM {source.relation}"
+    try:
+        fingerprint = _fingerprint(con, sql, present, "reference")
+        rel = con.sql(sql)
+    except duckdb.Error as exc:
+        raise _friendly(exc, source) from exc
+    ts = model.timestamp if model.timestamp in types else None
+    frame = _to_frame(rel, source, ts, features)
+    if ts:
+        frame = frame.sort_values(ts, kind="stable").reset_index(drop=True)
+    if frame.empty:
+        raise DataError(f"{source.where}: {source.path} has no rows")
+    labelled = int(frame[model.target].notna().sum()) if model.target in frame.columns else 0
+    return Table(frame=frame, fingerprint=fingerprint, source=source, labelled_rows=labelled,
+                 features=features)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def scan_profile(model: ModelConfig, start: dt.datetime, end: dt.datetime,
+                 columns: Sequence[str] | None = None) -> dict:
+    """Run a window read under DuckDB's profiler and report what the scan touched.
+
+    Returns
+    -------
+    dict
+        ``rows_scanned``, ``row_groups_scanned``, ``row_groups_total``,
+        ``bytes_scanned``, ``rows`` of the result. Used by tests and benchmarks
+        to show that the time filter and projection reach the parquet scan.
+    """
+    con = connect()
+    source = resolve_source(model.logs, f"models.{model.name}.logs")
+    types = describe(source, con)
+    cols = list(columns) if columns else [model.timestamp]
+    sql = (f"SELECT {', '.join(_quote(c) for c in cols)} FROM {source.relation} "
+           f"WHERE {_time_filter(model.timestamp, types[model.timestamp], _utc(start), _utc(end))}")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "profile.json")
+        con.execute("PRAGMA enable_profiling='json'")
+        con.execute(f"PRAGMA profiling_output={_literal(out)}")
+        rows = len(con.execute(sql).fetchall())
+        con.execute("PRAGMA disable_profiling")
+        with open(out) as fh:
+            prof = json.load(fh)
+    q = prof.get("query", prof)
+    return {
+        "rows": rows,
+        "rows_scanned": int(q.get("total_rows_scanned", 0)),
+        "row_groups_scanned": int(q.get("total_row_groups_scanned", 0)),
+        "row_groups_total": int(q.get("total_row_groups_to_scan", 0)),
+        "bytes_scanned": int(q.get("total_bytes_scanned", 0)),
+    }
+
+
+def combine_fingerprints(*parts: str) -> str:
+    """One fingerprint for several (data, model, ...) fingerprints."""
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return f"sha256:{digest}"
+
+
+def sample_rows(frame: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """At most ``n`` rows of ``frame``, drawn without replacement, order kept."""
+    if len(frame) <= n:
+        return frame
+    idx = np.sort(rng.choice(len(frame), size=n, replace=False))
+    return frame.iloc[idx]

@@ -1,0 +1,201 @@
+"""Loading model versions and scoring them.
+
+``.skops`` files are loaded with skops' safe loader. skops reports some
+scikit-learn internals as untrusted although they hold only arrays (for
+example the tree predictor of HistGradientBoosting); those are accepted from
+:data:`SKOPS_ALLOWLIST`, which was reviewed type by type. Any other untrusted
+type is refused with the list of types found, unless the version entry says
+``trusted: true``. ``.joblib``/``.pkl`` files are pickles, which can run code
+on load: they are refused without ``trusted: true``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .config import ModelConfig, VersionConfig
+from .errors import ModelError
+
+logger = logging.getLogger(__name__)
+
+#: Types skops marks untrusted that mlmon_nb accepts without ``trusted: true``.
+#: Each one is a plain data holder of scikit-learn or numpy (no code runs when
+#: it is rebuilt); review any addition the same way.
+SKOPS_ALLOWLIST = frozenset({
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.link.IdentityLink",
+    "sklearn._loss.link.MultinomialLogit",
+    "sklearn._loss.link.Interval",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn._loss.loss.HalfMultinomialLoss",
+    "sklearn._loss.loss.HalfSquaredError",
+    "sklearn._loss.loss.AbsoluteError",
+    "sklearn._loss._loss.CyHalfBinomialLoss",
+    "sklearn._loss._loss.CyHalfMultinomialLoss",
+    "sklearn._loss._loss.CyHalfSquaredError",
+    "sklearn._loss._loss.CyAbsoluteError",
+    "sklearn.tree._tree.Tree",
+    "numpy.dtype",
+    "builtins.slice",
+    "collections.OrderedDict",
+    "collections.defaultdict",
+})
+
+_PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model version ready to score."""
+
+    version: str
+    path: Path
+    sha256: str
+    estimator: Any
+    task: str
+    features: tuple[str, ...] = ()
+
+    @property
+    def fingerprint(self) -> str:
+        return f"sha256:{self.sha256}"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_model(model: ModelConfig, version: VersionConfig) -> LoadedModel:
+    """Load the model file of a version.
+
+    Parameters
+    ----------
+    model : ModelConfig
+        The model's configuration (for the task and messages).
+    version : VersionConfig
+        The version entry naming the file and whether it is trusted.
+
+    Raises
+    ------
+    ModelError
+        When no model file is configured, the file is missing or unreadable,
+        or it would need trust the version entry does not give.
+    """
+    where = f"models.{model.name}.versions.{version.name}.model"
+    if version.model is None:
+        raise ModelError(f"{where}: no model file configured for version {version.name!r}")
+    path = Path(version.model)
+    if not path.is_file():
+        raise ModelError(f"{where}: model file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".skops":
+        estimator = _load_skops(path, where, version.trusted)
+    elif suffix in _PICKLE_SUFFIXES:
+        if not version.trusted:
+            raise ModelError(
+                f"{where}: {path.name} is a pickle, which can run arbitrary code when loaded; "
+                f"refusing it without 'trusted: true' in the version entry (or save it with skops)"
+            )
+        estimator = _load_pickle(path, where)
+    else:
+        raise ModelError(f"{where}: {path.name}: expected a .skops, .joblib or .pkl file")
+    if not (hasattr(estimator, "predict") or hasattr(estimator, "predict_proba")):
+        raise ModelError(f"{where}: {path.name} holds a {type(estimator).__name__}, "
+                         f"which has neither predict nor predict_proba")
+    if model.task != "regression" and not hasattr(estimator, "predict_proba"):
+        raise ModelError(f"{where}: {path.name} ({type(estimator).__name__}) has no predict_proba, "
+                         f"needed for task {model.task}")
+    names = tuple(str(n) for n in getattr(estimator, "feature_names_in_", ()))
+    return LoadedModel(version=version.name, path=path, sha256=_sha256(path), estimator=estimator,
+                       task=model.task, features=names)
+
+
+def _load_skops(path: Path, where: str, trusted: bool) -> Any:
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # skops raises zipfile/json/KeyError variants for bad files
+        raise ModelError(f"{where}: {path} is not a readable skops file ({exc})") from exc
+    refused = sorted(set(untrusted) - SKOPS_ALLOWLIST)
+    if refused and not trusted:
+        raise ModelError(
+            f"{where}: {path.name} contains types skops does not trust and mlmon_nb has not "
+            f"reviewed: {', '.join(refused)}; add 'trusted: true' to the version if you vouch for it"
+        )
+    try:
+        return sio.load(path, trusted=list(untrusted))
+    except Exception as exc:  # a file that lists types but fails to rebuild
+        raise ModelError(f"{where}: {path} could not be loaded by skops ({exc})") from exc
+
+
+def _load_pickle(path: Path, where: str) -> Any:
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # unpickling raises arbitrary errors for bad files
+        raise ModelError(f"{where}: {path} could not be unpickled ({type(exc).__name__}: {exc})") from exc
+
+
+def model_input(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The feature columns as a model expects them: categoricals as strings."""
+    X = frame.loc[:, list(columns)].copy()
+    for name in X.columns:
+        if isinstance(X[name].dtype, pd.CategoricalDtype):
+            X[name] = X[name].astype(object).where(X[name].notna(), None)
+    return X
+
+
+def score(model: LoadedModel, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> np.ndarray:
+    """Score rows with a model.
+
+    Parameters
+    ----------
+    model : LoadedModel
+        The loaded version.
+    frame : DataFrame
+        Rows holding at least the model's feature columns.
+    columns : sequence of str, optional
+        Feature columns; defaults to the names the estimator was fitted on.
+
+    Returns
+    -------
+    ndarray
+        Binary: probability of the positive class, shape (n,). Multiclass:
+        class probabilities, shape (n, k). Regression: predictions, shape (n,).
+
+    Raises
+    ------
+    ModelError
+        When the model cannot score these rows.
+    """
+    cols = list(columns) if columns is not None else list(model.features)
+    if not cols:
+        raise ModelError(f"model version {model.version}: the estimator does not record its feature "
+                         f"names; pass the feature columns")
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ModelError(f"model version {model.version}: columns missing for scoring: {', '.join(missing)}")
+    X = model_input(frame, cols)
+    try:
+        if model.task == "regression":
+            return np.asarray(model.estimator.predict(X), dtype=float)
+        proba = np.asarray(model.estimator.predict_proba(X), dtype=float)
+    except Exception as exc:  # estimators raise many error types for bad input
+        raise ModelError(f"model version {model.version} ({model.path.name}) failed to score: {exc}") from exc
+    if model.task == "binary_classification":
+        return proba[:, 1]
+    return proba

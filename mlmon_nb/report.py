@@ -1,0 +1,531 @@
+"""HTML reports: the executed notebook, the run's index and the archive's index.
+
+Every page is one self-contained file (INTERFACE §3): the only stylesheet is
+``templates/mlmon/static/report.css``, inlined; images are data URIs; nothing is
+loaded from the network. Everything that comes from the run (names, verdicts,
+findings, column names) is escaped: it is data and may contain markup.
+
+The notebook report is an nbconvert template (``templates/mlmon``) on top of
+nbconvert's ``lab`` template, without lab's theme CSS, MathJax, require.js or
+widget scripts. The index pages are standalone Jinja2 templates in the same
+folder, rendered with autoescaping.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import importlib.resources
+import json
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import nbformat
+
+from mlmon_nb import __version__
+from mlmon_nb.errors import UsageError
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_NAME = "mlmon"
+HIDDEN_CELL_TAGS = ("remove", "parameters", "injected-parameters")
+# Worst first. "info" carries no decision and sorts last.
+STATUS_ORDER = ("error", "alert", "warn", "ok", "info")
+_SEVERITY = {status: rank for rank, status in enumerate(STATUS_ORDER)}
+MAX_BANNER_FINDINGS = 5
+MAX_INDEX_FINDINGS = 10
+TREND_LENGTH = 16
+_NUMBER = re.compile(r"^[-+−]?(\d[\d,_ ]*)?(\.\d+)?([eE][-+]?\d+)?%?$|^([-+]?inf|nan|NaN|<NA>|NaT|None)$")
+
+
+def template_dir() -> Path:
+    """Return the folder that holds the ``mlmon/`` nbconvert template.
+
+    An installed package ships the templates as ``mlmon_nb/templates``; a source
+    checkout has them at the top level of the repository.
+
+    Returns
+    -------
+    Path
+        A directory containing ``mlmon/conf.json``.
+    """
+    packaged = importlib.resources.files("mlmon_nb") / "templates"
+    if (packaged / TEMPLATE_NAME / "conf.json").is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def _status(value: Any) -> str:
+    return value if value in _SEVERITY else "info"
+
+
+def _severity(value: Any) -> int:
+    return _SEVERITY[_status(value)]
+
+
+def _json_safe(value: Any) -> Any:
+    """A JSON-serialisable copy: what nb.metadata can hold and an .ipynb can store."""
+    return json.loads(json.dumps(value, default=str))
+
+
+# ---------------------------------------------------------------------------
+# The notebook report
+# ---------------------------------------------------------------------------
+
+
+def export_notebook_html(nb: nbformat.NotebookNode, meta: Mapping) -> str:
+    """Render an executed notebook as a self-contained HTML report.
+
+    ``meta`` is stored in ``nb.metadata["mlmon"]`` (so the archived ``.ipynb``
+    carries it and can be re-rendered), then the notebook is exported with the
+    ``mlmon`` nbconvert template: a header with the run's provenance, a status
+    banner, a table of contents, the cells' outputs (code hidden except in cells
+    that failed) and a footer.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook (as papermill wrote it). Its metadata is updated.
+    meta : Mapping
+        Keys read: ``title``, ``notebook``, ``model``, ``version``,
+        ``window`` (``start``, ``end``: ISO strings), ``run_id``,
+        ``generated_at``, ``fingerprint``, ``baseline_id`` (may be None),
+        ``packages`` (name -> version), ``status`` (ok, warn, alert, error or
+        info), ``verdict`` (one sentence), ``findings`` (short strings; the
+        first five are shown in the banner), ``missing`` (what the notebook
+        could not do and the configuration it needs), ``parameters`` (name ->
+        value) and, optionally, ``mlmon_nb_version`` (defaults to this
+        package's version). Missing keys render as a dash.
+
+    Returns
+    -------
+    str
+        The HTML page.
+    """
+    from nbconvert import HTMLExporter
+
+    mlmon_meta = _json_safe(dict(meta))
+    mlmon_meta.setdefault("mlmon_nb_version", __version__)
+    nb.metadata["mlmon"] = nbformat.from_dict(mlmon_meta)
+
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(template_dir())],
+    )
+    name = str(mlmon_meta.get("notebook") or mlmon_meta.get("title") or "report")
+    html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
+    return _finish_report(html)
+
+
+def _finish_report(html: str) -> str:
+    """Post-process the exported page: unique heading ids, the TOC, number cells.
+
+    The table of contents is built here, from the headings nbconvert actually
+    rendered (it gives them ids through its markdown renderer), so every link
+    has a target; nbconvert does not make ids unique, so repeated headings
+    ("### Summary" in every section) get a numeric suffix.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    _strip_network_loads(soup)
+    toc = soup.find("nav", id="mlmon-toc")
+    cells = soup.find("main", class_="mlmon-cells")
+    if toc is not None and cells is not None:
+        entries = _unique_heading_ids(soup, cells)
+        if entries:
+            toc.append(_toc_markup(soup, entries))
+        else:
+            toc.decompose()
+    for table in soup.select("table.dataframe"):
+        for td in table.select("tbody td"):
+            if not _NUMBER.match(td.get_text(strip=True)):
+                td["class"] = [*td.get("class", []), "mlmon-text"]
+    return str(soup)
+
+
+def _unique_heading_ids(soup: Any, cells: Any) -> list[tuple[int, str, str]]:
+    """Make heading ids unique; return ``(level, id, text)`` of the h2/h3 ones."""
+    used = {tag["id"] for tag in soup.find_all(id=True) if not tag.name or tag.name[:1] != "h"}
+    entries = []
+    for heading in cells.select(".jp-RenderedMarkdown h1, .jp-RenderedMarkdown h2, "
+                                ".jp-RenderedMarkdown h3, .jp-RenderedMarkdown h4, "
+                                ".jp-RenderedMarkdown h5, .jp-RenderedMarkdown h6"):
+        anchor_id = heading.get("id")
+        if not anchor_id:
+            continue
+        unique, n = anchor_id, 1
+        while unique in used:
+            n += 1
+            unique = f"{anchor_id}-{n}"
+        used.add(unique)
+        if unique != anchor_id:
+            heading["id"] = unique
+            link = heading.find("a", class_="anchor-link")
+            if link is not None:
+                link["href"] = f"#{unique}"
+        if heading.name in ("h2", "h3"):
+            text = heading.get_text(" ", strip=True).removesuffix("¶").strip()
+            entries.append((int(heading.name[1]), unique, text))
+    return entries
+
+
+def _toc_markup(soup: Any, entries: list[tuple[int, str, str]]) -> Any:
+    """A nested ``<ol>``: h3 entries under the h2 before them."""
+    title = soup.new_tag("h2", attrs={"class": "mlmon-h"})
+    title.string = "Contents"
+    wrapper = soup.new_tag("div")
+    wrapper.append(title)
+    top = soup.new_tag("ol")
+    wrapper.append(top)
+    last_item, sub = None, None
+    for level, anchor_id, text in entries:
+        item = soup.new_tag("li")
+        link = soup.new_tag("a", href=f"#{anchor_id}")
+        link.string = text
+        item.append(link)
+        if level == 3 and last_item is not None:
+            if sub is None:
+                sub = soup.new_tag("ol")
+                last_item.append(sub)
+            sub.append(item)
+        else:
+            top.append(item)
+            last_item, sub = item, None
+    return wrapper
+
+
+def _strip_network_loads(soup: Any) -> None:
+    """Remove what would load from the network (e.g. a plotting library's CDN script).
+
+    Outputs are arbitrary HTML; the contract is that a report opens offline
+    and fetches nothing, so remote scripts, stylesheets and frames are dropped
+    and remote ``src`` attributes removed. Hyperlinks (``<a href>``) stay.
+    """
+    for tag in soup.find_all(["script", "link", "iframe", "img", "source", "video", "audio", "embed", "object"]):
+        for attribute in ("src", "href", "data"):
+            value = tag.get(attribute)
+            if value is None or tag.name == "a":
+                continue
+            if _is_remote(value):
+                logger.warning("Removed a <%s %s=%r> from the report: it loads from the network.",
+                               tag.name, attribute, value[:80])
+                if tag.name in ("script", "link", "iframe", "embed", "object"):
+                    tag.decompose()
+                    break
+                del tag[attribute]
+
+
+def _is_remote(url: str) -> bool:
+    url = url.strip()
+    return url.startswith("//") or urlsplit(url).scheme.lower() in ("http", "https", "ftp", "ws", "wss")
+
+
+# ---------------------------------------------------------------------------
+# Index pages
+# ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _environment(folder: str) -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.ChainableUndefined,
+    )
+
+
+def _render(template: str, **context: Any) -> str:
+    import markupsafe
+
+    folder = template_dir() / TEMPLATE_NAME
+    css = (folder / "static" / "report.css").read_text(encoding="utf-8")
+    env = _environment(str(folder))
+    return env.get_template(template).render(
+        css=markupsafe.Markup(css), mlmon_nb_version=__version__, **context
+    )
+
+
+def _relative_href(href: Any, what: str) -> str:
+    """Percent-encode a link and make sure it stays inside the archive."""
+    href = str(href)
+    if href.startswith(("/", "\\")) or _is_remote(href) or urlsplit(href).scheme:
+        raise UsageError(
+            f"The href of {what} must be a relative path inside the archive. Got {href!r} instead."
+        )
+    # ':' is encoded, so no part of the result can read as a URL scheme.
+    return quote(href, safe="/%#?&=~")
+
+
+def _fmt(value: Any) -> str:
+    """A figure of a check, short: 0.2134 -> '0.213', 1.2e-30 -> '1.2e-30'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if value != 0 and abs(value) < 1e-3:
+            return f"{value:.2g}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+_CHECK_FIELDS = ("status", "notebook", "kind", "subject", "method", "value", "threshold", "p_value")
+
+
+def _check_row(check: Mapping) -> dict[str, str]:
+    extras = ", ".join(
+        f"{key}={_fmt(value)}" for key, value in check.items() if key not in _CHECK_FIELDS
+    )
+    return {
+        "status": _status(check.get("status")),
+        "notebook": str(check.get("notebook", "")),
+        "kind": str(check.get("kind", "")),
+        "subject": str(check.get("subject", "")),
+        "method": str(check.get("method") or ""),
+        "value": _fmt(check.get("value")),
+        "threshold": _fmt(check.get("threshold")),
+        "p_value": _fmt(check.get("p_value")),
+        "details": extras,
+    }
+
+
+def _sorted_checks(checks: Sequence[Mapping]) -> list[Mapping]:
+    return sorted(checks, key=lambda c: (_severity(c.get("status")), str(c.get("notebook", ""))))
+
+
+def _verdict_from_checks(summary: Mapping) -> str:
+    """One sentence: '3 checks alert: feature_drift on price, device; ... .'"""
+    checks = summary.get("checks") or []
+    notebooks = summary.get("notebooks") or {}
+    failed = sorted(name for name, nb in notebooks.items() if _status(nb.get("status")) == "error")
+    parts = []
+    if failed:
+        parts.append(f"{'A notebook' if len(failed) == 1 else f'{len(failed)} notebooks'} failed: "
+                     f"{', '.join(failed)}")
+    for status in ("alert", "warn"):
+        fired = [c for c in checks if c.get("status") == status]
+        if not fired:
+            continue
+        by_kind: dict[str, list[str]] = {}
+        for check in fired:
+            by_kind.setdefault(str(check.get("kind", "check")), []).append(str(check.get("subject", "")))
+        detail = "; ".join(f"{kind} on {', '.join(s for s in subjects if s) or 'the model'}"
+                           for kind, subjects in by_kind.items())
+        parts.append(f"{len(fired)} check{'s' if len(fired) != 1 else ''} {status}: {detail}")
+    if parts:
+        return ". ".join(parts) + "."
+    if not checks:
+        return "No checks were recorded." if not notebooks else "The notebooks recorded no checks."
+    return f"All {len(checks)} check{'s' if len(checks) != 1 else ''} ok."
+
+
+def _finding_row(finding: Any) -> dict[str, str]:
+    if isinstance(finding, Mapping):
+        text = finding.get("text") or finding.get("finding") or finding.get("message") or ""
+        return {"status": _status(finding.get("status")), "text": str(text),
+                "notebook": str(finding.get("notebook") or "")}
+    return {"status": "info", "text": str(finding), "notebook": ""}
+
+
+def _findings_from_checks(checks: Sequence[Mapping]) -> list[dict[str, str]]:
+    fired = [c for c in checks if c.get("status") in ("alert", "warn", "error")]
+
+    def strength(check: Mapping) -> float:
+        value, threshold = check.get("value"), check.get("threshold")
+        try:
+            return -abs(float(value) / float(threshold))
+        except (TypeError, ValueError, ZeroDivisionError):
+            return 0.0
+
+    fired.sort(key=lambda c: (_severity(c.get("status")), strength(c)))
+    rows = []
+    for check in fired:
+        text = f"{check.get('kind', 'check')} on {check.get('subject', '')}"
+        if check.get("value") is not None:
+            text += f": {check.get('method') or 'value'} {_fmt(check.get('value'))}"
+            if check.get("threshold") is not None:
+                text += f" (threshold {_fmt(check.get('threshold'))})"
+        rows.append({"status": _status(check.get("status")), "text": text,
+                     "notebook": str(check.get("notebook", ""))})
+    return rows
+
+
+def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None) -> str:
+    """Render the index.html of one run folder.
+
+    Parameters
+    ----------
+    summary : Mapping
+        The run's ``summary.json`` (INTERFACE §4). Optional extra keys:
+        ``verdict`` (one sentence; otherwise built from the checks),
+        ``findings`` (strings, or mappings with ``text``, ``status``,
+        ``notebook``; otherwise built from the checks that fired),
+        ``baseline_id`` and ``packages`` (name -> version).
+        ``notebooks[name]["verdict"]`` is shown next to each notebook.
+    reports : Mapping[str, str], optional
+        Notebook name -> relative link of its report. Defaults to
+        ``notebooks[name]["report"]``, then ``<name>.html``.
+
+    Returns
+    -------
+    str
+        The HTML page.
+
+    Raises
+    ------
+    UsageError
+        If a report link is not a relative path.
+    """
+    reports = dict(reports or {})
+    notebooks_in = summary.get("notebooks") or {}
+    checks = list(summary.get("checks") or [])
+
+    notebooks = []
+    for name in [*notebooks_in, *(n for n in reports if n not in notebooks_in)]:
+        info = notebooks_in.get(name) or {}
+        href = reports.get(name) or info.get("report") or f"{name}.html"
+        notebooks.append({
+            "name": name,
+            "status": _status(info.get("status")),
+            "href": _relative_href(href, f"notebook {name!r}"),
+            "verdict": info.get("verdict"),
+        })
+
+    if summary.get("findings") is not None:
+        findings = [_finding_row(f) for f in summary["findings"]]
+        findings.sort(key=lambda f: _severity(f["status"]))  # stable: keeps the given order within a status
+    else:
+        findings = _findings_from_checks(checks)
+
+    data = summary.get("data") or {}
+    rows = [(label, f"{data[key]:,}" if isinstance(data[key], int) else str(data[key]))
+            for key, label in (("reference_rows", "Reference rows"), ("current_rows", "Window rows"),
+                               ("labelled_rows", "Labelled rows"))
+            if data.get(key) is not None]
+
+    return _render(
+        "run_index.html.j2",
+        model=summary.get("model", ""),
+        version=summary.get("version", ""),
+        win=summary.get("window") or {},
+        run_id=summary.get("run_id"),
+        generated_at=summary.get("generated_at"),
+        baseline_id=summary.get("baseline_id"),
+        fingerprint=data.get("fingerprint") or summary.get("fingerprint"),
+        packages_=summary.get("packages") or {},
+        rows=rows,
+        status=_status(summary.get("status")),
+        verdict=summary.get("verdict") or _verdict_from_checks(summary),
+        findings=findings[:MAX_INDEX_FINDINGS],
+        more_findings=max(0, len(findings) - MAX_INDEX_FINDINGS),
+        notebooks=notebooks,
+        checks=[_check_row(c) for c in _sorted_checks(checks)],
+    )
+
+
+def _timestamp(value: Any) -> float:
+    """Sort key of an ISO timestamp; unparsable or missing ones sort oldest."""
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return float("-inf")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.timestamp()
+
+
+def _count(run: Mapping, status: str, key: str) -> int:
+    if run.get(key) is not None:
+        return int(run[key])
+    return sum(1 for check in run.get("checks") or [] if check.get("status") == status)
+
+
+def render_archive_index(
+    runs: Sequence[Mapping], baselines: Sequence[Mapping] = (), title: str = "mlmon archive"
+) -> str:
+    """Render the archive's index.html: every run, newest first, and the baselines.
+
+    The runs table can be filtered by model, version and status with select
+    boxes driven by a small inline script; without JavaScript every row shows.
+
+    Parameters
+    ----------
+    runs : Sequence[Mapping]
+        One mapping per run: its ``summary.json`` fields (``model``,
+        ``version``, ``window``, ``run_id``, ``generated_at``, ``status``,
+        ``checks``) plus ``href``, the link to the run's index.html relative
+        to the archive root. ``alerts`` and ``warns`` (ints), when present,
+        take the place of counting the checks.
+    baselines : Sequence[Mapping], optional
+        One mapping per baseline: ``model``, ``version``, ``baseline_id``,
+        ``href`` (relative) and ``generated_at``.
+    title : str, optional
+        The page title.
+
+    Returns
+    -------
+    str
+        The HTML page.
+
+    Raises
+    ------
+    UsageError
+        If a link is not a relative path.
+    """
+    rows = []
+    for run in runs:
+        rows.append({
+            "model": str(run.get("model", "")),
+            "version": str(run.get("version", "")),
+            "window": run.get("window") or {},
+            "run_id": str(run.get("run_id", "")),
+            "generated_at": run.get("generated_at"),
+            "status": _status(run.get("status")),
+            "alerts": _count(run, "alert", "alerts"),
+            "warns": _count(run, "warn", "warns"),
+            "href": _relative_href(run.get("href", ""), f"run {run.get('run_id')!r}"),
+        })
+    rows.sort(key=lambda r: _timestamp(r["generated_at"]), reverse=True)
+
+    series: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        series.setdefault((row["model"], row["version"]), []).append(row)
+    trends = [
+        {"model": model, "version": version, "latest": group[0], "count": len(group),
+         "recent": list(reversed(group[:TREND_LENGTH]))}
+        for (model, version), group in sorted(series.items())
+    ]
+
+    baseline_rows = [
+        {"model": str(b.get("model", "")), "version": str(b.get("version", "")),
+         "baseline_id": str(b.get("baseline_id", "")), "generated_at": b.get("generated_at"),
+         "href": _relative_href(b["href"], f"baseline {b.get('baseline_id')!r}") if b.get("href") else None}
+        for b in baselines
+    ]
+    baseline_rows.sort(key=lambda b: (b["model"], b["version"], -_timestamp(b["generated_at"])))
+
+    return _render(
+        "archive_index.html.j2",
+        title=title,
+        runs=rows,
+        series=trends,
+        baselines=baseline_rows,
+        models=sorted({r["model"] for r in rows}),
+        versions=sorted({r["version"] for r in rows}, key=lambda v: (len(v), v)),
+        statuses=[s for s in STATUS_ORDER if any(r["status"] == s for r in rows)],
+    )

@@ -1,0 +1,59 @@
+"""Where the shipped notebooks, templates and schemas are.
+
+From a checkout they sit at the repository's top level (``notebooks/``,
+``templates/``); an installed package carries them as ``mlmon_nb/notebooks``
+and ``mlmon_nb/templates`` (package data mapped at build time).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from .errors import UsageError
+
+#: Window notebooks in the order a run executes them (concept_drift writes the
+#: worst segment that explainability takes as its cohort).
+WINDOW_NOTEBOOKS = ("data_drift", "concept_drift", "explainability", "feedback_loops", "operations")
+BASELINE_NOTEBOOK = "baseline"
+
+
+def _shipped(folder: str, probe: str) -> Path:
+    try:
+        candidate = Path(str(resources.files("mlmon_nb") / folder))
+        if (candidate / probe).exists():
+            return candidate
+    except (ModuleNotFoundError, TypeError):
+        pass
+    checkout = Path(__file__).resolve().parent.parent / folder
+    return checkout
+
+
+def notebooks_dir() -> Path:
+    """The folder holding the shipped notebooks."""
+    return _shipped("notebooks", "data_drift.ipynb")
+
+
+def templates_dir() -> Path:
+    """The folder holding the nbconvert template ``mlmon``."""
+    return _shipped("templates", "mlmon/conf.json")
+
+
+def available_notebooks() -> dict[str, Path]:
+    """Shipped notebooks by machine name."""
+    folder = notebooks_dir()
+    return {p.stem: p for p in sorted(folder.glob("*.ipynb"))}
+
+
+def notebook_path(name: str) -> Path:
+    """Path of a shipped notebook, or UsageError listing the known ones."""
+    known = available_notebooks()
+    if name not in known:
+        raise UsageError(f"unknown notebook {name!r}; available: {', '.join(sorted(known))}")
+    return known[name]
+
+
+def default_window_notebooks() -> tuple[str, ...]:
+    """The window notebooks a run executes by default: every shipped one, in run order."""
+    known = available_notebooks()
+    return tuple(n for n in WINDOW_NOTEBOOKS if n in known)

@@ -1,0 +1,388 @@
+"""Headless runs: papermill execution, nbconvert export, archiving.
+
+A run goes through three stages:
+
+1. *Preflight* (:func:`prepare_window_run`): load the project, the model
+   version and the window's row counts. Every user mistake is raised here as
+   an :class:`~mlmon_nb.errors.MlmonError`, before anything touches the archive.
+2. *Execution* in a staging folder: each notebook runs in a fresh kernel with
+   papermill, writes its checks through :class:`~mlmon_nb.checks.Recorder`,
+   and is exported to HTML with the ``mlmon`` nbconvert template. A failing
+   notebook still leaves its executed ``.ipynb`` and an HTML report with the
+   failing cell and its traceback.
+3. *Commit*: ``summary.json`` is validated against the shipped JSON Schema,
+   the window's index.html written, and the folder renamed into place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import nbformat
+
+from . import __version__, archive
+from .checks import SCHEMA, SEVERITY, exit_code, read_notebook_result, validate_summary, worst
+from .config import ModelConfig, Project, VersionConfig, load_project, parse_window
+from .data import combine_fingerprints, connect, resolve_source, window_stats
+from .errors import MlmonError, UsageError
+from .models import load_model
+from .resources import default_window_notebooks, notebook_path
+
+logger = logging.getLogger(__name__)
+
+KERNEL_NAME = "mlmon-nb"
+PACKAGES = ("mlmon-nb", "pandas", "numpy", "scipy", "scikit-learn", "duckdb", "papermill",
+            "nbconvert", "matplotlib", "skops", "river", "shap")
+#: Parameters every notebook takes; the runner sets them.
+RUN_PARAMETERS = ("project", "model", "version", "window", "run_id", "output", "work_dir")
+CELL_TIMEOUT_SECONDS = 3600
+
+Progress = Callable[[str], None]
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that shape a report's numbers."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            if name == "mlmon-nb":
+                out[name] = __version__
+    return out
+
+
+def ensure_kernel() -> str:
+    """Make sure a Jupyter kernel running this interpreter exists; return its name.
+
+    The kernel spec lives in this environment's prefix, so a run always uses
+    the interpreter (and packages) of the ``mlmon`` command that started it.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    ksm = KernelSpecManager()
+    try:
+        spec = ksm.get_kernel_spec(KERNEL_NAME)
+        if spec.argv and os.path.realpath(spec.argv[0]) == os.path.realpath(sys.executable):
+            return KERNEL_NAME
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(kernel_name=KERNEL_NAME, display_name="Python (mlmon-nb)", prefix=sys.prefix)
+    return KERNEL_NAME
+
+
+@dataclass
+class RunPlan:
+    """Everything a run needs, checked before the archive is touched."""
+
+    project: Project
+    model: ModelConfig
+    version: VersionConfig
+    start: dt.datetime
+    end: dt.datetime
+    notebooks: tuple[str, ...]
+    parameters: dict[str, dict[str, Any]]
+    data: dict[str, Any]
+    baseline_id: str | None = None
+    kind: str = "window"
+
+
+@dataclass
+class NotebookOutcome:
+    name: str
+    status: str
+    seconds: float
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    """A finished run: where it is archived, what it found, the exit code."""
+
+    run_dir: Path
+    summary: dict[str, Any]
+    exit_code: int
+
+
+def parse_parameters(pairs: Sequence[str]) -> dict[str, Any]:
+    """Parse ``KEY=VALUE`` pairs; values are YAML scalars (numbers, booleans) or strings."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise UsageError(f"parameter {pair!r}: expected KEY=VALUE with KEY a Python identifier")
+        if key in RUN_PARAMETERS:
+            raise UsageError(f"parameter {key!r} is set by mlmon run itself; use the matching option")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            parsed = value
+        out[key] = parsed if isinstance(parsed, (int, float, bool, str)) or parsed is None else value
+    return out
+
+
+def _notebook_parameters(name: str) -> set[str]:
+    import papermill
+
+    return set(papermill.inspect_notebook(str(notebook_path(name))))
+
+
+def _split_parameters(names: Sequence[str], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    declared = {n: _notebook_parameters(n) for n in names}
+    for key in extra:
+        if not any(key in d for d in declared.values()):
+            known = sorted(set().union(*declared.values()) - set(RUN_PARAMETERS))
+            raise UsageError(f"parameter {key!r} is not a parameter of {', '.join(names)}; "
+                             f"known: {', '.join(known) or '(none)'}")
+    return {n: {k: v for k, v in extra.items() if k in declared[n]} for n in names}
+
+
+def prepare_window_run(project_path: str | Path, model: str, version: str, window: str,
+                       notebooks: Sequence[str] | None = None,
+                       parameters: Mapping[str, Any] | None = None) -> RunPlan:
+    """Validate a window run without writing anything.
+
+    Raises
+    ------
+    MlmonError
+        Any bad input: config, model, version, window, data, notebook names.
+    """
+    project = load_project(project_path)
+    mcfg = project.model(model)
+    vcfg = project.version(model, version)
+    start, end = parse_window(window)
+    names = tuple(notebooks) if notebooks else default_window_notebooks()
+    for n in names:
+        notebook_path(n)
+        if n == "baseline":
+            raise UsageError("notebook 'baseline' is run by 'mlmon baseline', not 'mlmon run'")
+    params = _split_parameters(names, parameters or {})
+    loaded = load_model(mcfg, vcfg)
+    con = connect()
+    stats = window_stats(mcfg, start, end, version=version if mcfg.version_column else None, con=con)
+    from .baseline import reference_stats, latest_baseline_id
+    ref_rows, ref_fp = reference_stats(project, mcfg, con=con)
+    data = {
+        "reference_rows": ref_rows,
+        "current_rows": stats.rows,
+        "labelled_rows": stats.labelled_rows,
+        "fingerprint": combine_fingerprints(stats.fingerprint, ref_fp, loaded.fingerprint),
+    }
+    baseline_id = latest_baseline_id(project, model, version)
+    return RunPlan(project=project, model=mcfg, version=vcfg, start=start, end=end, notebooks=names,
+                   parameters=params, data=data, baseline_id=baseline_id)
+
+
+def _error_notebook(src: Path, message: str) -> nbformat.NotebookNode:
+    nb = nbformat.read(str(src), as_version=4)
+    cell = nbformat.v4.new_code_cell(source="# the notebook could not be executed")
+    cell.outputs = [nbformat.v4.new_output("error", ename="RunError", evalue=message, traceback=[message])]
+    nb.cells.insert(0, cell)
+    return nb
+
+
+def execute_notebook(name: str, out_ipynb: Path, parameters: Mapping[str, Any], cwd: Path,
+                     show_progress: bool = False) -> tuple[bool, str | None]:
+    """Run one notebook with papermill in a fresh kernel.
+
+    Returns
+    -------
+    (bool, str or None)
+        Whether it ran to the end, and the error (``ename: evalue``) if not.
+        The executed notebook is written to ``out_ipynb`` either way.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    src = notebook_path(name)
+    kernel = ensure_kernel()
+    try:
+        papermill.execute_notebook(
+            str(src), str(out_ipynb), parameters=dict(parameters), kernel_name=kernel,
+            cwd=str(cwd), progress_bar=show_progress, log_output=False,
+            execution_timeout=CELL_TIMEOUT_SECONDS, report_mode=False,
+        )
+        return True, None
+    except PapermillExecutionError as exc:
+        return False, f"{exc.ename}: {exc.evalue}"
+    except Exception as exc:  # kernel death, timeouts, nbclient errors: the run reports them
+        logger.exception("notebook %s failed outside a cell", name)
+        message = f"{type(exc).__name__}: {exc}"
+        if not out_ipynb.exists():
+            nbformat.write(_error_notebook(src, message), str(out_ipynb))
+        return False, message
+
+
+def _title(nb: nbformat.NotebookNode, name: str) -> str:
+    meta_title = nb.metadata.get("mlmon", {}).get("title")
+    if meta_title:
+        return str(meta_title)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return name.replace("_", " ").capitalize()
+
+
+def export_report(out_ipynb: Path, out_html: Path, meta: Mapping[str, Any]) -> None:
+    """Export an executed notebook to a self-contained HTML report."""
+    from .report import export_notebook_html
+
+    nb = nbformat.read(str(out_ipynb), as_version=4)
+    meta = dict(meta)
+    meta.setdefault("title", _title(nb, meta.get("notebook", "")))
+    nb.metadata["mlmon"] = json.loads(json.dumps(meta, default=str))
+    nbformat.write(nb, str(out_ipynb))
+    out_html.write_text(export_notebook_html(nb, meta), encoding="utf-8")
+
+
+def _findings(result: Mapping[str, Any]) -> list[str]:
+    items = sorted(result.get("findings", []), key=lambda f: -SEVERITY.get(f.get("status", "ok"), 0))
+    return [f.get("text", "") for f in items]
+
+
+def _notebook_verdict(outcome: NotebookOutcome) -> str:
+    if outcome.status == "error":
+        return f"The notebook failed: {outcome.error}. Its report shows the failing cell."
+    return outcome.result.get("verdict") or (
+        f"{len(outcome.result.get('checks', []))} checks recorded; worst status {outcome.status}.")
+
+
+def run_verdict(status: str, outcomes: Sequence[NotebookOutcome], checks: Sequence[Mapping]) -> str:
+    """One sentence saying what the run found."""
+    failed = [o.name for o in outcomes if o.status == "error"]
+    if failed:
+        return f"{len(failed)} notebook(s) failed ({', '.join(failed)}); their reports show the failing cell."
+    fired = [c for c in checks if c["status"] in ("alert", "warn")]
+    if not fired:
+        return (f"No check fired: all {len(checks)} checks of {len(outcomes)} notebook(s) are within "
+                f"their thresholds.")
+    by_kind: dict[str, list[str]] = {}
+    for c in sorted(fired, key=lambda c: -SEVERITY[c["status"]]):
+        by_kind.setdefault(c["kind"], []).append(c["subject"])
+    parts = []
+    for kind, subjects in list(by_kind.items())[:4]:
+        shown = ", ".join(subjects[:4]) + (f" and {len(subjects) - 4} more" if len(subjects) > 4 else "")
+        parts.append(f"{kind.replace('_', ' ')} in {shown}")
+    n_alert = sum(c["status"] == "alert" for c in fired)
+    n_warn = len(fired) - n_alert
+    return f"{status.upper()}: {n_alert} alert(s) and {n_warn} warning(s): " + "; ".join(parts) + "."
+
+
+def _window_param(start: dt.datetime, end: dt.datetime) -> str:
+    return f"{start.isoformat()}/{end.isoformat()}"
+
+
+def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | None = None,
+                 show_progress: bool = False, now: dt.datetime | None = None) -> RunOutcome:
+    """Execute a prepared run in a staging folder and archive it atomically."""
+    say = progress or (lambda msg: None)
+    generated_at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
+    run_id = archive.new_run_id(generated_at)
+    staging = archive.stage(plan.project.archive)
+    try:
+        outcomes = _execute_all(plan, staging, run_id, generated_at, say, show_progress)
+        summary = _summary(plan, run_id, generated_at, outcomes)
+        validate_summary(summary, "summary.json (about to be written)")
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2))
+        from .report import render_run_index
+
+        reports = {o.name: f"{o.name}.html" for o in outcomes}
+        (staging / "index.html").write_text(render_run_index(summary, reports), encoding="utf-8")
+        parent = plan.project.archive / plan.model.name / plan.version.name / archive.window_slug(plan.start, plan.end)
+        run_dir = archive.commit(staging, parent, run_id)
+    except BaseException:
+        archive.discard(staging)
+        raise
+    if run_dir.name != run_id:  # same-second collision: keep summary and folder consistent
+        summary["run_id"] = run_dir.name
+        archive.write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
+    archive.write_index(plan.project.archive)
+    return RunOutcome(run_dir=run_dir, summary=summary, exit_code=exit_code(summary["status"], fail_on))
+
+
+def _execute_all(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.datetime,
+                 say: Progress, show_progress: bool) -> list[NotebookOutcome]:
+    work = staging / "artefacts"
+    work.mkdir()
+    packages = package_versions()
+    outcomes = []
+    for i, name in enumerate(plan.notebooks, 1):
+        say(f"[{i}/{len(plan.notebooks)}] {name}: running")
+        t0 = time.perf_counter()
+        result_path = work / f"{name}.json"
+        params = {
+            "project": str(plan.project.path), "model": plan.model.name, "version": plan.version.name,
+            "window": _window_param(plan.start, plan.end), "run_id": run_id,
+            "output": str(result_path), "work_dir": str(work),
+        }
+        params.update(plan.parameters.get(name, {}))
+        out_ipynb = staging / f"{name}.ipynb"
+        ok, error = execute_notebook(name, out_ipynb, params, cwd=work, show_progress=show_progress)
+        result = read_notebook_result(result_path)
+        status = worst(c["status"] for c in result.get("checks", [])) if ok else "error"
+        outcome = NotebookOutcome(name=name, status=status, seconds=0.0, result=result, error=error)
+        meta = {
+            "notebook": name, "model": plan.model.name, "version": plan.version.name,
+            "window": {"start": plan.start.isoformat(), "end": plan.end.isoformat()},
+            "run_id": run_id, "generated_at": generated_at.isoformat(),
+            "fingerprint": plan.data["fingerprint"], "baseline_id": plan.baseline_id,
+            "packages": packages, "status": status, "verdict": _notebook_verdict(outcome),
+            "findings": _findings(result), "missing": result.get("missing", []),
+            "parameters": {k: v for k, v in params.items() if k not in ("output", "work_dir", "project")},
+        }
+        export_report(out_ipynb, staging / f"{name}.html", meta)
+        outcome.seconds = round(time.perf_counter() - t0, 2)
+        say(f"[{i}/{len(plan.notebooks)}] {name}: {status} ({outcome.seconds:.1f} s)")
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _summary(plan: RunPlan, run_id: str, generated_at: dt.datetime,
+             outcomes: Sequence[NotebookOutcome]) -> dict[str, Any]:
+    checks = [c for o in outcomes for c in o.result.get("checks", [])]
+    status = "error" if any(o.status == "error" for o in outcomes) else worst(c["status"] for c in checks)
+    findings = []
+    for o in outcomes:
+        for f in o.result.get("findings", []):
+            findings.append({"notebook": o.name, **f})
+    findings.sort(key=lambda f: -SEVERITY.get(f.get("status", "ok"), 0))
+    return {
+        "schema": SCHEMA,
+        "model": plan.model.name,
+        "version": plan.version.name,
+        "window": {"start": plan.start.isoformat(), "end": plan.end.isoformat()},
+        "run_id": run_id,
+        "generated_at": generated_at.isoformat(),
+        "mlmon_nb_version": __version__,
+        "status": status,
+        "verdict": run_verdict(status, outcomes, checks),
+        "findings": findings,
+        "baseline_id": plan.baseline_id,
+        "packages": package_versions(),
+        "parameters": {n: p for n, p in plan.parameters.items() if p},
+        "data": plan.data,
+        "notebooks": {
+            o.name: {"status": o.status, "report": f"{o.name}.html", "verdict": _notebook_verdict(o),
+                     "seconds": o.seconds}
+            for o in outcomes
+        },
+        "checks": checks,
+    }

@@ -1,0 +1,64 @@
+"""Shared fixtures: small projects with planted, known properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+UTC = dt.timezone.utc
+
+
+def make_frame(n: int, start: str, rng: np.random.Generator, *, freq_minutes: float = 10.0,
+               shift: float = 0.0) -> pd.DataFrame:
+    """Rows with two numeric and two categorical features, a score, a key and a target."""
+    ts = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(np.arange(n) * freq_minutes, unit="min")
+    price = rng.lognormal(3.5, 0.4, n) + shift
+    tenure = rng.gamma(2.0, 100.0, n)
+    device = rng.choice(["mobile", "desktop", "tablet"], n, p=[0.55, 0.35, 0.10])
+    region = rng.choice(["na", "eu", "apac"], n)
+    logit = -2.0 - 0.02 * (price - 35) + 0.5 * (device == "mobile")
+    p = 1 / (1 + np.exp(-logit))
+    return pd.DataFrame({
+        "ts": ts, "request_id": [f"r{start[:10]}-{i}" for i in range(n)],
+        "price": price, "user_tenure_days": tenure, "device": device, "region": region,
+        "score": p, "clicked": (rng.random(n) < p).astype(int), "model_version": "1",
+    })
+
+
+def write_project(root: Path, *, logs: Path | str = "data/logs", reference: str = "data/reference.parquet",
+                  extra: dict | None = None, model_extra: dict | None = None) -> Path:
+    cfg = {
+        "archive": "reports",
+        "models": {
+            "m": {
+                "task": "binary_classification", "timestamp": "ts", "prediction": "score",
+                "target": "clicked", "reference": reference, "logs": str(logs),
+                "features": {"numeric": ["price", "user_tenure_days"], "categorical": ["device", "region"]},
+                "versions": {"1": {}},
+                **(model_extra or {}),
+            }
+        },
+        **(extra or {}),
+    }
+    path = root / "mlmon.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def small_project(tmp_path: Path):
+    """A project with hive-partitioned daily parquet logs over 4 weeks and a reference."""
+    rng = np.random.default_rng(7)
+    (tmp_path / "data").mkdir()
+    make_frame(3000, "2026-09-01", rng).to_parquet(tmp_path / "data/reference.parquet")
+    logs = make_frame(4 * 7 * 144, "2026-10-05", rng)
+    for day, part in logs.groupby(logs["ts"].dt.strftime("%Y-%m-%d")):
+        folder = tmp_path / "data/logs" / f"day={day}"
+        folder.mkdir(parents=True)
+        part.to_parquet(folder / "part-0.parquet", row_group_size=48)
+    return write_project(tmp_path), logs
