@@ -11,11 +11,11 @@ from .checks import Check, Recorder  # noqa: E402
 from .config import load_project, parse_window  # noqa: E402
 from .context import WindowContext, open_window  # noqa: E402
 from .data import read_reference, read_window  # noqa: E402
-from .display import say, setup_notebook, show  # noqa: E402
+from .display import say, setup_notebook, show, table  # noqa: E402
 from .errors import MlmonError  # noqa: E402
-from . import drift, plots, stats  # noqa: E402
+from . import baseline, drift, plots, stats  # noqa: E402
 
 __all__ = [
-    "Check", "MlmonError", "Recorder", "WindowContext", "drift", "load_project", "open_window",
+    "Check", "MlmonError", "baseline", "table", "Recorder", "WindowContext", "drift", "load_project", "open_window",
     "parse_window", "plots", "read_reference", "read_window", "say", "setup_notebook", "show", "stats",
 ]

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -46,13 +47,29 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return now.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
+_RESERVED: set[str] = set()
+_RESERVE_LOCK = threading.Lock()
+
+
+def reserve_run_id(parent: Path, run_id: str) -> str:
+    """A run id not yet used under ``parent`` by a finished or concurrent run of this process."""
+    with _RESERVE_LOCK:
+        for n in range(0, 1000):
+            name = run_id if n == 0 else f"{run_id}-{n}"
+            key = str(Path(parent) / name)
+            if key not in _RESERVED and not (Path(parent) / name).exists():
+                _RESERVED.add(key)
+                return name
+    raise ArchiveError(f"{parent}: could not find a free run id for {run_id}")
+
+
 def stage(archive: Path) -> Path:
     """Create a private staging folder inside the archive (same filesystem as the target)."""
     root = Path(archive) / STAGING
     root.mkdir(parents=True, exist_ok=True)
     _sweep_stale(root)
     path = root / uuid.uuid4().hex
-    path.mkdir()
+    path.mkdir(parents=True)  # parents: a concurrent commit may have just removed an empty root
     return path
 
 

@@ -128,6 +128,7 @@ class ModelConfig:
     thresholds: Mapping[str, Any] = field(default_factory=dict)
     segments: tuple[str, ...] = ()
     chunk: str = "1d"
+    decision_threshold: float = 0.5
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
 
 
@@ -774,6 +775,7 @@ _MODEL = {
     "segments": _Key(_COLUMNS),
     "chunk": _Key(_CHUNK),
     "baseline": _Key(_block(_BASELINE, _dataclass(BaselineConfig))),
+    "decision_threshold": _Key(_number("a number between 0 and 1 (exclusive)", lambda x: 0 < x < 1)),
 }
 
 _PROJECT = {

@@ -57,13 +57,21 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import skops.io
 import yaml
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlmon_nb.errors import UsageError
 
@@ -167,7 +175,7 @@ _ALPHA_STEP = 0.045  # added every log week: the loop tightens
 
 LATENCY_MEDIAN_MS = 40.0
 LATENCY_P95_MS = 110.0
-_LATENCY_SIGMA = math.log(LATENCY_P95_MS / LATENCY_MEDIAN_MS) / 1.6448536269514722
+_LATENCY_SIGMA = math.log(LATENCY_P95_MS / LATENCY_MEDIAN_MS) / NormalDist().inv_cdf(0.95)
 ERROR_RATE = 0.003
 ERROR_CODES = ("timeout", "upstream_5xx")
 _TIMEOUT_MS = 1000.0
@@ -245,9 +253,15 @@ def build_demo(
 
     Examples
     --------
-    >>> demo = build_demo(tmp / "demo", scale=0.05, weeks=2)  # doctest: +SKIP
-    >>> demo.project_path.name  # doctest: +SKIP
-    'mlmon.yaml'
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     demo = build_demo(Path(folder) / "demo", scale=0.01, weeks=2)
+    ...     sorted(path.name for path in demo.root.iterdir())
+    ['data', 'ground_truth.json', 'mlmon.yaml', 'models']
+    >>> demo.model, demo.version, demo.windows[0][0].isoformat()
+    ('ctr-ranker', '2', '2026-09-07T00:00:00+00:00')
+    >>> demo.ground_truth["drifted_features"]  # week 5 is not generated
+    []
     """
     root = _check_arguments(out_dir, scale, weeks, seed, exposure)
     created = not root.exists()
@@ -277,7 +291,8 @@ def _check_arguments(out_dir, scale, weeks, seed, exposure) -> Path:
     if root.exists() and not root.is_dir():
         raise _usage("out_dir", "a missing or empty directory", str(out_dir), ", which is a file")
     if root.is_dir() and any(root.iterdir()):
-        raise _usage("out_dir", "a missing or empty directory", str(out_dir), ", which is not empty")
+        raise _usage("out_dir", "a missing or empty directory", str(out_dir),
+                     ", which is not empty")
     if (
         isinstance(scale, bool)
         or not isinstance(scale, numbers.Real)
@@ -333,6 +348,9 @@ def _build(root: Path, scale: float, weeks: int, seed: int, exposure: str) -> De
     reference = (ts >= _us(REFERENCE_START)) & (ts < _us(LOGS_START))
     logs = ts >= _us(LOGS_START)
 
+    if np.unique(rows["clicked"][training]).size < 2:
+        raise _usage("scale", "large enough for the training period to hold clicks and "
+                     "non-clicks (0.001 is)", scale)
     v1, v2 = _train(_subset(rows, training), model_rng)
     logger.info("trained both versions in %.1fs", time.perf_counter() - started)
 
@@ -355,7 +373,7 @@ def _build(root: Path, scale: float, weeks: int, seed: int, exposure: str) -> De
                    _REFERENCE_ROW_GROUP)
     _write_models(root / "models" / "ctr", v1, v2)
     project_path = root / "mlmon.yaml"
-    project_path.write_text(yaml.safe_dump(_project_file(), sort_keys=False), encoding="utf-8")
+    project_path.write_text(yaml.safe_dump(_project_file(weeks), sort_keys=False), encoding="utf-8")
 
     truth = _ground_truth(
         scale=scale, weeks=weeks, seed=seed, exposure=exposure, windows=windows,
@@ -518,12 +536,6 @@ def _feature_frame(rows: dict[str, np.ndarray]) -> pd.DataFrame:
 
 def _train(rows: dict[str, np.ndarray], rng: np.random.Generator):
     """Fit version 1 (logistic regression) and version 2 (gradient boosting)."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
     frame, target = _feature_frame(rows), rows["clicked"].astype(np.int64)
     v1 = Pipeline([
         ("prepare", ColumnTransformer([
@@ -601,9 +613,10 @@ def _labels_of(codes: np.ndarray, labels: tuple[str, ...],
     return pa.array(labels, type=pa.string()).take(pa.array(codes, mask=mask))
 
 
-def _ids(prefix: str, numbers_: np.ndarray, width: int) -> pa.Array:
-    digits = max(width, len(str(int(numbers_.max())))) if numbers_.size else width
-    return pa.array(np.strings.add(prefix, np.strings.zfill(numbers_.astype(str), digits)),
+def _ids(prefix: str, values: np.ndarray, width: int) -> pa.Array:
+    """``prefix`` + zero-padded ``values``; wider than ``width`` only if a value needs it."""
+    digits = max(width, len(str(int(values.max())))) if values.size else width
+    return pa.array(np.strings.add(prefix, np.strings.zfill(values.astype(str), digits)),
                     type=pa.string())
 
 
@@ -613,13 +626,12 @@ def _request_ids(rows: dict[str, np.ndarray]) -> pa.Array:
 
 
 def _common_columns(rows: dict[str, np.ndarray]) -> dict[str, pa.Array]:
-    columns = {
+    return {
         "ts": _timestamps(rows["ts"]),
         "request_id": _request_ids(rows),
         "user_id": _ids("u", rows["user"], 6),
         "item_id": _ids("i", rows["item"], 4),
     }
-    return columns
 
 
 def _feature_columns(rows: dict[str, np.ndarray]) -> dict[str, pa.Array]:
@@ -683,14 +695,14 @@ def _write_logs(folder: Path, rows: dict[str, np.ndarray], end: dt.datetime) -> 
 
 
 def _write_models(folder: Path, v1, v2) -> None:
-    import skops.io
-
     folder.mkdir(parents=True, exist_ok=True)
     skops.io.dump(v1, folder / "1.skops")
     skops.io.dump(v2, folder / "2.skops")
 
 
-def _project_file() -> dict:
+def _project_file(weeks: int) -> dict:
+    # The first log weeks (before any injected event) are the healthy operational baseline.
+    baseline_end = LOGS_START + _WEEK * min(2, weeks)
     return {
         "archive": "reports",
         "models": {
@@ -721,6 +733,9 @@ def _project_file() -> dict:
                     "training_provenance": "from_model",
                 },
                 "segments": list(SEGMENTS),
+                # A CTR model: at 0.5 it would never predict a click; 0.1 is the serving cut-off.
+                "decision_threshold": 0.1,
+                "baseline": {"window": f"{LOGS_START.date().isoformat()}/{baseline_end.date().isoformat()}"},
             }
         },
     }
@@ -740,8 +755,6 @@ def _gini(counts: np.ndarray) -> float | None:
 
 
 def _auc(clicked: np.ndarray, score: np.ndarray) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
     if np.unique(clicked).size < 2:
         return None
     return float(roc_auc_score(clicked, score))
@@ -964,3 +977,85 @@ def _ground_truth(*, scale, weeks, seed, exposure, windows, labelled_until,
             "every row's true outcome; exposure_gini is over the items exposed in the week.",
         ],
     }
+
+
+# --------------------------------------------------------------------------
+# `mlmon demo`: build, baseline, every weekly window.
+
+DEMO_MARKER = ".mlmon-demo"
+
+
+def _prepare_out(out: Path) -> None:
+    """Clear a previous demo in ``out``; refuse to touch a folder that is not one."""
+    import shutil
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if not any(out.iterdir()):
+        return
+    if not (out / DEMO_MARKER).is_file():
+        raise UsageError(f"--out {out}: folder is not empty and holds no earlier demo; "
+                         f"choose another folder or empty it")
+    shutil.rmtree(out)
+
+
+def run_demo(out, *, scale: float = 1.0, weeks: int = 10, seed: int = 0, exposure: str = "model",
+             notebooks=None, progress=None, show_progress: bool = False, workers: int | None = None) -> Path:
+    """Build the demo, archive its baseline and run every weekly window; return index.html.
+
+    Parameters
+    ----------
+    out : path
+        Folder of the demo project; an earlier demo there is replaced.
+    scale, weeks, seed, exposure
+        As :func:`build_demo`.
+    notebooks : sequence of str, optional
+        Window notebooks to run (default: all).
+    progress : callable, optional
+        Receives one line per step.
+    workers : int, optional
+        Windows run at the same time (default: 2, or 1 on a single core).
+
+    Returns
+    -------
+    Path
+        The archive's index.html.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .archive import write_index
+    from .runner import execute_baseline, execute_plan, prepare_baseline, prepare_window_run
+
+    say = progress or (lambda msg: None)
+    out = Path(out).resolve()
+    _prepare_out(out)
+    say(f"building the demo project in {out} (scale {scale:g}, {weeks} weeks, exposure {exposure})")
+    demo = build_demo(out, scale=scale, weeks=weeks, seed=seed, exposure=exposure)
+    (out / DEMO_MARKER).write_text("built by mlmon demo\n")
+    outcome = execute_baseline(prepare_baseline(demo.project_path, demo.model, demo.version),
+                               progress=say, show_progress=show_progress)
+    if outcome.exit_code:
+        raise UsageError(f"the demo's baseline failed; see {outcome.run_dir}")
+    plans = [prepare_window_run(demo.project_path, demo.model, demo.version,
+                                f"{start.isoformat()}/{end.isoformat()}", notebooks)
+             for start, end in demo.windows]
+
+    def run_one(plan):
+        label = f"{plan.start.date()}/{plan.end.date()}"
+        result = execute_plan(plan, fail_on="never", progress=lambda m: say(f"{label} {m}"),
+                              show_progress=False)
+        say(f"{label}: {result.summary['status']} — {result.summary['verdict']}")
+        return result
+
+    n = workers or (2 if (os.cpu_count() or 1) > 1 else 1)
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        results = list(pool.map(run_one, plans))
+    failed = [r.run_dir for r in results if r.summary["status"] == "error"]
+    if failed:
+        say(f"{len(failed)} window run(s) had a failing notebook: {', '.join(map(str, failed))}")
+    from .config import load_project
+
+    return write_index(load_project(demo.project_path).archive)

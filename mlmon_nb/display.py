@@ -18,13 +18,31 @@ def say(text: str, *values: Any, tag: str = "p") -> None:
     display(HTML(f"<{tag}>{filled}</{tag}>"))
 
 
+def figure_title(fig) -> str:
+    """The figure's title (suptitle or first axes title), used as its alt text."""
+    sup = getattr(fig, "_suptitle", None)
+    if sup is not None and sup.get_text():
+        return sup.get_text()
+    for ax in fig.axes:
+        if ax.get_title():
+            return ax.get_title()
+    return "figure"
+
+
 def show(fig) -> None:
-    """Display a matplotlib figure once and free it (no duplicate output at cell end)."""
+    """Display a matplotlib figure as a PNG with its title as alt text, then free it."""
+    import base64
+    import io
+
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    display(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches="tight")
     plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    display({"image/png": data, "text/plain": f"<Figure: {figure_title(fig)}>"}, raw=True,
+            metadata={"image/png": {"alt": figure_title(fig)}})
 
 
 def setup_notebook() -> None:
@@ -42,3 +60,49 @@ def setup_notebook() -> None:
                          "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3})
     pd.set_option("display.max_rows", 200)
     pd.set_option("display.precision", 4)
+
+
+def format_table(df, percent=(), digits: int = 4, max_rows: int | None = None) -> str:
+    """A DataFrame as escaped HTML with sensible precision (percent columns as %)."""
+    import math
+
+    import pandas as pd
+
+    shown = df.head(max_rows) if max_rows else df
+    out = pd.DataFrame(index=shown.index)
+    for col in shown.columns:
+        s = shown[col]
+        if col in percent:
+            out[col] = s.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}")
+        elif pd.api.types.is_float_dtype(s) or s.map(lambda v: isinstance(v, float)).all():
+            out[col] = s.map(lambda v: _num(v, digits))
+        else:
+            out[col] = s.map(lambda v: "" if v is None else str(v))
+    html_text = out.to_html(index=False, escape=True, classes="mlmon-table", border=0)
+    if max_rows and len(df) > max_rows:
+        html_text += f"<p><i>{len(df) - max_rows} more rows not shown.</i></p>"
+    return html_text
+
+
+def _num(v, digits: int) -> str:
+    import math
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if not isinstance(v, (int, float)):
+        return str(v)
+    if v == 0:
+        return "0"
+    mag = abs(v)
+    if mag >= 1000:
+        return f"{v:,.0f}"
+    if mag < 1e-3:
+        return f"{v:.2e}"
+    return f"{v:.{digits}g}"
+
+
+def table(df, percent=(), digits: int = 4, max_rows: int | None = None) -> None:
+    """Display a DataFrame with :func:`format_table`."""
+    from IPython.display import HTML, display
+
+    display(HTML(format_table(df, percent=percent, digits=digits, max_rows=max_rows)))

@@ -29,25 +29,10 @@ logger = logging.getLogger(__name__)
 #: Each one is a plain data holder of scikit-learn or numpy (no code runs when
 #: it is rebuilt); review any addition the same way.
 SKOPS_ALLOWLIST = frozenset({
+    # Fitted trees of HistGradientBoosting*: node arrays and bin thresholds only.
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
-    "sklearn._loss.link.LogitLink",
-    "sklearn._loss.link.IdentityLink",
-    "sklearn._loss.link.MultinomialLogit",
-    "sklearn._loss.link.Interval",
-    "sklearn._loss.loss.HalfBinomialLoss",
-    "sklearn._loss.loss.HalfMultinomialLoss",
-    "sklearn._loss.loss.HalfSquaredError",
-    "sklearn._loss.loss.AbsoluteError",
-    "sklearn._loss._loss.CyHalfBinomialLoss",
-    "sklearn._loss._loss.CyHalfMultinomialLoss",
-    "sklearn._loss._loss.CyHalfSquaredError",
-    "sklearn._loss._loss.CyAbsoluteError",
+    # Fitted trees of DecisionTree*/RandomForest*/ExtraTrees*/GradientBoosting*: node arrays only.
     "sklearn.tree._tree.Tree",
-    "numpy.dtype",
-    "builtins.slice",
-    "collections.OrderedDict",
-    "collections.defaultdict",
 })
 
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")

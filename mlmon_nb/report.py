@@ -13,7 +13,6 @@ folder, rendered with autoescaping.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import importlib.resources
 import json
@@ -34,11 +33,9 @@ from mlmon_nb.errors import UsageError
 logger = logging.getLogger(__name__)
 
 TEMPLATE_NAME = "mlmon"
-HIDDEN_CELL_TAGS = ("remove", "parameters", "injected-parameters")
 # Worst first. "info" carries no decision and sorts last.
 STATUS_ORDER = ("error", "alert", "warn", "ok", "info")
 _SEVERITY = {status: rank for rank, status in enumerate(STATUS_ORDER)}
-MAX_BANNER_FINDINGS = 5
 MAX_INDEX_FINDINGS = 10
 TREND_LENGTH = 16
 _NUMBER = re.compile(r"^[-+−]?(\d[\d,_ ]*)?(\.\d+)?([eE][-+]?\d+)?%?$|^([-+]?inf|nan|NaN|<NA>|NaT|None)$")
@@ -97,8 +94,9 @@ def export_notebook_html(nb: nbformat.NotebookNode, meta: Mapping) -> str:
         ``window`` (``start``, ``end``: ISO strings), ``run_id``,
         ``generated_at``, ``fingerprint``, ``baseline_id`` (may be None),
         ``packages`` (name -> version), ``status`` (ok, warn, alert, error or
-        info), ``verdict`` (one sentence), ``findings`` (short strings; the
-        first five are shown in the banner), ``missing`` (what the notebook
+        info), ``verdict`` (one sentence), ``findings`` (short strings, or
+        mappings with ``text`` and ``status``; the first five are shown in the
+        banner), ``missing`` (what the notebook
         could not do and the configuration it needs), ``parameters`` (name ->
         value) and, optionally, ``mlmon_nb_version`` (defaults to this
         package's version). Missing keys render as a dash.
@@ -144,23 +142,58 @@ def _finish_report(html: str) -> str:
         else:
             toc.decompose()
     for table in soup.select("table.dataframe"):
+        _align_columns(table)
+    return str(soup)
+
+
+def _align_columns(table: Any) -> None:
+    """Right-align numeric columns of a pandas table, left-align text ones.
+
+    Pandas does not say which columns are numbers, so the rendered cells are
+    read. A column is text when any of its cells is; tables with spanning
+    cells (MultiIndex) are aligned cell by cell.
+    """
+
+    def add_class(cell: Any, name: str) -> None:
+        cell["class"] = [*cell.get("class", []), name]
+
+    body_rows = table.select("tbody > tr")
+    spans = table.select("[rowspan], [colspan]")
+    if spans or not body_rows:
         for td in table.select("tbody td"):
             if not _NUMBER.match(td.get_text(strip=True)):
-                td["class"] = [*td.get("class", []), "mlmon-text"]
-    return str(soup)
+                add_class(td, "mlmon-text")
+        return
+    rows = [row.find_all(["th", "td"], recursive=False) for row in body_rows]
+    width = max(len(cells) for cells in rows)
+    text_columns = set()
+    for cells in rows:
+        for index, cell in enumerate(cells):
+            if cell.name == "td" and not _NUMBER.match(cell.get_text(strip=True)):
+                text_columns.add(index)
+    for cells in rows:
+        for index, cell in enumerate(cells):
+            if cell.name == "td":
+                add_class(cell, "mlmon-text" if index in text_columns else "num")
+    head = table.select("thead > tr")
+    if head:
+        for index, cell in enumerate(head[-1].find_all(["th", "td"], recursive=False)):
+            if index < width and index not in text_columns and any(
+                len(cells) > index and cells[index].name == "td" for cells in rows
+            ):
+                add_class(cell, "num")
 
 
 def _unique_heading_ids(soup: Any, cells: Any) -> list[tuple[int, str, str]]:
     """Make heading ids unique; return ``(level, id, text)`` of the h2/h3 ones."""
-    used = {tag["id"] for tag in soup.find_all(id=True) if not tag.name or tag.name[:1] != "h"}
+    headings = [h for h in cells.select(", ".join(f".jp-RenderedMarkdown h{n}" for n in range(1, 7)))
+                if h.get("id")]
+    heading_ids = {id(h) for h in headings}
+    used = {tag["id"] for tag in soup.find_all(id=True) if id(tag) not in heading_ids}
     entries = []
-    for heading in cells.select(".jp-RenderedMarkdown h1, .jp-RenderedMarkdown h2, "
-                                ".jp-RenderedMarkdown h3, .jp-RenderedMarkdown h4, "
-                                ".jp-RenderedMarkdown h5, .jp-RenderedMarkdown h6"):
-        anchor_id = heading.get("id")
-        if not anchor_id:
-            continue
-        unique, n = anchor_id, 1
+    for heading in headings:
+        anchor_id = unique = heading["id"]
+        n = 1
         while unique in used:
             n += 1
             unique = f"{anchor_id}-{n}"
@@ -180,7 +213,7 @@ def _toc_markup(soup: Any, entries: list[tuple[int, str, str]]) -> Any:
     """A nested ``<ol>``: h3 entries under the h2 before them."""
     title = soup.new_tag("h2", attrs={"class": "mlmon-h"})
     title.string = "Contents"
-    wrapper = soup.new_tag("div")
+    wrapper = soup.new_tag("div", attrs={"class": "mlmon-toc-long"} if len(entries) > 10 else {})
     wrapper.append(title)
     top = soup.new_tag("ol")
     wrapper.append(top)
@@ -201,6 +234,9 @@ def _toc_markup(soup: Any, entries: list[tuple[int, str, str]]) -> Any:
     return wrapper
 
 
+_LOADING_TAGS = ["script", "link", "iframe", "img", "source", "video", "audio", "embed", "object"]
+
+
 def _strip_network_loads(soup: Any) -> None:
     """Remove what would load from the network (e.g. a plotting library's CDN script).
 
@@ -208,12 +244,15 @@ def _strip_network_loads(soup: Any) -> None:
     and fetches nothing, so remote scripts, stylesheets and frames are dropped
     and remote ``src`` attributes removed. Hyperlinks (``<a href>``) stay.
     """
-    for tag in soup.find_all(["script", "link", "iframe", "img", "source", "video", "audio", "embed", "object"]):
-        for attribute in ("src", "href", "data"):
+    for tag in soup.find_all(_LOADING_TAGS):
+        for attribute in ("src", "href", "data", "poster", "srcset"):
             value = tag.get(attribute)
-            if value is None or tag.name == "a":
+            if value is None:
                 continue
-            if _is_remote(value):
+            urls = [value]
+            if attribute == "srcset":  # "a.png 1x, b.png 2x"
+                urls = [part.split()[0] for part in value.split(",") if part.strip()]
+            if any(_is_remote(url) for url in urls):
                 logger.warning("Removed a <%s %s=%r> from the report: it loads from the network.",
                                tag.name, attribute, value[:80])
                 if tag.name in ("script", "link", "iframe", "embed", "object"):
@@ -420,6 +459,7 @@ def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None)
 
     return _render(
         "run_index.html.j2",
+        run_version=summary.get("mlmon_nb_version") or __version__,
         model=summary.get("model", ""),
         version=summary.get("version", ""),
         win=summary.get("window") or {},
@@ -447,6 +487,19 @@ def _timestamp(value: Any) -> float:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
     return parsed.timestamp()
+
+
+def _when_label(value: Any) -> str:
+    """'2026-11-23T06:01:40+00:00' -> '2026-11-23 06:01 UTC'; midnight UTC -> the date."""
+    text = str(value or "")
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    utc = parsed.utcoffset() in (None, dt.timedelta(0))
+    if utc and parsed.time() == dt.time(0):
+        return parsed.strftime("%Y-%m-%d")
+    return parsed.strftime("%Y-%m-%d %H:%M") + (" UTC" if utc else parsed.strftime(" %z"))
 
 
 def _count(run: Mapping, status: str, key: str) -> int:
@@ -490,12 +543,16 @@ def render_archive_index(
     rows = []
     for run in runs:
         rows.append({
-            "model": str(run.get("model", "")),
-            "version": str(run.get("version", "")),
+            "model": str(run.get("model") or ""),
+            "version": str(run.get("version") or ""),
             "window": run.get("window") or {},
-            "run_id": str(run.get("run_id", "")),
+            "run_id": str(run.get("run_id") or ""),
             "generated_at": run.get("generated_at"),
             "status": _status(run.get("status")),
+            "window_label": " → ".join(
+                _when_label((run.get("window") or {}).get(key)) for key in ("start", "end")
+            ),
+            "generated_label": _when_label(run.get("generated_at")),
             "alerts": _count(run, "alert", "alerts"),
             "warns": _count(run, "warn", "warns"),
             "href": _relative_href(run.get("href", ""), f"run {run.get('run_id')!r}"),
@@ -512,8 +569,8 @@ def render_archive_index(
     ]
 
     baseline_rows = [
-        {"model": str(b.get("model", "")), "version": str(b.get("version", "")),
-         "baseline_id": str(b.get("baseline_id", "")), "generated_at": b.get("generated_at"),
+        {"model": str(b.get("model") or ""), "version": str(b.get("version") or ""),
+         "baseline_id": str(b.get("baseline_id") or ""), "generated_at": b.get("generated_at"),
          "href": _relative_href(b["href"], f"baseline {b.get('baseline_id')!r}") if b.get("href") else None}
         for b in baselines
     ]

@@ -67,19 +67,24 @@ def ensure_kernel() -> str:
 
     The kernel spec lives in this environment's prefix, so a run always uses
     the interpreter (and packages) of the ``mlmon`` command that started it.
+    The kernel logs only errors: its start-up warnings would otherwise land
+    in every scheduled run's output.
     """
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-    ksm = KernelSpecManager()
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+            "--IPKernelApp.log_level=CRITICAL"]
     try:
-        spec = ksm.get_kernel_spec(KERNEL_NAME)
-        if spec.argv and os.path.realpath(spec.argv[0]) == os.path.realpath(sys.executable):
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+        if spec.argv == argv:
             return KERNEL_NAME
     except NoSuchKernel:
         pass
-    from ipykernel.kernelspec import install
-
-    install(kernel_name=KERNEL_NAME, display_name="Python (mlmon-nb)", prefix=sys.prefix)
+    folder = Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": argv, "display_name": "Python (mlmon-nb)", "language": "python",
+            "metadata": {"debugger": True}}
+    archive.write_atomic(folder / "kernel.json", json.dumps(spec, indent=1))
     return KERNEL_NAME
 
 
@@ -185,6 +190,11 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
         "fingerprint": combine_fingerprints(stats.fingerprint, ref_fp, loaded.fingerprint),
     }
     baseline_id = latest_baseline_id(project, model, version)
+    if baseline_id is None:
+        from .errors import ArchiveError
+
+        raise ArchiveError(f"{project.archive}: no baseline for model {model!r} version {version!r}; run "
+                           f"'mlmon baseline -p {project.path} -m {model} -v {version}' first")
     return RunPlan(project=project, model=mcfg, version=vcfg, start=start, end=end, notebooks=names,
                    parameters=params, data=data, baseline_id=baseline_id)
 
@@ -197,9 +207,13 @@ def _error_notebook(src: Path, message: str) -> nbformat.NotebookNode:
     return nb
 
 
-def execute_notebook(name: str, out_ipynb: Path, parameters: Mapping[str, Any], cwd: Path,
+def execute_notebook(name: str, out_ipynb: Path, parameters: Mapping[str, Any],
                      show_progress: bool = False) -> tuple[bool, str | None]:
     """Run one notebook with papermill in a fresh kernel.
+
+    Papermill's ``cwd`` option changes the process's working folder, which is
+    not safe while other runs execute in threads, so it is not used: notebooks
+    receive absolute paths and write only to ``work_dir``.
 
     Returns
     -------
@@ -215,7 +229,7 @@ def execute_notebook(name: str, out_ipynb: Path, parameters: Mapping[str, Any], 
     try:
         papermill.execute_notebook(
             str(src), str(out_ipynb), parameters=dict(parameters), kernel_name=kernel,
-            cwd=str(cwd), progress_bar=show_progress, log_output=False,
+            progress_bar=show_progress, log_output=False,
             execution_timeout=CELL_TIMEOUT_SECONDS, report_mode=False,
         )
         return True, None
@@ -295,7 +309,8 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
     """Execute a prepared run in a staging folder and archive it atomically."""
     say = progress or (lambda msg: None)
     generated_at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
-    run_id = archive.new_run_id(generated_at)
+    parent = plan.project.archive / plan.model.name / plan.version.name / archive.window_slug(plan.start, plan.end)
+    run_id = archive.reserve_run_id(parent, archive.new_run_id(generated_at))
     staging = archive.stage(plan.project.archive)
     try:
         outcomes = _execute_all(plan, staging, run_id, generated_at, say, show_progress)
@@ -306,7 +321,6 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
 
         reports = {o.name: f"{o.name}.html" for o in outcomes}
         (staging / "index.html").write_text(render_run_index(summary, reports), encoding="utf-8")
-        parent = plan.project.archive / plan.model.name / plan.version.name / archive.window_slug(plan.start, plan.end)
         run_dir = archive.commit(staging, parent, run_id)
     except BaseException:
         archive.discard(staging)
@@ -335,7 +349,7 @@ def _execute_all(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.dat
         }
         params.update(plan.parameters.get(name, {}))
         out_ipynb = staging / f"{name}.ipynb"
-        ok, error = execute_notebook(name, out_ipynb, params, cwd=work, show_progress=show_progress)
+        ok, error = execute_notebook(name, out_ipynb, params, show_progress=show_progress)
         result = read_notebook_result(result_path)
         status = worst(c["status"] for c in result.get("checks", [])) if ok else "error"
         outcome = NotebookOutcome(name=name, status=status, seconds=0.0, result=result, error=error)
@@ -386,3 +400,88 @@ def _summary(plan: RunPlan, run_id: str, generated_at: dt.datetime,
         },
         "checks": checks,
     }
+
+
+# --------------------------------------------------------------------------- baselines
+
+def prepare_baseline(project_path: str | Path, model: str, version: str) -> RunPlan:
+    """Validate a baseline run without writing anything.
+
+    Raises
+    ------
+    MlmonError
+        Bad config, model file or reference data.
+    """
+    from .baseline import reference_stats
+
+    project = load_project(project_path)
+    mcfg = project.model(model)
+    vcfg = project.version(model, version)
+    notebook_path("baseline")
+    fingerprints = []
+    if vcfg.model is not None:
+        fingerprints.append(load_model(mcfg, vcfg).fingerprint)
+    con = connect()
+    ref_rows, ref_fp = reference_stats(project, mcfg, con=con)
+    data = {"reference_rows": ref_rows, "current_rows": 0, "labelled_rows": 0,
+            "fingerprint": combine_fingerprints(ref_fp, *fingerprints)}
+    if mcfg.baseline.window is not None:
+        start, end = mcfg.baseline.window
+        stats = window_stats(mcfg, start, end, labels=False, con=con)
+        data["current_rows"] = stats.rows
+        data["fingerprint"] = combine_fingerprints(data["fingerprint"], stats.fingerprint)
+    now = dt.datetime.now(dt.timezone.utc)
+    return RunPlan(project=project, model=mcfg, version=vcfg, start=now, end=now, notebooks=("baseline",),
+                   parameters={"baseline": {}}, data=data, kind="baseline")
+
+
+def execute_baseline(plan: RunPlan, progress: Progress | None = None, show_progress: bool = False,
+                     now: dt.datetime | None = None) -> RunOutcome:
+    """Run the baseline notebook in a staging folder and archive the baseline atomically."""
+    say = progress or (lambda msg: None)
+    generated_at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
+    target = plan.project.archive / plan.model.name / plan.version.name / "baseline"
+    baseline_id = archive.reserve_run_id(target, archive.new_run_id(generated_at))
+    staging = archive.stage(plan.project.archive)
+    try:
+        say(f"[1/1] baseline of {plan.model.name} {plan.version.name}: running")
+        t0 = time.perf_counter()
+        result_path = staging / "baseline.result.json"
+        params = {"project": str(plan.project.path), "model": plan.model.name, "version": plan.version.name,
+                  "run_id": baseline_id, "output": str(result_path), "work_dir": str(staging)}
+        ok, error = execute_notebook("baseline", staging / "baseline.ipynb", params,
+                                     show_progress=show_progress)
+        result = read_notebook_result(result_path)
+        result_path.unlink(missing_ok=True)
+        status = "error" if not ok else "ok"
+        outcome = NotebookOutcome(name="baseline", status=status, seconds=0.0, result=result, error=error)
+        meta = {
+            "notebook": "baseline", "model": plan.model.name, "version": plan.version.name,
+            "window": None, "run_id": baseline_id, "generated_at": generated_at.isoformat(),
+            "fingerprint": plan.data["fingerprint"], "baseline_id": baseline_id,
+            "packages": package_versions(), "status": "ok" if ok else "error",
+            "verdict": _notebook_verdict(outcome), "findings": _findings(result),
+            "missing": result.get("missing", []), "parameters": {"model": plan.model.name,
+                                                                 "version": plan.version.name},
+        }
+        export_report(staging / "baseline.ipynb", staging / "baseline.html", meta)
+        if ok and not (staging / "baseline.json").is_file():
+            ok, status = False, "error"
+        if not ok:
+            # A failed baseline is never archived as a baseline: keep its report for diagnosis.
+            failed = plan.project.archive / plan.model.name / plan.version.name / "baseline-failed"
+            run_dir = archive.commit(staging, failed, baseline_id)
+            say(f"baseline failed: {error or 'no baseline.json written'}; report in {run_dir}")
+            return RunOutcome(run_dir=run_dir, summary={"status": "error"}, exit_code=3)
+        target = plan.project.archive / plan.model.name / plan.version.name / "baseline"
+        run_dir = archive.commit(staging, target, baseline_id)
+    except BaseException:
+        archive.discard(staging)
+        raise
+    if run_dir.name != baseline_id:  # same-second collision: the id is the folder's name
+        manifest = json.loads((run_dir / "baseline.json").read_text())
+        manifest["baseline_id"] = run_dir.name
+        archive.write_atomic(run_dir / "baseline.json", json.dumps(manifest, indent=1))
+    say(f"[1/1] baseline: done ({time.perf_counter() - t0:.1f} s)")
+    archive.write_index(plan.project.archive)
+    return RunOutcome(run_dir=run_dir, summary={"status": "ok", "baseline_id": run_dir.name}, exit_code=0)
