@@ -12,12 +12,15 @@ import html
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .checks import Recorder
 from .config import FeaturesConfig, ModelConfig, Project, VersionConfig, load_project, parse_window
 from .data import Table, connect, read_reference, read_window
 from .models import LoadedModel, load_model
+
+if TYPE_CHECKING:
+    from .baseline import Baseline
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +37,23 @@ class WindowContext:
     current: Table
     reference: Table
     recorder: Recorder
+    baseline: "Baseline"
     estimator: LoadedModel | None = None
     work_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def frame(self):
+        """The window's rows (a DataFrame)."""
+        return self.current.frame
+
+    def artefact(self, notebook: str) -> dict[str, Any]:
+        """Artefacts an earlier notebook of the same run recorded (empty when none)."""
+        from .checks import read_notebook_result
+
+        if self.work_dir is None:
+            return {}
+        return read_notebook_result(self.work_dir / f"{notebook}.json").get("artefacts", {})
 
     @property
     def features(self) -> FeaturesConfig:
@@ -54,6 +71,7 @@ class WindowContext:
             ("window", f"{self.start.isoformat()} → {self.end.isoformat()} (end excluded)"),
             ("window rows", f"{len(self.current):,} ({self.current.labelled_rows:,} labelled)"),
             ("reference rows", f"{len(self.reference):,}"),
+            ("baseline", f"{self.baseline.baseline_id}" + ("" if self.baseline.path else " (fitted in memory, not archived)")),
             ("features", f"{len(feats.numeric)} numeric, {len(feats.categorical)} categorical"),
             ("logs", str(self.current.source.path)),
         ]
@@ -63,7 +81,7 @@ class WindowContext:
 
 def open_window(project: str | Path, model: str, version: str, window: str, *, notebook: str,
                 output: str | None = None, work_dir: str | None = None, labels: bool = True,
-                load_estimator: bool = False) -> WindowContext:
+                load_estimator: bool = True, baseline_id: str | None = None) -> WindowContext:
     """Load everything a window notebook needs.
 
     Parameters
@@ -83,7 +101,10 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
     labels : bool
         Join late labels.
     load_estimator : bool
-        Also load the version's model file.
+        Also load the version's model file (when one is configured).
+    baseline_id : str, optional
+        Which archived baseline to compare with; the newest when omitted. In
+        JupyterLab without any archived baseline one is fitted in memory.
 
     Raises
     ------
@@ -98,8 +119,20 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
     current = read_window(mcfg, start, end, version=vcfg.name if mcfg.version_column else None,
                           labels=labels, con=con)
     reference = read_reference(mcfg, con=con)
-    estimator = load_model(mcfg, vcfg) if load_estimator else None
+    estimator = load_model(mcfg, vcfg) if load_estimator and vcfg.model is not None else None
+    from . import baseline as bl
+
+    notes = []
+    if baseline_id or bl.latest_baseline_id(proj, mcfg.name, vcfg.name):
+        base = bl.load_baseline(proj, mcfg.name, vcfg.name, baseline_id)
+    elif output:
+        # Headless runs must compare with an archived baseline (the runner checks this first).
+        base = bl.load_baseline(proj, mcfg.name, vcfg.name)
+    else:
+        logger.warning("no archived baseline for %s/%s: fitting one in memory", mcfg.name, vcfg.name)
+        base = bl.fit(proj, mcfg.name, vcfg.name, con=con)
+        notes.append("No archived baseline: one was fitted in memory for this session.")
     return WindowContext(project=proj, model=mcfg, version=vcfg, start=start, end=end,
-                         current=current, reference=reference,
+                         current=current, reference=reference, baseline=base,
                          recorder=Recorder(notebook, output or None), estimator=estimator,
-                         work_dir=Path(work_dir) if work_dir else None)
+                         work_dir=Path(work_dir) if work_dir else None, notes=notes)

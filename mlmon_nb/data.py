@@ -591,3 +591,40 @@ def sample_rows(frame: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.Dat
         return frame
     idx = np.sort(rng.choice(len(frame), size=n, replace=False))
     return frame.iloc[idx]
+
+
+def window_types(source: Source, timestamp: str, start: dt.datetime, end: dt.datetime,
+                 con: duckdb.DuckDBPyConnection | None = None) -> dict[str, str]:
+    """Column types of only those files of a source that hold rows of ``[start, end)``.
+
+    :func:`describe` unifies the types of every file of a source; a change in
+    recent files (numbers written as strings, codes instead of labels) is hidden
+    there or fails every window at once. Here the files are found from the
+    timestamp column alone (a pushed-down scan) and described on their own.
+
+    Returns
+    -------
+    dict
+        Column name → DuckDB type; empty when no file holds rows of the window.
+
+    Raises
+    ------
+    DataError
+        When a file of the source cannot be read.
+    """
+    con = con or connect()
+    types = describe(source, con)
+    if timestamp not in types:
+        return {}
+    file_col = "__mlmon_file__"
+    # The relation is one table-function call: add the option naming each row's file.
+    relation = source.relation[:-1] + f", filename={_literal(file_col)})"
+    where = _time_filter(timestamp, types[timestamp], _utc(start), _utc(end))
+    try:
+        files = [r[0] for r in con.execute(
+            f"SELECT DISTINCT {_quote(file_col)} FROM {relation} WHERE {where} ORDER BY 1").fetchall()]
+    except duckdb.Error as exc:
+        raise _friendly(exc, source) from exc
+    if not files:
+        return {}
+    return describe(Source(path=source.path, kind=source.kind, files=tuple(files), where=source.where), con)

@@ -39,10 +39,23 @@ def templates_dir() -> Path:
     return _shipped("templates", "mlmon/conf.json")
 
 
+NOTEBOOK_PATH_ENV = "MLMON_NOTEBOOK_PATH"
+
+
 def available_notebooks() -> dict[str, Path]:
-    """Shipped notebooks by machine name."""
-    folder = notebooks_dir()
-    return {p.stem: p for p in sorted(folder.glob("*.ipynb"))}
+    """Notebooks by machine name: the shipped ones, then any in ``$MLMON_NOTEBOOK_PATH``.
+
+    ``MLMON_NOTEBOOK_PATH`` is a list of folders (separated like ``PATH``) of a
+    team's own notebooks; they take the same parameters and run with ``-n NAME``.
+    A shipped notebook cannot be replaced this way.
+    """
+    import os
+
+    found = {p.stem: p for p in sorted(notebooks_dir().glob("*.ipynb"))}
+    for folder in filter(None, os.environ.get(NOTEBOOK_PATH_ENV, "").split(os.pathsep)):
+        for p in sorted(Path(folder).glob("*.ipynb")):
+            found.setdefault(p.stem, p)
+    return found
 
 
 def notebook_path(name: str) -> Path:

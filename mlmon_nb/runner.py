@@ -178,16 +178,17 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
         if n == "baseline":
             raise UsageError("notebook 'baseline' is run by 'mlmon baseline', not 'mlmon run'")
     params = _split_parameters(names, parameters or {})
-    loaded = load_model(mcfg, vcfg)
+    model_fp = [load_model(mcfg, vcfg).fingerprint] if vcfg.model is not None else []
     con = connect()
     stats = window_stats(mcfg, start, end, version=version if mcfg.version_column else None, con=con)
-    from .baseline import reference_stats, latest_baseline_id
+    from .baseline import latest_baseline_id, reference_stats
+
     ref_rows, ref_fp = reference_stats(project, mcfg, con=con)
     data = {
         "reference_rows": ref_rows,
         "current_rows": stats.rows,
         "labelled_rows": stats.labelled_rows,
-        "fingerprint": combine_fingerprints(stats.fingerprint, ref_fp, loaded.fingerprint),
+        "fingerprint": combine_fingerprints(stats.fingerprint, ref_fp, *model_fp),
     }
     baseline_id = latest_baseline_id(project, model, version)
     if baseline_id is None:

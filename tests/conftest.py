@@ -62,3 +62,48 @@ def small_project(tmp_path: Path):
         folder.mkdir(parents=True)
         part.to_parquet(folder / "part-0.parquet", row_group_size=48)
     return write_project(tmp_path), logs
+
+
+# --------------------------------------------------------------------------- the demo, built once
+
+DEMO_SCALE = 0.25
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """The demo project at small scale with its baseline archived (built once per test session).
+
+    Tests run the windows they need through :func:`run_window` and must not
+    modify the project's data; each run adds its own run folder to the archive.
+    """
+    from mlmon_nb.demo import build_demo
+    from mlmon_nb.runner import execute_baseline, prepare_baseline
+
+    root = tmp_path_factory.mktemp("demo") / "project"
+    project = build_demo(root, scale=DEMO_SCALE, weeks=10, seed=0)
+    outcome = execute_baseline(prepare_baseline(project.project_path, project.model, project.version))
+    assert outcome.exit_code == 0, outcome.run_dir
+    return project
+
+
+def run_window(project, week: int, notebooks, params=None, fail_on="never"):
+    """Run notebooks on demo week ``week`` (1-based); return (summary, run folder)."""
+    from mlmon_nb.runner import execute_plan, prepare_window_run
+
+    start, end = project.windows[week - 1]
+    plan = prepare_window_run(project.project_path, project.model, project.version,
+                              f"{start.isoformat()}/{end.isoformat()}", list(notebooks), params or {})
+    outcome = execute_plan(plan, fail_on=fail_on)
+    return outcome.summary, outcome.run_dir
+
+
+def checks_of(summary, kind=None, status=None):
+    """The checks of a summary, filtered by kind and/or minimum status."""
+    from mlmon_nb.checks import SEVERITY
+
+    out = summary["checks"]
+    if kind:
+        out = [c for c in out if c["kind"] == kind]
+    if status:
+        out = [c for c in out if SEVERITY[c["status"]] >= SEVERITY[status]]
+    return out

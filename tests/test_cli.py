@@ -1,0 +1,222 @@
+"""Tests of the `mlmon` command: bad input (exit 2, one line, archive untouched), exit codes,
+atomic run folders, failing notebooks (exit 3 with an archived error report)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import joblib
+import nbformat
+import numpy as np
+import pytest
+import skops.io as sio
+import yaml
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from mlmon_nb.cli import entry
+
+from conftest import make_frame, write_project
+
+WINDOW = "2026-10-05/2026-10-12"
+MLMON = str(Path(sys.executable).parent / "mlmon")
+
+
+def _train(frame):
+    ct = ColumnTransformer([("oh", OneHotEncoder(handle_unknown="ignore"), ["device", "region"])],
+                           remainder="passthrough")
+    X = frame[["price", "user_tenure_days", "device", "region"]]
+    return Pipeline([("ct", ct), ("m", LogisticRegression(max_iter=500))]).fit(X, frame["clicked"])
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A small valid project: daily parquet logs over two weeks, a reference and a skops model."""
+    rng = np.random.default_rng(11)
+    (tmp_path / "data/logs").mkdir(parents=True)
+    ref = make_frame(6000, "2026-09-01", rng)
+    ref.to_parquet(tmp_path / "data/reference.parquet")
+    logs = make_frame(14 * 144, "2026-10-05", rng)
+    logs.to_parquet(tmp_path / "data/logs/part-0.parquet")
+    (tmp_path / "models").mkdir()
+    model = _train(ref)
+    sio.dump(model, tmp_path / "models/m.skops")
+    joblib.dump(model, tmp_path / "models/m.joblib")
+    path = write_project(tmp_path, logs="data/logs", model_extra={"versions": {"1": {"model": "models/m.skops"}}})
+    return path
+
+
+def invoke(args, capsys):
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    old = sys.argv
+    sys.argv = ["mlmon", *args]
+    try:
+        with pytest.raises(SystemExit) as info:
+            entry()
+    finally:
+        sys.argv = old
+    out = capsys.readouterr()
+    return info.value.code, out.out, out.err
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+def _edit(path: Path, change) -> None:
+    cfg = yaml.safe_load(path.read_text())
+    change(cfg)
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def _bad_cases():
+    m = lambda cfg: cfg["models"]["m"]  # noqa: E731
+    return {
+        "missing project file": (lambda p: p.unlink(), [], "file not found"),
+        "unparsable yaml": (lambda p: p.write_text("archive: [unclosed\n"), [], "mlmon.yaml"),
+        "missing key": (lambda p: _edit(p, lambda c: m(c).pop("timestamp")), [], "timestamp"),
+        "unknown key": (lambda p: _edit(p, lambda c: m(c).__setitem__("traget", "y")), [], "traget"),
+        "unknown model": (None, ["-m", "nope"], "no model 'nope'"),
+        "unknown version": (None, ["-v", "9"], "9"),
+        "window not START/END": (None, ["-w", "last week"], "START/END"),
+        "END before START": (None, ["-w", "2026-10-12/2026-10-05"], "after START"),
+        "window without rows": (None, ["-w", "2027-01-01/2027-01-08"], "no rows"),
+        "logs path missing": (lambda p: _edit(p, lambda c: m(c).__setitem__("logs", "data/none")), [], "not found"),
+        "logs folder empty": (lambda p: (p.parent / "data/empty").mkdir() or _edit(
+            p, lambda c: m(c).__setitem__("logs", "data/empty")), [], "no parquet or CSV"),
+        "corrupt parquet": (lambda p: (p.parent / "data/logs/part-1.parquet").write_bytes(b"PAR1garbage" * 9),
+                            [], "not a readable parquet file"),
+        "csv with bad bytes": (lambda p: ((p.parent / "data/c.csv").write_bytes(
+            b"ts,price\n2026-10-05,\xff\xfe\n"), _edit(p, lambda c: m(c).__setitem__("logs", "data/c.csv"))),
+            [], "UTF-8"),
+        "feature column missing": (lambda p: _edit(p, lambda c: m(c)["features"]["numeric"].append("nope")),
+                                   [], "column 'nope'"),
+        "feature of unusable type": (lambda p: _edit(p, lambda c: (m(c)["features"]["numeric"].append("request_id"))),
+                                     [], "expected a number"),
+        "model file missing": (lambda p: _edit(p, lambda c: m(c)["versions"]["1"].__setitem__("model", "models/x.skops")),
+                               [], "model file not found"),
+        "model file unreadable": (lambda p: (p.parent / "models/m.skops").write_bytes(b"nonsense"), [],
+                                  "not a readable skops file"),
+        "untrusted pickle": (lambda p: _edit(p, lambda c: m(c)["versions"]["1"].__setitem__("model", "models/m.joblib")),
+                             [], "trusted: true"),
+        "model name escaping the archive": (lambda p: _edit(p, lambda c: c["models"].__setitem__("../x", c["models"].pop("m"))),
+                                            ["-m", "../x"], "archive"),
+        "version name escaping the archive": (None, ["-v", "../1"], "version"),
+        "unknown notebook": (None, ["-n", "nope"], "unknown notebook 'nope'"),
+        "unknown parameter": (None, ["-P", "nope=1"], "parameter 'nope'"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_cases()))
+def test_bad_input_exits_2_with_one_line_and_leaves_the_archive_alone(project, capsys, case):
+    mutate, extra, expected = _bad_cases()[case]
+    archive = project.parent / "reports"
+    before = _tree(archive)
+    if mutate:
+        mutate(project)
+    options = {"-p": str(project), "-m": "m", "-v": "1", "-w": WINDOW, "-n": "data_drift"}
+    options.update(zip(extra[::2], extra[1::2]))
+    args = ["run"] + [x for kv in options.items() for x in kv]
+    code, out, err = invoke(args, capsys)
+    assert code == 2, (case, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("mlmon: error: ")
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in err
+    assert _tree(archive) == before
+
+
+def test_missing_options_are_one_line_too(capsys):
+    code, _, err = invoke(["run", "-p", "mlmon.yaml"], capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Missing option" in err
+
+
+def test_help_explains_every_option_with_an_example(capsys):
+    for cmd in ("run", "baseline", "index", "demo"):
+        code, out, _ = invoke([cmd, "--help"], capsys)
+        assert code == 0
+        assert "Example" in out or "e.g." in out, cmd
+
+
+def _notebook(path: Path, body: str) -> None:
+    params = nbformat.v4.new_code_cell(
+        'project = ""\nmodel = ""\nversion = ""\nwindow = ""\nrun_id = ""\noutput = ""\nwork_dir = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Probe"), params,
+                                         nbformat.v4.new_code_cell(body)])
+    nb.metadata["kernelspec"] = {"name": "mlmon-nb", "display_name": "Python (mlmon-nb)", "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+def _baseline(project: Path) -> None:
+    from mlmon_nb.runner import execute_baseline, prepare_baseline
+
+    assert execute_baseline(prepare_baseline(project, "m", "1")).exit_code == 0
+
+
+def test_failing_notebook_exits_3_and_archives_its_error_report(project, tmp_path, monkeypatch, capsys):
+    _baseline(project)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    _notebook(extra / "probe_fail.ipynb", "x = 1\nraise ValueError('planted failure 42')")
+    monkeypatch.setenv("MLMON_NOTEBOOK_PATH", str(extra))
+    code, out, err = invoke(["run", "-p", str(project), "-m", "m", "-v", "1", "-w", WINDOW,
+                             "-n", "probe_fail,data_drift"], capsys)
+    assert code == 3
+    run_dir = Path(out.strip().splitlines()[-1])
+    import json
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "error"
+    assert summary["notebooks"]["probe_fail"]["status"] == "error"
+    assert summary["notebooks"]["data_drift"]["status"] != "error"  # the others still ran
+    report = (run_dir / "probe_fail.html").read_text()
+    assert "planted failure 42" in report and "ValueError" in report
+    import re
+
+    text = re.sub(r"<[^>]+>", "", report)
+    assert "raise ValueError('planted failure 42')" in text.replace("&#39;", "'")  # the failing cell's code
+    assert (run_dir / "probe_fail.ipynb").is_file()
+
+
+def test_killed_run_leaves_no_run_folder(project, tmp_path):
+    _baseline(project)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    _notebook(extra / "probe_slow.ipynb", "import time\ntime.sleep(120)")
+    env = {**os.environ, "MLMON_NOTEBOOK_PATH": str(extra)}
+    proc = subprocess.Popen([MLMON, "run", "-p", str(project), "-m", "m", "-v", "1", "-w", WINDOW,
+                             "-n", "data_drift,probe_slow"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    staging = project.parent / "reports" / ".staging"
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(staging.glob("*/probe_slow.ipynb")):
+        time.sleep(0.3)
+    assert list(staging.glob("*/data_drift.html")), "the run did not get to the slow notebook"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    window_dir = project.parent / "reports" / "m" / "1" / "2026-10-05_2026-10-12"
+    assert not window_dir.exists() or not any(window_dir.iterdir())
+    from mlmon_nb.archive import iter_summaries
+
+    assert list(iter_summaries(project.parent / "reports")) == []
+
+
+def test_index_lists_runs_and_baselines(project, capsys):
+    _baseline(project)
+    code, out, _ = invoke(["run", "-p", str(project), "-m", "m", "-v", "1", "-w", WINDOW, "-n", "data_drift",
+                           "--fail-on", "never"], capsys)
+    assert code == 0
+    code, out, _ = invoke(["index", "-p", str(project)], capsys)
+    assert code == 0
+    index = Path(out.strip()).read_text()
+    assert "2026-10-05" in index and "baseline" in index.lower()
