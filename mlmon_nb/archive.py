@@ -208,5 +208,36 @@ def write_index(archive: Path) -> Path:
         baselines.append(entry)
     baselines.sort(key=lambda b: b["generated_at"], reverse=True)
     path = archive / "index.html"
-    write_atomic(path, render_archive_index(runs, baselines, title=f"mlmon archive: {archive.name}"))
+    write_atomic(path, render_archive_index(runs, baselines, title=f"mlmon archive: {archive.name}",
+                                            charts=trend_charts(runs)))
     return path
+
+
+def trend_charts(runs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """One embedded PNG of trends per model version that has at least two windows."""
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .plots.trends import trends
+
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["model"], run["version"]), []).append(run)
+    charts = []
+    for (model, version), group in sorted(groups.items()):
+        if len({r["window"]["start"] for r in group}) < 2:
+            continue
+        fig = trends(group, f"{model} v{version}: trends across windows")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        plt.close(fig)
+        charts.append({"model": model, "version": version,
+                       "src": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
+                       "alt": f"{model} v{version}: alerting features, performance, latency p95 and "
+                              f"exposure concentration per window"})
+    return charts

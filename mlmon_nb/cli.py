@@ -21,6 +21,7 @@ EXAMPLES = {
     "baseline": "mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2",
     "run": "mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-09/2026-11-16 -n data_drift",
     "index": "mlmon index -p mlmon.yaml",
+    "bundle": "mlmon bundle reports/ctr-ranker/2/2026-11-09_2026-11-16/20261116T060102Z",
 }
 
 
@@ -44,6 +45,7 @@ def main(verbose: bool) -> None:
       mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2
       mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-16/2026-11-23
       mlmon index -p mlmon.yaml
+      mlmon bundle reports/ctr-ranker/2/2026-11-09_2026-11-16/<RUN_ID>   # one file per run
 
     Exit codes: 0 ok; 1 a check at or above --fail-on fired; 2 bad input; 3 a notebook failed.
     """
@@ -91,6 +93,11 @@ def run(project: Path, model: str, version: str, window: str, notebooks: tuple[s
                               parse_parameters(params))
     outcome = execute_plan(plan, fail_on=fail_on, progress=_say, show_progress=sys.stderr.isatty())
     _say(f"status {outcome.summary['status']}: {outcome.summary['verdict']}")
+    from .alerts import describe_failure
+
+    for delivery in outcome.deliveries:
+        if not delivery.ok:
+            _say(f"mlmon: warning: {describe_failure(delivery)}")
     click.echo(str(outcome.run_dir))
     sys.exit(outcome.exit_code)
 
@@ -124,6 +131,20 @@ def index(project: Path) -> None:
 
     proj = load_project(project)
     click.echo(str(write_index(proj.archive)))
+
+
+@main.command()
+@click.argument("run_folder", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output file (default: <model>_<version>_<window>_<run id>.html in the current folder).")
+def bundle(run_folder: Path, out: Path | None) -> None:
+    """Write one self-contained HTML file holding a whole run (to attach to a postmortem).
+
+    Example: mlmon bundle reports/ctr-ranker/2/2026-11-09_2026-11-16/20261116T060102Z -o incident-42.html
+    """
+    from .bundle import write_bundle
+
+    click.echo(str(write_bundle(run_folder, out)))
 
 
 @main.command()

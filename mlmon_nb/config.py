@@ -133,12 +133,30 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class WebhookConfig:
+    """A Slack-compatible webhook notified after each run at or above ``min_status``."""
+
+    url: str
+    min_status: str = "alert"
+    timeout_seconds: float = 5.0
+    retries: int = 3
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """Where alerts go besides the archive's append-only alert log."""
+
+    webhooks: tuple[WebhookConfig, ...] = ()
+
+
+@dataclass(frozen=True)
 class Project:
     """A loaded, validated project file."""
 
     path: Path
     archive: Path
     models: Mapping[str, ModelConfig]
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     @property
     def root(self) -> Path:
@@ -241,7 +259,8 @@ def load_project(path: str | Path) -> Project:
     if document is None:
         where.fail("a mapping with the keys " + ", ".join(_PROJECT), got="an empty file")
     values = _check_block(document, _PROJECT, where)
-    project = Project(path=file, archive=values["archive"], models=values["models"])
+    project = Project(path=file, archive=values["archive"], models=values["models"],
+                      alerts=values.get("alerts") or AlertsConfig())
     logger.debug("loaded %s: models %s", file, ", ".join(project.models))
     return project
 
@@ -778,8 +797,38 @@ _MODEL = {
     "decision_threshold": _Key(_number("a number between 0 and 1 (exclusive)", lambda x: 0 < x < 1)),
 }
 
+def _url_check(value: Any, where: _Where) -> str:
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str):
+        where.fail("an http(s) URL", value)
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        where.fail("an http(s) URL with a host, e.g. https://hooks.slack.com/services/...", value)
+    return value.strip()
+
+
+_WEBHOOK = {
+    "url": _Key(_Check("an http(s) URL", _url_check), required=True),
+    "min_status": _Key(_choice(("warn", "alert", "error"))),
+    "timeout_seconds": _Key(_number("a number of seconds > 0", lambda x: x > 0)),
+    "retries": _Key(_integer("an integer >= 0", 0)),
+}
+
+
+def _webhooks_check(value: Any, where: _Where) -> tuple[WebhookConfig, ...]:
+    if not isinstance(value, list):
+        where.fail("a list of webhooks ({url, min_status, timeout_seconds, retries})", value)
+    return tuple(WebhookConfig(**_check_block(item, _WEBHOOK, where.child(i))) for i, item in enumerate(value))
+
+
+_ALERTS = {
+    "webhooks": _Key(_Check("a list of webhooks", _webhooks_check)),
+}
+
 _PROJECT = {
     "archive": _Key(_PATH, required=True),
+    "alerts": _Key(_block(_ALERTS, _dataclass(AlertsConfig))),
     "models": _Key(
         _entries(
             "a non-empty mapping of model name -> model",

@@ -509,7 +509,8 @@ def _count(run: Mapping, status: str, key: str) -> int:
 
 
 def render_archive_index(
-    runs: Sequence[Mapping], baselines: Sequence[Mapping] = (), title: str = "mlmon archive"
+    runs: Sequence[Mapping], baselines: Sequence[Mapping] = (), title: str = "mlmon archive",
+    charts: Sequence[Mapping] = (),
 ) -> str:
     """Render the archive's index.html: every run, newest first, and the baselines.
 
@@ -529,6 +530,9 @@ def render_archive_index(
         ``href`` (relative) and ``generated_at``.
     title : str, optional
         The page title.
+    charts : Sequence[Mapping], optional
+        Trend charts: ``model``, ``version``, ``src`` (a ``data:image/png``
+        URI) and ``alt`` (what the chart shows).
 
     Returns
     -------
@@ -540,6 +544,9 @@ def render_archive_index(
     UsageError
         If a link is not a relative path.
     """
+    for chart in charts:
+        if not str(chart.get("src", "")).startswith("data:image/png;base64,"):
+            raise UsageError("trend charts must be embedded data:image/png URIs")
     rows = []
     for run in runs:
         rows.append({
@@ -582,6 +589,7 @@ def render_archive_index(
         runs=rows,
         series=trends,
         baselines=baseline_rows,
+        charts=list(charts),
         models=sorted({r["model"] for r in rows}),
         versions=sorted({r["version"] for r in rows}, key=lambda v: (len(v), v)),
         statuses=[s for s in STATUS_ORDER if any(r["status"] == s for r in rows)],

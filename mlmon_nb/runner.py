@@ -120,6 +120,7 @@ class RunOutcome:
     run_dir: Path
     summary: dict[str, Any]
     exit_code: int
+    deliveries: list = field(default_factory=list)
 
 
 def parse_parameters(pairs: Sequence[str]) -> dict[str, Any]:
@@ -330,7 +331,11 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
         summary["run_id"] = run_dir.name
         archive.write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
     archive.write_index(plan.project.archive)
-    return RunOutcome(run_dir=run_dir, summary=summary, exit_code=exit_code(summary["status"], fail_on))
+    from .alerts import notify
+
+    deliveries = notify(plan.project, summary, run_dir)
+    return RunOutcome(run_dir=run_dir, summary=summary, exit_code=exit_code(summary["status"], fail_on),
+                      deliveries=deliveries)
 
 
 def _execute_all(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.datetime,

@@ -5,19 +5,24 @@ returning a frozen :class:`Stat` of numbers. It never decides an alert: the
 decision rules live in :mod:`mlmon_nb.drift` and are documented there.
 
 Each statistic is registered once in :data:`REGISTRY` with a machine name, a
-display name, the feature kinds it accepts, the direction in which it grows
-with drift, default warn/alert effect sizes, and a *baseline form* that
-computes the same number against a baseline's stored representation (sorted
-reference values and bin edges for numbers, reference shares for categories)
-without the reference rows. CLI choices, config validation and error messages
-read the registry.
+display name, the kinds of subject it accepts, the direction in which it grows
+with drift, default *practical floors* (the smallest effect worth a warning or
+an alert, whatever the sample size) and whether it carries its own test.
+
+Most statistics also have a *baseline form*: the same number computed against
+a baseline's stored representation of the reference (:class:`NumericReference`
+- sorted values, bin edges and shares; :class:`CategoricalReference` - level
+shares) instead of the reference rows. :func:`numeric_against` and
+:func:`categorical_against` compute several of them from one pass over the
+current values; :func:`compute_against_baseline` computes one from a profile.
+CLI choices, config validation and error messages read the registry.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,6 +32,7 @@ from scipy.spatial import distance as spd
 from .errors import UsageError
 
 EPS = 1e-4  # floor of bin shares in PSI (empty bins would make it infinite)
+KS_EXACT_MAX = 10_000  # scipy's ks_2samp(method="auto") is exact up to this many values per sample
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,9 @@ class Stat:
     value: float
     p_value: float | None = None
     statistic: float | None = None
+
+
+_NAN = Stat(value=float("nan"))
 
 
 def _finite(a: Any) -> np.ndarray:
@@ -68,10 +77,14 @@ def _ks_sorted(r: np.ndarray, c: np.ndarray) -> float:
     return float(np.max(np.abs(cdf_r - cdf_c)))
 
 
-def _ks_pvalue(d: float, n1: int, n2: int) -> float:
-    if max(n1, n2) <= 10_000:
-        return float("nan")  # caller uses scipy's exact path
-    m, n = sorted([float(n1), float(n2)], reverse=True)
+def ks_pvalue(d: float, n1: int, n2: int) -> float:
+    """Two-sided asymptotic p-value of a two-sample KS D (scipy's ``method="asymp"``).
+
+    scipy's ``ks_2samp`` uses exactly this above :data:`KS_EXACT_MAX` values
+    per sample: the one-sample Kolmogorov distribution at the rounded
+    effective size ``n1·n2/(n1+n2)``.
+    """
+    m, n = float(max(n1, n2)), float(min(n1, n2))
     en = m * n / (m + n)
     return float(np.clip(sps.distributions.kstwo.sf(d, np.round(en)), 0, 1))
 
@@ -79,46 +92,67 @@ def _ks_pvalue(d: float, n1: int, n2: int) -> float:
 def ks(reference, current, *, assume_sorted: bool = False) -> Stat:
     """Two-sample Kolmogorov-Smirnov D and its two-sided p-value (scipy's method).
 
-    Missing values are dropped. For samples up to 10,000 values scipy's
-    ``ks_2samp`` computes the exact p-value; above, Smirnov's asymptotic
-    distribution, as ``ks_2samp(method="auto")`` does. With a sorted reference
-    the cost is one binary search per value.
+    Missing values are dropped. D is exact, ties included. For samples up to
+    10,000 values scipy's ``ks_2samp`` computes the exact p-value; above,
+    Smirnov's asymptotic distribution, as ``ks_2samp(method="auto")`` does.
+    With discrete values the test is conservative (p-values too large).
 
     Examples
     --------
     >>> ks([1, 2, 3, 4], [1, 2, 3, 4]).value
     0.0
-    >>> ks([1, 1, 2], [2, 2, 3]).value
-    0.666...
+    >>> round(ks([1, 1, 2], [2, 2, 3]).value, 6)
+    0.666667
     """
     r, c = _finite(reference), _finite(current)
     if len(r) == 0 or len(c) == 0:
-        return Stat(value=float("nan"))
-    if max(len(r), len(c)) <= 10_000:
+        return _NAN
+    if max(len(r), len(c)) <= KS_EXACT_MAX:
         res = sps.ks_2samp(r, c)
         return Stat(value=float(res.statistic), p_value=float(res.pvalue))
     if not assume_sorted:
         r = np.sort(r)
     c = np.sort(c)
     d = _ks_sorted(r, c)
-    return Stat(value=d, p_value=_ks_pvalue(d, len(r), len(c)))
+    return Stat(value=d, p_value=ks_pvalue(d, len(r), len(c)))
+
+
+def _wasserstein_sorted(u: np.ndarray, v: np.ndarray) -> float:
+    """Wasserstein-1 distance of two *sorted* samples: the area between their ECDFs.
+
+    The same computation as scipy's ``wasserstein_distance`` without its two
+    argsorts (a merge of two sorted runs is linear).
+    """
+    both = np.concatenate([u, v])
+    both.sort(kind="mergesort")
+    deltas = np.diff(both)
+    u_cdf = np.searchsorted(u, both[:-1], side="right") / len(u)
+    v_cdf = np.searchsorted(v, both[:-1], side="right") / len(v)
+    return float(np.sum(np.abs(u_cdf - v_cdf) * deltas))
 
 
 def wasserstein(reference, current, *, scale: float | None = None) -> Stat:
-    """Wasserstein-1 distance (scipy) divided by the reference's standard deviation.
+    """Wasserstein-1 distance (as scipy's) divided by the reference's standard deviation.
 
     The normalised distance reads as "the distributions are this many reference
-    standard deviations apart" (a pure mean shift of 0.5 sd gives 0.5).
+    standard deviations apart" (a pure mean shift of 0.5 sd gives 0.5). It has
+    no test of its own. ``statistic`` holds the distance in the feature's unit.
+
+    Examples
+    --------
+    >>> wasserstein([0.0, 1.0, 2.0], [1.0, 2.0, 3.0]).value
+    1.0
     """
     r, c = _finite(reference), _finite(current)
     if len(r) == 0 or len(c) == 0:
-        return Stat(value=float("nan"))
+        return _NAN
     sd = scale if scale is not None else (float(np.std(r, ddof=1)) if len(r) > 1 else 0.0)
-    raw = float(sps.wasserstein_distance(r, c))
+    raw = _wasserstein_sorted(np.sort(r), np.sort(c))
     return Stat(value=raw / sd if sd > 0 else raw, statistic=raw)
 
 
 def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Share of values per bin, bins closed on the right: (e[i], e[i+1]] (the baseline's rule)."""
     idx = np.clip(np.searchsorted(edges, values, side="left") - 1, 0, len(edges) - 2)
     return np.bincount(idx, minlength=len(edges) - 1) / max(len(values), 1)
 
@@ -131,7 +165,13 @@ def default_edges(reference, bins: int = 10) -> np.ndarray:
 
 
 def psi_shares(ref_shares, cur_shares) -> float:
-    """Population stability index of two share vectors (shares floored at 1e-4)."""
+    """Population stability index of two share vectors (shares floored at 1e-4).
+
+    Examples
+    --------
+    >>> round(psi_shares([0.5, 0.5], [0.25, 0.75]), 6)
+    0.274653
+    """
     r = np.maximum(np.asarray(ref_shares, dtype=float), EPS)
     c = np.maximum(np.asarray(cur_shares, dtype=float), EPS)
     return float(np.sum((c - r) * np.log(c / r)))
@@ -150,7 +190,7 @@ def psi(reference, current, *, edges=None) -> Stat:
     """Population stability index on the reference's decile bins (or given ``edges``)."""
     r, c = _finite(reference), _finite(current)
     if len(r) == 0 or len(c) == 0:
-        return Stat(value=float("nan"))
+        return _NAN
     e = default_edges(r) if edges is None else np.asarray(edges, dtype=float)
     return Stat(value=psi_shares(_shares(r, e), _shares(c, e)))
 
@@ -159,38 +199,55 @@ def jensen_shannon(reference, current, *, edges=None) -> Stat:
     """Jensen-Shannon distance on the reference's decile bins (or given ``edges``)."""
     r, c = _finite(reference), _finite(current)
     if len(r) == 0 or len(c) == 0:
-        return Stat(value=float("nan"))
+        return _NAN
     e = default_edges(r) if edges is None else np.asarray(edges, dtype=float)
     return Stat(value=js_shares(_shares(r, e), _shares(c, e)))
 
 
 def anderson(reference, current) -> Stat:
-    """Anderson-Darling k-sample test (scipy); value is the normalised statistic.
+    """Anderson-Darling k-sample test (scipy, midrank variant); value is the normalised statistic.
 
-    scipy caps the p-value to [0.001, 0.25]; use it as a second opinion, not
-    for the decision.
+    The statistic grows with the sample size (it is a test statistic, not an
+    effect size) and scipy caps the p-value to [0.001, 0.25]: use it as a
+    second opinion sensitive to the tails, not as the default decision.
     """
     r, c = _finite(reference), _finite(current)
-    if len(r) < 2 or len(c) < 2:
-        return Stat(value=float("nan"))
-    res = sps.anderson_ksamp([r, c])
+    if len(r) < 2 or len(c) < 2 or np.unique(np.concatenate([r, c])).size < 2:
+        return _NAN
+    res = sps.anderson_ksamp([r, c], variant="midrank")
     return Stat(value=float(res.statistic), p_value=float(res.pvalue), statistic=float(res.statistic))
 
 
 # --------------------------------------------------------------------------- categorical
 
+def level_counts(values) -> pd.Series:
+    """Counts of each level as strings (missing values dropped), most frequent first.
+
+    Categorical columns are counted on their codes, so a million rows cost
+    milliseconds; levels whose string forms coincide are merged.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
+    counts = s.value_counts(dropna=True, sort=False)
+    counts = counts[counts > 0]
+    counts.index = counts.index.map(str)
+    if counts.index.has_duplicates:
+        counts = counts.groupby(level=0).sum()
+    return counts.astype(float).sort_values(ascending=False, kind="stable")
+
+
 def category_counts(reference, current) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Counts of each level (union of both samples, sorted), missing values dropped."""
-    r = pd.Series(np.asarray(reference, dtype=object)).dropna().astype(str)
-    c = pd.Series(np.asarray(current, dtype=object)).dropna().astype(str)
-    levels = sorted(set(r.unique()) | set(c.unique()))
-    rc = r.value_counts().reindex(levels, fill_value=0).to_numpy(dtype=float)
-    cc = c.value_counts().reindex(levels, fill_value=0).to_numpy(dtype=float)
-    return rc, cc, levels
+    rc, cc = level_counts(reference), level_counts(current)
+    levels = sorted(set(rc.index) | set(cc.index))
+    return (rc.reindex(levels, fill_value=0).to_numpy(dtype=float),
+            cc.reindex(levels, fill_value=0).to_numpy(dtype=float), levels)
 
 
 def chi2_counts(rc, cc) -> Stat:
-    """Chi-square homogeneity test of a 2 x k table of counts; value is Cramér's V."""
+    """Chi-square homogeneity test of a 2 x k table of counts; value is Cramér's V.
+
+    Levels absent from both rows are dropped; no continuity correction.
+    """
     rc, cc = np.asarray(rc, dtype=float), np.asarray(cc, dtype=float)
     keep = (rc + cc) > 0
     table = np.vstack([rc[keep], cc[keep]])
@@ -214,10 +271,16 @@ def chi2(reference, current) -> Stat:
 
 
 def tvd(reference, current) -> Stat:
-    """Total variation distance of category shares (0 = same, 1 = disjoint)."""
+    """Total variation distance of category shares (0 = same, 1 = disjoint).
+
+    Examples
+    --------
+    >>> tvd(["a", "a", "b", "b"], ["a", "b", "b", "b"]).value
+    0.25
+    """
     rc, cc, _ = category_counts(reference, current)
     if rc.sum() == 0 or cc.sum() == 0:
-        return Stat(value=float("nan"))
+        return _NAN
     return Stat(value=float(0.5 * np.abs(rc / rc.sum() - cc / cc.sum()).sum()))
 
 
@@ -225,7 +288,7 @@ def psi_categorical(reference, current) -> Stat:
     """PSI over categories."""
     rc, cc, _ = category_counts(reference, current)
     if rc.sum() == 0 or cc.sum() == 0:
-        return Stat(value=float("nan"))
+        return _NAN
     return Stat(value=psi_shares(rc / rc.sum(), cc / cc.sum()))
 
 
@@ -233,75 +296,262 @@ def js_categorical(reference, current) -> Stat:
     """Jensen-Shannon distance over categories (base 2)."""
     rc, cc, _ = category_counts(reference, current)
     if rc.sum() == 0 or cc.sum() == 0:
-        return Stat(value=float("nan"))
+        return _NAN
     return Stat(value=js_shares(rc / rc.sum(), cc / cc.sum()))
 
 
 def unseen(reference, current) -> Stat:
-    """Share of current rows whose category never occurs in the reference."""
-    r = set(pd.Series(np.asarray(reference, dtype=object)).dropna().astype(str).unique())
-    c = pd.Series(np.asarray(current, dtype=object)).dropna().astype(str)
-    if len(c) == 0:
-        return Stat(value=float("nan"))
-    return Stat(value=float((~c.isin(r)).mean()))
+    """Share of current rows whose category never occurs in the reference.
+
+    Examples
+    --------
+    >>> unseen(["a", "b"], ["a", "c", "c", "b"]).value
+    0.5
+    """
+    known = set(level_counts(reference).index)
+    cc = level_counts(current)
+    if cc.sum() == 0:
+        return _NAN
+    return Stat(value=float(cc[~cc.index.isin(known)].sum() / cc.sum()))
 
 
-# --------------------------------------------------------------------------- baseline forms
+# --------------------------------------------------------------------------- rates
+
+def rate_change(ref_events: float, ref_n: float, cur_events: float, cur_n: float) -> Stat:
+    """Change of a rate between two samples: Fisher's exact test of the 2 x 2 table.
+
+    ``value`` is the current rate minus the reference rate; ``statistic`` the
+    current rate. Fisher's test is exact for any counts, including a
+    reference rate of zero (where a normal approximation has no variance).
+
+    Examples
+    --------
+    >>> round(rate_change(0, 1000, 0, 500).value, 6)
+    0.0
+    """
+    ref_n, cur_n = float(ref_n), float(cur_n)
+    if ref_n <= 0 or cur_n <= 0:
+        return _NAN
+    table = np.array([[ref_events, ref_n - ref_events], [cur_events, cur_n - cur_events]])
+    table = np.round(table).astype(np.int64)
+    p = 1.0 if table[:, 0].sum() == 0 or table[:, 1].sum() == 0 else float(sps.fisher_exact(table).pvalue)
+    rate = cur_events / cur_n
+    return Stat(value=float(rate - ref_events / ref_n), p_value=p, statistic=float(rate))
+
+
+def binomial_rate(events: int, n: int, p0: float) -> Stat:
+    """A rate against a known reference rate ``p0``: two-sided exact binomial test (scipy).
+
+    ``value`` is the observed rate.
+    """
+    if n <= 0:
+        return _NAN
+    p0 = float(min(max(p0, 0.0), 1.0))
+    res = sps.binomtest(int(events), int(n), p0)
+    return Stat(value=float(events / n), p_value=float(res.pvalue))
+
+
+def shares_goodness_of_fit(counts, ref_shares) -> Stat:
+    """Class counts against reference shares: chi-square goodness of fit; value is the TVD."""
+    counts = np.asarray(counts, dtype=float)
+    ref = np.asarray(ref_shares, dtype=float)
+    n = counts.sum()
+    if n == 0 or ref.sum() == 0:
+        return _NAN
+    ref = ref / ref.sum()
+    keep = ref > 0
+    extra = counts[~keep].sum()
+    if extra > 0:  # a class the reference never had: certain change
+        p = 0.0
+    else:
+        p = float(sps.chisquare(counts[keep], ref[keep] * n).pvalue)
+    return Stat(value=float(0.5 * np.abs(counts / n - ref).sum()), p_value=p)
+
+
+# --------------------------------------------------------------------------- baseline representations
+
+@dataclass(frozen=True)
+class NumericReference:
+    """What a baseline keeps of one numeric feature, enough for every numeric statistic.
+
+    Attributes
+    ----------
+    sorted : ndarray
+        Sorted finite reference values (all of them, or an even quantile
+        subsample whose ECDF is within 1/len of the full one).
+    n : int
+        Number of finite reference values (for tests' sample sizes).
+    std : float
+        Standard deviation of the reference values (divides Wasserstein).
+    edges, shares : ndarray
+        Bin edges (open outer bins) and reference share per bin.
+    """
+
+    sorted: np.ndarray
+    n: int
+    std: float
+    edges: np.ndarray
+    shares: np.ndarray
+
+    @property
+    def exact(self) -> bool:
+        """True when ``sorted`` holds every reference value."""
+        return len(self.sorted) == self.n
+
+    @classmethod
+    def from_values(cls, values, bins: int = 10) -> "NumericReference":
+        """Build it from reference values (the in-memory path)."""
+        s = np.sort(_finite(values))
+        e = default_edges(s, bins)
+        std = float(np.std(s, ddof=1)) if len(s) > 1 else 0.0
+        return cls(sorted=s, n=len(s), std=std, edges=e, shares=_shares(s, e))
+
+    @classmethod
+    def from_profile(cls, sorted_values, profile: Mapping[str, Any], n_rows: int | None = None) -> "NumericReference":
+        """Build it from a baseline profile (``bin_edges``, ``bin_shares``, ``std``) and sorted values."""
+        s = np.asarray(sorted_values, dtype=float)
+        rows = profile.get("rows") if n_rows is None else n_rows
+        n = int(round(float(rows) * (1 - float(profile.get("missing_rate") or 0.0)))) if rows else len(s)
+        return cls(sorted=s, n=max(n, len(s)), std=float(profile.get("std") or 0.0),
+                   edges=np.array([float(e) for e in profile["bin_edges"]]),
+                   shares=np.asarray(profile["bin_shares"], dtype=float))
+
+
+@dataclass(frozen=True)
+class CategoricalReference:
+    """What a baseline keeps of one categorical feature: level shares, plus a pooled 'other'.
+
+    Attributes
+    ----------
+    levels : tuple of str
+        The reference's kept levels (the most frequent ones).
+    shares : ndarray
+        Share of each level, then of the pooled other levels (last entry).
+    n : int
+        Number of non-missing reference values.
+    """
+
+    levels: tuple[str, ...]
+    shares: np.ndarray
+    n: int
+
+    @property
+    def pooled(self) -> bool:
+        """True when some reference levels were pooled into 'other' (unseen levels cannot be told apart)."""
+        return bool(self.shares[-1] > 0)
+
+    @classmethod
+    def from_values(cls, values, top_k: int = 50) -> "CategoricalReference":
+        counts = level_counts(values)
+        n = float(counts.sum())
+        top = counts.iloc[:top_k]
+        shares = np.append(top.to_numpy() / n, counts.iloc[top_k:].sum() / n) if n else np.zeros(len(top) + 1)
+        return cls(levels=tuple(top.index), shares=shares, n=int(n))
+
+    @classmethod
+    def from_profile(cls, profile: Mapping[str, Any], n_rows: int | None = None) -> "CategoricalReference":
+        levels = tuple(profile["frequencies"])
+        shares = np.array([profile["frequencies"][k] for k in levels] + [profile["other_share"]], dtype=float)
+        rows = profile.get("rows") if n_rows is None else n_rows
+        n = int(round(float(rows or 0) * (1 - float(profile.get("missing_rate") or 0.0))))
+        return cls(levels=levels, shares=shares, n=n)
+
+    def current_counts(self, values) -> np.ndarray:
+        """Counts of the current values per reference level, then of every other level."""
+        counts = level_counts(values)
+        known = counts.reindex(list(self.levels), fill_value=0.0).to_numpy(dtype=float)
+        return np.append(known, counts.sum() - known.sum())
+
+
+NUMERIC_BASELINE_STATS = ("ks", "wasserstein", "psi", "jensen_shannon")
+CATEGORICAL_BASELINE_STATS = ("chi2", "tvd", "psi", "jensen_shannon", "unseen")
+
+
+def numeric_against(ref: NumericReference, current, names: Iterable[str] = NUMERIC_BASELINE_STATS, *,
+                    assume_sorted: bool = False) -> dict[str, Stat]:
+    """Numeric statistics of current values against a baseline's reference, from one sort.
+
+    KS is exact against the stored values: when they are every reference value
+    and both samples have at most 10,000 values, scipy's exact p-value; else
+    the asymptotic p-value at the true sizes. Wasserstein is divided by the
+    reference's sd; PSI and JS use the baseline's bins.
+    """
+    names = list(names)
+    c = _finite(current)
+    if len(c) == 0 or len(ref.sorted) == 0:
+        return {n: _NAN for n in names}
+    if not assume_sorted:
+        c = np.sort(c)
+    out: dict[str, Stat] = {}
+    cur_shares = None
+    for name in names:
+        if name == "ks":
+            if ref.exact and max(ref.n, len(c)) <= KS_EXACT_MAX:
+                out[name] = ks(ref.sorted, c)
+            else:
+                d = _ks_sorted(ref.sorted, c)
+                out[name] = Stat(value=d, p_value=ks_pvalue(d, ref.n, len(c)))
+        elif name == "wasserstein":
+            raw = _wasserstein_sorted(ref.sorted, c)
+            out[name] = Stat(value=raw / ref.std if ref.std > 0 else raw, statistic=raw)
+        elif name in ("psi", "jensen_shannon"):
+            if cur_shares is None:
+                cur_shares = _shares(c, ref.edges)
+            value = psi_shares(ref.shares, cur_shares) if name == "psi" else js_shares(ref.shares, cur_shares)
+            out[name] = Stat(value=value)
+        elif name == "anderson":
+            out[name] = anderson(ref.sorted, c)
+        else:
+            raise UsageError(f"statistic {name!r} has no baseline form for numeric features; "
+                             f"use one of {', '.join(NUMERIC_BASELINE_STATS + ('anderson',))}")
+    return out
+
+
+def categorical_against(ref: CategoricalReference, current, names: Iterable[str] = CATEGORICAL_BASELINE_STATS,
+                        *, counts: np.ndarray | None = None) -> dict[str, Stat]:
+    """Categorical statistics of current values against a baseline's level shares.
+
+    The table is the reference's kept levels plus 'other'; the chi-square test
+    uses the reference shares times its count as the reference row (exact
+    counts when no level was pooled).
+    """
+    names = list(names)
+    cur_counts = ref.current_counts(current) if counts is None else np.asarray(counts, dtype=float)
+    total = cur_counts.sum()
+    if total == 0 or ref.shares.sum() == 0:
+        return {n: _NAN for n in names}
+    cur = cur_counts / total
+    out: dict[str, Stat] = {}
+    for name in names:
+        if name == "unseen":
+            # With pooled levels an unseen one cannot be told from a pooled one.
+            out[name] = _NAN if ref.pooled else Stat(value=float(cur[-1]))
+        elif name == "chi2":
+            out[name] = chi2_counts(ref.shares * ref.n, cur_counts)
+        elif name == "tvd":
+            out[name] = Stat(value=float(0.5 * np.abs(ref.shares - cur).sum()))
+        elif name == "psi":
+            out[name] = Stat(value=psi_shares(ref.shares, cur))
+        elif name == "jensen_shannon":
+            out[name] = Stat(value=js_shares(ref.shares, cur))
+        else:
+            raise UsageError(f"statistic {name!r} has no baseline form for categorical features; "
+                             f"use one of {', '.join(CATEGORICAL_BASELINE_STATS)}")
+    return out
+
 
 def _numeric_baseline(name: str) -> Callable[..., Stat]:
-    """Compute a numeric statistic against a baseline's sorted values and bin edges."""
-
-    def run(sorted_ref: np.ndarray, current, profile: Mapping[str, Any], n_ref: int) -> Stat:
-        c = _finite(current)
-        if len(c) == 0 or len(sorted_ref) == 0:
-            return Stat(value=float("nan"))
-        if name == "ks":
-            d = _ks_sorted(sorted_ref, np.sort(c))
-            if max(n_ref, len(c)) <= 10_000 and len(sorted_ref) == n_ref:
-                return ks(sorted_ref, c)
-            return Stat(value=d, p_value=_ks_pvalue(d, max(n_ref, 10_001), len(c)))
-        if name == "wasserstein":
-            return wasserstein(sorted_ref, c, scale=profile.get("std") or None)
-        edges = np.array([float(e) for e in profile["bin_edges"]])
-        ref_shares = np.asarray(profile["bin_shares"], dtype=float)
-        cur_shares = _shares(c, edges)
-        if name == "psi":
-            return Stat(value=psi_shares(ref_shares, cur_shares))
-        if name == "jensen_shannon":
-            return Stat(value=js_shares(ref_shares, cur_shares))
-        raise UsageError(f"statistic {name!r} has no baseline form")
+    def run(sorted_ref, current, profile: Mapping[str, Any], n_ref: int) -> Stat:
+        ref = NumericReference.from_profile(sorted_ref, profile, n_ref)
+        return numeric_against(ref, current, [name])[name]
 
     return run
 
 
 def _categorical_baseline(name: str) -> Callable[..., Stat]:
-    """Compute a categorical statistic against a baseline's top-k shares plus 'other'."""
-
     def run(_sorted, current, profile: Mapping[str, Any], n_ref: int) -> Stat:
-        levels = list(profile["frequencies"])
-        ref = np.array([profile["frequencies"][k] for k in levels] + [profile["other_share"]])
-        s = pd.Series(np.asarray(current, dtype=object)).dropna().astype(str)
-        if len(s) == 0:
-            return Stat(value=float("nan"))
-        counts = s.value_counts()
-        known = np.array([counts.get(k, 0) for k in levels], dtype=float)
-        cur_counts = np.append(known, len(s) - known.sum())
-        if name == "unseen":
-            if profile["other_share"] > 0:  # pooled levels: 'unseen' cannot be told from 'other'
-                return Stat(value=float("nan"))
-            return Stat(value=float((len(s) - known.sum()) / len(s)))
-        n_valid = n_ref * (1 - profile["missing_rate"])
-        ref_counts = ref * n_valid
-        cur = cur_counts / cur_counts.sum()
-        if name == "chi2":
-            return chi2_counts(ref_counts, cur_counts)
-        if name == "tvd":
-            return Stat(value=float(0.5 * np.abs(ref - cur).sum()))
-        if name == "psi":
-            return Stat(value=psi_shares(ref, cur))
-        if name == "jensen_shannon":
-            return Stat(value=js_shares(ref, cur))
-        raise UsageError(f"statistic {name!r} has no baseline form")
+        ref = CategoricalReference.from_profile(profile, n_ref)
+        return categorical_against(ref, current, [name])[name]
 
     return run
 
@@ -312,8 +562,26 @@ def _categorical_baseline(name: str) -> Callable[..., Stat]:
 class StatInfo:
     """A registered statistic.
 
-    ``warn``/``alert`` are default effect sizes used when the baseline gives
-    no band; ``baseline_func`` is None for statistics not computed per chunk.
+    Attributes
+    ----------
+    name, display : str
+        Machine name (config, checks) and display name (reports).
+    kinds : tuple of str
+        What it applies to: ``numeric``/``categorical`` features, ``quality``
+        (missing rates), ``label`` (targets), ``multivariate`` (joint drift).
+    func : callable
+        ``func(reference, current) -> Stat`` on raw samples (frames for
+        multivariate ones, see :mod:`mlmon_nb.drift`).
+    warn, alert : float
+        Practical floors: the smallest effect worth a warning / an alert
+        whatever the sample size (overridable in mlmon.yaml ``thresholds``).
+    has_test : bool
+        Whether its ``Stat`` carries a p-value of its own; otherwise the
+        decision pairs it with the kind's test (KS or chi-square).
+    higher_is_drift : bool
+        Direction: True when larger values mean more drift.
+    unit : str
+        How to read the value.
     """
 
     name: str
@@ -325,24 +593,55 @@ class StatInfo:
     has_test: bool
     baseline_func: Callable[..., Stat] | None = None
     higher_is_drift: bool = True
+    unit: str = ""
+
+
+def _not_pairwise(name: str) -> Callable[..., Stat]:
+    def run(*_args, **_kwargs) -> Stat:
+        raise UsageError(f"statistic {name!r} is computed by mlmon_nb.drift from a baseline and a window, "
+                         f"not from two samples")
+
+    return run
 
 
 def _entries() -> list[StatInfo]:
+    num, cat = ("numeric",), ("categorical",)
     return [
-        StatInfo("ks", "Kolmogorov-Smirnov D", ("numeric",), ks, 0.05, 0.1, True, _numeric_baseline("ks")),
-        StatInfo("wasserstein", "Wasserstein (÷ ref. sd)", ("numeric",), wasserstein, 0.1, 0.2, False,
-                 _numeric_baseline("wasserstein")),
-        StatInfo("psi", "Population stability index", ("numeric", "categorical"), psi, 0.1, 0.25, False,
-                 None),
-        StatInfo("jensen_shannon", "Jensen-Shannon distance", ("numeric", "categorical"), jensen_shannon,
-                 0.05, 0.1, False, None),
-        StatInfo("anderson", "Anderson-Darling k-sample", ("numeric",), anderson, 2.0, 4.0, True, None),
-        StatInfo("chi2", "Chi-square (Cramér's V)", ("categorical",), chi2, 0.05, 0.1, True,
-                 _categorical_baseline("chi2")),
-        StatInfo("tvd", "Total variation distance", ("categorical",), tvd, 0.05, 0.1, False,
-                 _categorical_baseline("tvd")),
-        StatInfo("unseen", "Share of unseen categories", ("categorical",), unseen, 0.01, 0.05, False, None),
+        StatInfo("ks", "Kolmogorov-Smirnov D", num, ks, 0.05, 0.1, True, _numeric_baseline("ks"),
+                 unit="largest gap between the two ECDFs (share of rows)"),
+        StatInfo("wasserstein", "Wasserstein (÷ ref. sd)", num, wasserstein, 0.1, 0.2, False,
+                 _numeric_baseline("wasserstein"), unit="reference standard deviations"),
+        StatInfo("psi", "Population stability index", num + cat, psi, 0.1, 0.25, False, None,
+                 unit="PSI on the baseline's decile bins or categories"),
+        StatInfo("jensen_shannon", "Jensen-Shannon distance", num + cat, jensen_shannon, 0.03, 0.05, False,
+                 None, unit="0 = same, 1 = disjoint (base 2)"),
+        StatInfo("anderson", "Anderson-Darling k-sample", num, anderson, 2.0, 4.0, True, None,
+                 unit="normalised test statistic (grows with sample size)"),
+        StatInfo("chi2", "Chi-square (Cramér's V)", cat, chi2, 0.05, 0.1, True, _categorical_baseline("chi2"),
+                 unit="Cramér's V of the reference-vs-window table"),
+        StatInfo("tvd", "Total variation distance", cat, tvd, 0.05, 0.1, False, _categorical_baseline("tvd"),
+                 unit="share of rows that would have to change category"),
+        StatInfo("unseen", "Share of unseen categories", cat, unseen, 0.01, 0.05, False,
+                 _categorical_baseline("unseen"), unit="share of window rows"),
+        StatInfo("missing_rate", "Missing-rate change", ("quality",), _rate_change_of_values, 0.01, 0.05, True,
+                 unit="window missing rate minus reference missing rate"),
+        StatInfo("positive_rate", "Positive rate (relative change)", ("label",), _not_pairwise("positive_rate"),
+                 0.1, 0.25, True, unit="|window rate - reference rate| / reference rate"),
+        StatInfo("class_shares", "Class shares (TVD)", ("label",), _not_pairwise("class_shares"), 0.05, 0.1, True,
+                 unit="total variation distance of class shares"),
+        StatInfo("domain_classifier", "Domain classifier ROC AUC", ("multivariate",),
+                 _not_pairwise("domain_classifier"), 0.55, 0.6, True,
+                 unit="cross-validated ROC AUC of reference vs window (0.5 = indistinguishable)"),
+        StatInfo("pca_reconstruction", "PCA reconstruction error", ("multivariate",),
+                 _not_pairwise("pca_reconstruction"), 1.05, 1.1, True,
+                 unit="mean reconstruction error ÷ the baseline's (1 = as in the reference)"),
     ]
+
+
+def _rate_change_of_values(reference, current) -> Stat:
+    """Missing-rate change of two samples (missing = NaN/None), Fisher's exact test."""
+    r, c = pd.Series(reference), pd.Series(current)
+    return rate_change(float(r.isna().sum()), len(r), float(c.isna().sum()), len(c))
 
 
 REGISTRY: dict[str, StatInfo] = {s.name: s for s in _entries()}
@@ -352,16 +651,11 @@ KIND_FUNCS: dict[tuple[str, str], Callable[..., Stat]] = {
     ("psi", "categorical"): psi_categorical,
     ("jensen_shannon", "categorical"): js_categorical,
 }
+#: Statistics with a baseline form, per feature kind. The baseline computes each of them on
+#: every reference chunk, which is where their bands come from.
 BASELINE_FUNCS: dict[tuple[str, str], Callable[..., Stat]] = {
-    ("ks", "numeric"): _numeric_baseline("ks"),
-    ("wasserstein", "numeric"): _numeric_baseline("wasserstein"),
-    ("psi", "numeric"): _numeric_baseline("psi"),
-    ("jensen_shannon", "numeric"): _numeric_baseline("jensen_shannon"),
-    ("chi2", "categorical"): _categorical_baseline("chi2"),
-    ("tvd", "categorical"): _categorical_baseline("tvd"),
-    ("psi", "categorical"): _categorical_baseline("psi"),
-    ("jensen_shannon", "categorical"): _categorical_baseline("jensen_shannon"),
-    ("unseen", "categorical"): _categorical_baseline("unseen"),
+    **{(n, "numeric"): _numeric_baseline(n) for n in NUMERIC_BASELINE_STATS},
+    **{(n, "categorical"): _categorical_baseline(n) for n in CATEGORICAL_BASELINE_STATS},
 }
 
 
@@ -372,7 +666,21 @@ def compute(name: str, kind: str, reference, current) -> Stat:
 
 
 def compute_against_baseline(name: str, kind: str, sorted_ref, current, profile, n_ref: int) -> Stat:
-    """Compute a registered statistic against a baseline's stored representation."""
+    """Compute a registered statistic against a baseline's stored representation.
+
+    Parameters
+    ----------
+    name, kind : str
+        A registered statistic and the feature kind.
+    sorted_ref : ndarray or None
+        The baseline's sorted reference values (numeric features).
+    current : array-like
+        The current values.
+    profile : mapping
+        The feature's baseline profile.
+    n_ref : int
+        Reference rows (missing values included).
+    """
     get(name, kind)
     func = BASELINE_FUNCS.get((name, kind))
     if func is None:
@@ -381,25 +689,49 @@ def compute_against_baseline(name: str, kind: str, sorted_ref, current, profile,
     return func(sorted_ref, current, profile, n_ref)
 
 
+def names(kind: str | None = None) -> list[str]:
+    """Registered statistic names (accepting ``kind`` when given), sorted."""
+    return sorted(n for n, i in REGISTRY.items() if kind is None or kind in i.kinds)
+
+
 def get(name: str, kind: str | None = None) -> StatInfo:
-    """Look a statistic up by name, checking it accepts a feature kind.
+    """Look a statistic up by name, checking it accepts a kind.
 
     Raises
     ------
     UsageError
         For an unknown name (listing the registry) or a kind it does not accept.
+
+    Examples
+    --------
+    >>> get("ks").display
+    'Kolmogorov-Smirnov D'
     """
     if name not in REGISTRY:
-        raise UsageError(f"unknown statistic {name!r}; known: {', '.join(sorted(REGISTRY))}")
+        raise UsageError(f"unknown statistic {name!r}; known: {', '.join(names())}")
     info = REGISTRY[name]
     if kind is not None and kind not in info.kinds:
-        ok = [n for n, i in REGISTRY.items() if kind in i.kinds]
-        raise UsageError(f"statistic {name!r} does not apply to {kind} features; use one of {', '.join(ok)}")
+        raise UsageError(f"statistic {name!r} does not apply to {kind} subjects; use one of {', '.join(names(kind))}")
     return info
 
 
-def benjamini_hochberg(p_values) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (NaN kept as NaN), by scipy."""
+def registry_df() -> pd.DataFrame:
+    """The registry as a table: name, display name, kinds, direction, floors, test, unit."""
+    return pd.DataFrame([{
+        "name": i.name, "display": i.display, "kinds": ", ".join(i.kinds),
+        "direction": "higher = more drift" if i.higher_is_drift else "lower = more drift",
+        "warn floor": i.warn, "alert floor": i.alert, "own test": "yes" if i.has_test else "no", "unit": i.unit,
+    } for i in REGISTRY.values()])
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (NaN kept as NaN), by scipy.
+
+    Examples
+    --------
+    >>> benjamini_hochberg([0.01, 0.04, float("nan")]).round(3).tolist()
+    [0.02, 0.04, nan]
+    """
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)

@@ -7,3 +7,5 @@ Areas register here with one import line each.
 from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS  # noqa: F401
 from .drift import *  # noqa: F401,F403
 from .baseline import *  # noqa: F401,F403
+from .operations import *  # noqa: F401,F403
+from .trends import *  # noqa: F401,F403

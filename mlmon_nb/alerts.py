@@ -1,0 +1,154 @@
+"""Alerts: the archive's append-only alert log and Slack-compatible webhooks.
+
+After a run is archived, every check at warn or above becomes one JSON line in
+``<archive>/alerts.jsonl`` (with a link to the run), and each configured
+webhook whose ``min_status`` the run reached receives one message. Delivery is
+retried with exponential backoff; a webhook that still fails is reported (and
+logged in ``<archive>/webhooks.jsonl``) but never changes or loses the run,
+which was archived before any delivery was attempted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from .checks import SEVERITY
+from .config import Project, WebhookConfig
+
+logger = logging.getLogger(__name__)
+
+ALERT_LOG = "alerts.jsonl"
+DELIVERY_LOG = "webhooks.jsonl"
+BACKOFF_SECONDS = 0.5
+
+
+def _append_lines(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    """Append JSON lines with one write (O_APPEND), so concurrent runs never interleave a line."""
+    if not records:
+        return
+    data = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def alert_records(summary: Mapping[str, Any], href: str) -> list[dict[str, Any]]:
+    """One record per check at warn or above (and one for a failed run)."""
+    base = {"model": summary["model"], "version": summary["version"], "window": summary["window"],
+            "run_id": summary["run_id"], "generated_at": summary["generated_at"], "run": href}
+    out = [{**base, **{k: c.get(k) for k in ("notebook", "kind", "subject", "status", "method", "value",
+                                              "threshold", "p_value", "at") if c.get(k) is not None}}
+           for c in summary["checks"] if SEVERITY[c["status"]] >= SEVERITY["warn"]]
+    for name, nb in summary.get("notebooks", {}).items():
+        if nb["status"] == "error":
+            out.append({**base, "notebook": name, "kind": "notebook", "subject": name, "status": "error"})
+    return out
+
+
+def append_alert_log(archive: Path, summary: Mapping[str, Any], run_dir: Path) -> int:
+    """Append the run's alerts to ``<archive>/alerts.jsonl``; return how many lines."""
+    href = run_dir.relative_to(archive).as_posix() + "/index.html"
+    records = alert_records(summary, href)
+    _append_lines(Path(archive) / ALERT_LOG, records)
+    return len(records)
+
+
+def slack_payload(summary: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
+    """A Slack-compatible message (``text`` plus blocks) for a run."""
+    status = summary["status"].upper()
+    window = f"{summary['window']['start'][:16]} → {summary['window']['end'][:16]}"
+    head = f"[{status}] {summary['model']} v{summary['version']} {window}"
+    fired = [c for c in summary["checks"] if SEVERITY[c["status"]] >= SEVERITY["warn"]]
+    lines = [f"• {c['status']}: {c['kind']} {c['subject']}"
+             + (f" ({c['method']} {c['value']:.3g})" if isinstance(c.get("value"), (int, float)) and c.get("method") else "")
+             for c in sorted(fired, key=lambda c: -SEVERITY[c["status"]])[:10]]
+    if len(fired) > 10:
+        lines.append(f"… and {len(fired) - 10} more")
+    text = f"{head}: {summary.get('verdict', '')}"
+    return {
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{head}*\n{summary.get('verdict', '')}"}},
+            *([{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}] if lines else []),
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"run `{summary['run_id']}` · report: {run_dir / 'index.html'}"}]},
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one webhook delivery."""
+
+    url: str
+    ok: bool
+    attempts: int
+    detail: str
+
+
+def _redact(url: str) -> str:
+    """A webhook URL without its secret path (Slack URLs carry the token in the path)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.path not in ("", "/") else url
+
+
+def post(hook: WebhookConfig, payload: Mapping[str, Any],
+         sleep: Callable[[float], None] = time.sleep) -> Delivery:
+    """POST a JSON payload, retrying connection errors, timeouts, 429 and 5xx with backoff."""
+    body = json.dumps(payload).encode()
+    detail = ""
+    for attempt in range(1, hook.retries + 2):
+        req = urllib.request.Request(hook.url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "User-Agent": "mlmon-nb"})
+        try:
+            with urllib.request.urlopen(req, timeout=hook.timeout_seconds) as resp:  # noqa: S310 (http(s) only, checked in config)
+                return Delivery(hook.url, True, attempt, f"HTTP {resp.status}")
+        except urllib.error.HTTPError as exc:
+            detail = f"HTTP {exc.code} {exc.reason}"
+            if exc.code < 500 and exc.code != 429:
+                return Delivery(hook.url, False, attempt, detail)  # the request itself is wrong: no retry
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            detail = f"{type(reason).__name__}: {reason}"
+        if attempt <= hook.retries:
+            sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+    return Delivery(hook.url, False, hook.retries + 1, detail)
+
+
+def notify(project: Project, summary: Mapping[str, Any], run_dir: Path,
+           sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
+    """Log the run's alerts and deliver its webhooks; never raises for a delivery failure."""
+    append_alert_log(project.archive, summary, run_dir)
+    deliveries = []
+    for hook in project.alerts.webhooks:
+        if SEVERITY[summary["status"]] < SEVERITY[hook.min_status]:
+            continue
+        delivery = post(hook, slack_payload(summary, run_dir), sleep=sleep)
+        deliveries.append(delivery)
+        _append_lines(project.archive / DELIVERY_LOG, [{
+            "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "url": _redact(hook.url),
+            "run_id": summary["run_id"], "model": summary["model"], "version": summary["version"],
+            "ok": delivery.ok, "attempts": delivery.attempts, "detail": delivery.detail}])
+        if not delivery.ok:
+            logger.warning("webhook %s failed after %d attempt(s): %s", _redact(hook.url), delivery.attempts,
+                           delivery.detail)
+    return deliveries
+
+
+def describe_failure(delivery: Delivery) -> str:
+    """One line for the CLI about a failed delivery."""
+    return (f"webhook {_redact(delivery.url)} failed after {delivery.attempts} attempt(s): {delivery.detail}; "
+            f"the run is archived and unchanged")
