@@ -32,6 +32,19 @@ ensure_env() {
   touch "$stamp"
 }
 
+ensure_chromium() {
+  # Browser tests drive Debian's chromium through Playwright (no browser download).
+  if command -v chromium >/dev/null 2>&1; then return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "dev.sh: installing Debian's chromium for the browser tests" >&2
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1; then
+      echo "dev.sh: could not install chromium; the browser tests will be skipped" >&2
+    fi
+  else
+    echo "dev.sh: chromium not installed and not root; the browser tests will be skipped" >&2
+  fi
+}
+
 case "${1:-}" in
   setup)
     ensure_env
@@ -40,6 +53,7 @@ case "${1:-}" in
     ;;
   test)
     ensure_env
+    ensure_chromium
     shift
     exec .venv/bin/python -m pytest -q "$@"
     ;;

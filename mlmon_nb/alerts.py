@@ -59,7 +59,7 @@ def alert_records(summary: Mapping[str, Any], href: str) -> list[dict[str, Any]]
 
 def append_alert_log(archive: Path, summary: Mapping[str, Any], run_dir: Path) -> int:
     """Append the run's alerts to ``<archive>/alerts.jsonl``; return how many lines."""
-    href = run_dir.relative_to(archive).as_posix() + "/index.html"
+    href = Path(os.path.relpath(run_dir, archive)).as_posix() + "/index.html"
     records = alert_records(summary, href)
     _append_lines(Path(archive) / ALERT_LOG, records)
     return len(records)

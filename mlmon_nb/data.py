@@ -244,6 +244,10 @@ def _check_features(types: dict[str, str], features: FeaturesConfig, source: Sou
                     f"not found in {source.path}; columns are: {known}"
                 )
             dtype = types[name]
+            if dtype.strip('"').upper() == "NULL":
+                # Every value missing (e.g. pandas wrote an all-None column): no type to check;
+                # the profiles and quality checks report it as all missing.
+                continue
             if group == "numeric" and not _is_numeric(dtype):
                 raise DataError(
                     f"{source.where}: column {name!r} (models.{model.name}.features.numeric) "

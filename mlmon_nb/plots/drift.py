@@ -1,52 +1,253 @@
-"""Figures of the data-drift notebook."""
+"""Figures of the data-drift notebook. Each takes a result and returns a titled Figure."""
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import TwoSlopeNorm
 
 from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS, _fig
 
-def overlay(reference: pd.Series, current: pd.Series, feature: str, kind: str, unit: str = ""):
-    """Reference against window for one feature: densities (numeric) or shares (categorical)."""
-    fig, ax = _fig()
-    label = f"{feature} ({unit})" if unit else feature
-    if kind == "numeric":
-        r = pd.to_numeric(reference, errors="coerce").dropna().to_numpy()
-        c = pd.to_numeric(current, errors="coerce").dropna().to_numpy()
-        both = np.concatenate([r, c]) if len(r) + len(c) else np.array([0.0])
-        lo, hi = np.nanpercentile(both, [0.5, 99.5])
-        if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5
-        bins = np.linspace(lo, hi, 41)
-        ax.hist(r, bins=bins, density=True, alpha=0.55, color=REF_COLOR, label=f"reference (n={len(r):,})")
-        ax.hist(c, bins=bins, density=True, alpha=0.55, color=CUR_COLOR, label=f"window (n={len(c):,})")
-        ax.set_xlabel(label)
-        ax.set_ylabel("density (share of rows per unit)")
-    else:
-        rs = reference.astype(object).fillna("(missing)").astype(str).value_counts(normalize=True)
-        cs = current.astype(object).fillna("(missing)").astype(str).value_counts(normalize=True)
-        levels = list((rs.add(cs, fill_value=0)).sort_values(ascending=False).index[:20])
-        x = np.arange(len(levels))
-        ax.bar(x - 0.2, [rs.get(k, 0) * 100 for k in levels], 0.4, color=REF_COLOR, label="reference")
-        ax.bar(x + 0.2, [cs.get(k, 0) * 100 for k in levels], 0.4, color=CUR_COLOR, label="window")
-        ax.set_xticks(x, levels, rotation=30 if len(levels) > 5 else 0, ha="right" if len(levels) > 5 else "center")
-        ax.set_xlabel(label)
-        ax.set_ylabel("share of rows (%)")
-    ax.set_title(f"{feature}: reference vs window")
-    ax.legend(frameon=False)
+__all__ = ["drift_summary", "overlay_numeric", "overlay_categorical", "time_heatmap", "domain_features",
+           "joint_bands"]
+
+IMPACT_COLOR = "#5b6b7f"
+
+
+def _label(text: Any, width: int = 28) -> str:
+    """A column name or value as plain figure text: '$' would start matplotlib mathtext; long names are cut."""
+    s = str(text)
+    if len(s) > width:
+        s = s[: width - 1] + "…"
+    return s.replace("$", r"\$")
+
+
+def _display(method: str) -> str:
+    from .. import stats
+
+    return stats.REGISTRY[method].display if method in stats.REGISTRY else method
+
+
+def drift_summary(df: pd.DataFrame, top_n: int = 20, has_importance: bool = True):
+    """Effect relative to its alert threshold, and impact, for the top features by impact.
+
+    Parameters
+    ----------
+    df : DataFrame
+        ``UnivariateDrift.to_df()`` (sorted by impact, or by effect ratio).
+    top_n : int
+        Features shown; the rest are counted in the title.
+    """
+    shown = df.head(top_n).iloc[::-1]
+    height = max(2.4, 0.27 * len(shown) + 1.3)
+    ncols = 2 if has_importance else 1
+    fig, axes = plt.subplots(1, ncols, figsize=(9.5 if ncols == 2 else 7.0, height), dpi=90, sharey=True,
+                             layout="constrained", squeeze=False)
+    axes = axes[0]
+    y = np.arange(len(shown))
+    names = [_label(f) for f in shown["feature"]]
+    ratio = shown["ratio"].fillna(0).to_numpy()
+    colors = [STATUS_COLORS.get(s, "#777") for s in shown["status"]]
+    ax = axes[0]
+    ax.barh(y, ratio, color=colors, height=0.7)
+    ax.axvline(1.0, color=STATUS_COLORS["alert"], ls="--", lw=1)
+    ax.set_yticks(y, names)
+    ax.set_xlabel("effect ÷ alert threshold (1 = at the threshold)")
+    ax.set_ylabel("feature")
+    ax.set_title("Effect")
+    for yi, (r, m) in enumerate(zip(ratio, shown["method"])):
+        ax.text(r, yi, f" {r:.2f}", va="center", fontsize=7, color="#333")
+    ax.set_xlim(0, max(1.3, float(np.nanmax(ratio)) * 1.18 if len(ratio) else 1.3))
+    handles = [plt.Rectangle((0, 0), 1, 1, color=STATUS_COLORS[s]) for s in ("ok", "warn", "alert")]
+    ax.legend(handles, ["ok", "warn", "alert"], frameon=False, loc="lower right", fontsize=7, title="status",
+              title_fontsize=7)
+    if has_importance:
+        ax2 = axes[1]
+        impact = shown["impact"].fillna(0).to_numpy()
+        ax2.barh(y, impact, color=[c if s != "ok" else IMPACT_COLOR for c, s in zip(colors, shown["status"])],
+                 height=0.7, alpha=0.9)
+        ax2.set_xlabel("impact = effect ratio × relative importance")
+        ax2.set_title("Impact on the model")
+        for yi, v in enumerate(impact):
+            ax2.text(v, yi, f" {v:.2f}", va="center", fontsize=7, color="#333")
+        ax2.set_xlim(0, max(0.5, float(np.nanmax(impact)) * 1.2 if len(impact) else 0.5))
+    more = f" (top {len(shown)} of {len(df)} by {'impact' if has_importance else 'effect'})" if len(df) > len(shown) \
+        else ""
+    fig.suptitle(f"Drift per feature{more}", fontsize=11)
     return fig
 
 
-def drift_summary(df: pd.DataFrame):
-    """Horizontal bars of each feature's effect relative to its alert threshold."""
-    df = df.sort_values("effect_ratio", ascending=True)
-    fig, ax = _fig(7.0, max(2.2, 0.28 * len(df) + 1.0))
-    colors = [STATUS_COLORS.get(s, "#777") for s in df["status"]]
-    ax.barh(df["feature"].astype(str), df["effect_ratio"], color=colors)
-    ax.axvline(1.0, color="#c62828", ls="--", lw=1, label="alert threshold")
-    ax.set_xlabel("effect size ÷ alert threshold (1 = at threshold)")
+def overlay_numeric(reference, current, feature: str, drift=None, title: str | None = None):
+    """Reference (baseline's sorted values) against window: density histogram and ECDFs side by side.
+
+    Parameters
+    ----------
+    reference : stats.NumericReference
+        The baseline's representation of the feature.
+    current : array-like
+        The window's values.
+    drift : FeatureDrift, optional
+        Used for the subtitle (method, value, threshold).
+    """
+    r = np.asarray(reference.sorted, dtype=float)
+    c = np.sort(pd.to_numeric(pd.Series(current), errors="coerce").dropna().to_numpy(dtype=float))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.3), dpi=90, layout="constrained")
+    both = np.concatenate([r, c]) if len(r) + len(c) else np.array([0.0, 1.0])
+    lo, hi = np.nanpercentile(both, [0.5, 99.5])
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    distinct = np.unique(both[(both >= lo) & (both <= hi)])
+    if len(distinct) <= 40:  # discrete values: one bar per value
+        step = np.min(np.diff(distinct)) if len(distinct) > 1 else 1.0
+        bins = np.concatenate([distinct - step / 2, [distinct[-1] + step / 2]])
+    else:
+        bins = np.linspace(lo, hi, 41)
+    ax1.hist(r, bins=bins, density=True, alpha=0.55, color=REF_COLOR, label=f"baseline (n={reference.n:,})")
+    ax1.hist(c, bins=bins, density=True, alpha=0.55, color=CUR_COLOR, label=f"window (n={len(c):,})")
+    name = _label(feature, 40)
+    ax1.set_xlabel(f"{name} (feature units; 0.5–99.5 percentile range)")
+    ax1.set_ylabel("density (share of rows per unit)")
+    ax1.set_title("Distribution")
+    ax1.legend(frameon=False, fontsize=8)
+    if len(r) and len(c):
+        grid = np.concatenate([r, c])
+        grid.sort(kind="mergesort")
+        fr = np.searchsorted(r, grid, side="right") / len(r)
+        fc = np.searchsorted(c, grid, side="right") / len(c)
+        ax2.step(grid, fr * 100, where="post", color=REF_COLOR, label="baseline")
+        ax2.step(grid, fc * 100, where="post", color=CUR_COLOR, label="window")
+        k = int(np.argmax(np.abs(fr - fc)))
+        ax2.vlines(grid[k], min(fr[k], fc[k]) * 100, max(fr[k], fc[k]) * 100, color="#222", lw=1.5,
+                   label=f"largest gap (KS D {abs(fr[k] - fc[k]):.3f})")
+    ax2.set_xlim(lo, hi)
+    ax2.set_xlabel(f"{name} (feature units)")
+    ax2.set_ylabel("rows at or below (%)")
+    ax2.set_title("Cumulative share (ECDF)")
+    ax2.legend(frameon=False, fontsize=8, loc="lower right")
+    sub = ""
+    if drift is not None:
+        sub = f" — {_display(drift.method)} {drift.value:.3g} (alert at {drift.threshold:.3g}), {drift.status}"
+    fig.suptitle(title or f"{name}: baseline vs window{sub}", fontsize=11)
+    return fig
+
+
+def overlay_categorical(reference, current_counts, feature: str, drift=None, max_levels: int = 15):
+    """Baseline shares against window shares per level (the most frequent levels, then the rest)."""
+    levels = list(reference.levels) + ["(other levels)"]
+    ref = np.asarray(reference.shares, dtype=float) * 100
+    cur_counts = np.asarray(current_counts, dtype=float)
+    cur = cur_counts / cur_counts.sum() * 100 if cur_counts.sum() else np.zeros_like(ref)
+    order = np.argsort(-(np.maximum(ref[:-1], cur[:-1])), kind="stable")
+    keep = list(order[:max_levels])
+    rest = [i for i in range(len(levels) - 1) if i not in keep]
+    names = [_label(levels[i], 18) for i in keep]
+    r_vals = [ref[i] for i in keep]
+    c_vals = [cur[i] for i in keep]
+    other_r, other_c = ref[-1] + sum(ref[i] for i in rest), cur[-1] + sum(cur[i] for i in rest)
+    if other_r > 0 or other_c > 0:
+        names.append("(other levels)" if not rest else f"({len(rest)} more + other)")
+        r_vals.append(other_r)
+        c_vals.append(other_c)
+    fig, ax = _fig(max(5.5, min(9.5, 0.55 * len(names) + 3)), 3.4)
+    x = np.arange(len(names))
+    ax.bar(x - 0.2, r_vals, 0.4, color=REF_COLOR, label=f"baseline (n={reference.n:,})")
+    ax.bar(x + 0.2, c_vals, 0.4, color=CUR_COLOR, label=f"window (n={int(cur_counts.sum()):,})")
+    rot = 30 if len(names) > 5 else 0
+    ax.set_xticks(x, names, rotation=rot, ha="right" if rot else "center")
+    ax.set_xlabel(f"{_label(feature, 40)} (level)")
+    ax.set_ylabel("share of rows (%)")
+    ax.legend(frameon=False, fontsize=8)
+    sub = ""
+    if drift is not None:
+        sub = f" — {_display(drift.method)} {drift.value:.3g} (alert at {drift.threshold:.3g}), {drift.status}"
+    ax.set_title(f"{_label(feature, 40)}: baseline vs window{sub}", fontsize=10)
+    return fig
+
+
+def _chunk_label(start: pd.Timestamp, length: pd.Timedelta) -> str:
+    if length >= pd.Timedelta(days=1):
+        return start.strftime("%a %m-%d")
+    return start.strftime("%m-%d %Hh")
+
+
+def time_heatmap(time_drift, df: pd.DataFrame | None = None, top_n: int = 25):
+    """Features x time chunks: each chunk's effect divided by its alert threshold at the chunk's size.
+
+    Rows are the top ``top_n`` features (in ``df``'s order, i.e. by impact);
+    cells outlined in black are chunks where the rule fired (warn or alert).
+    """
+    names = list(df["feature"]) if df is not None else list(time_drift.features)
+    names = [n for n in names if n in time_drift.features][:top_n]
+    idx = [time_drift.features.index(n) for n in names]
+    ratio = time_drift.ratio[idx] if idx else np.zeros((0, len(time_drift.starts)))
+    status = time_drift.status[idx] if idx else np.zeros((0, len(time_drift.starts)), dtype=object)
+    C = len(time_drift.starts)
+    fig, ax = _fig(min(11.0, max(5.5, 0.62 * C + 3.2)), max(2.3, 0.3 * len(names) + 1.5))
+    vmax = float(np.nanmax(ratio)) if np.isfinite(ratio).any() else 2.0
+    norm = TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=max(2.0, min(vmax, 6.0)))
+    im = ax.imshow(np.ma.masked_invalid(ratio), aspect="auto", cmap="RdYlGn_r", norm=norm, interpolation="nearest")
+    ax.set_yticks(range(len(names)), [_label(n) for n in names])
+    labels = [_chunk_label(s, time_drift.length) for s in time_drift.starts]
+    step = max(1, int(np.ceil(C / 16)))
+    ax.set_xticks(range(0, C, step), labels[::step], rotation=30 if C > 6 else 0, ha="right" if C > 6 else "center")
+    ax.set_xlabel(f"window chunk (start, UTC; {_fmt_td(time_drift.length)} each)")
     ax.set_ylabel("feature")
-    ax.set_title("Drift effect per feature, relative to its alert threshold")
-    ax.legend(frameon=False, loc="lower right")
+    ax.grid(False)
+    annotate = C <= 16 and len(names) <= 30
+    for i in range(len(names)):
+        for j in range(C):
+            if status[i, j] in ("warn", "alert"):
+                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="#111",
+                                           lw=2.0 if status[i, j] == "alert" else 1.0))
+            if annotate and np.isfinite(ratio[i, j]):
+                ax.text(j, i, f"{ratio[i, j]:.1f}", ha="center", va="center", fontsize=7,
+                        color="#111" if ratio[i, j] < 3 else "white")
+    cb = fig.colorbar(im, ax=ax, shrink=0.9, pad=0.01)
+    cb.set_label("effect ÷ alert threshold\n(at the chunk's rows)", fontsize=8)
+    ax.set_title("Since when: drift per feature and time chunk (outlined = rule fired)", fontsize=10)
+    return fig
+
+
+def _fmt_td(td: pd.Timedelta) -> str:
+    hours = td / pd.Timedelta(hours=1)
+    if hours % 24 == 0:
+        days = int(hours // 24)
+        return f"{days} day" + ("s" if days != 1 else "")
+    return f"{hours:g} hours"
+
+
+def domain_features(top: pd.Series, check=None, top_n: int = 15):
+    """Which features let the domain classifier tell window rows from reference rows."""
+    shown = top.head(top_n).iloc[::-1]
+    fig, ax = _fig(7.0, max(2.2, 0.27 * len(shown) + 1.2))
+    vals = shown.clip(lower=0).to_numpy() * 100
+    ax.barh(np.arange(len(shown)), vals, color=CUR_COLOR if check is None or check.status != "ok" else IMPACT_COLOR)
+    ax.set_yticks(np.arange(len(shown)), [_label(n) for n in shown.index])
+    ax.set_xlabel("drop in ROC AUC when the feature is shuffled (AUC points × 100)")
+    ax.set_ylabel("feature")
+    auc = f" (ROC AUC {check.value:.3f}, {check.status})" if check is not None else ""
+    ax.set_title(f"Domain classifier: what separates window from reference{auc}", fontsize=10)
+    return fig
+
+
+def joint_bands(checks: Sequence[Any]):
+    """Each multivariate check's value against its null band and alert threshold."""
+    fig, axes = plt.subplots(1, max(1, len(checks)), figsize=(4.2 * max(1, len(checks)), 2.6), dpi=90,
+                             layout="constrained", squeeze=False)
+    for ax, c in zip(axes[0], checks):
+        lo = c.band_low if c.band_low is not None else c.value
+        hi = c.band_high if c.band_high is not None else c.value
+        ax.axvspan(lo, hi, color="#cfd8e3", label="null band")
+        ax.axvline(c.threshold, color=STATUS_COLORS["alert"], ls="--", lw=1, label="alert threshold")
+        ax.plot([c.value], [0.5], "o", color=STATUS_COLORS.get(c.status, "#777"), ms=10, label="window")
+        span = max(c.threshold, c.value, hi) - min(lo, c.value)
+        ax.set_xlim(min(lo, c.value) - 0.3 * span, max(c.threshold, c.value, hi) + 0.3 * span)
+        ax.set_yticks([])
+        ax.set_xlabel(_display(c.method) + (" (AUC)" if c.method == "domain_classifier" else " (× reference)"))
+        ax.set_title(_display(c.method), fontsize=9)
+        ax.legend(frameon=False, fontsize=7, loc="upper left")
+    fig.suptitle("Multivariate checks against their null bands", fontsize=10)
     return fig

@@ -1,0 +1,104 @@
+"""Every kind of report opened in headless Chromium: no console errors, no network requests,
+headings and verdict present, renders in < 2 s; screenshots saved. Plus report size limits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlmon_nb.bundle import write_bundle
+from mlmon_nb.resources import default_window_notebooks
+
+from conftest import run_window
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM),
+    reason="Debian's chromium is not installed (./dev.sh test installs it with apt-get when run as root)")
+SCREENSHOTS = Path(os.environ.get("MLMON_SCREENSHOTS", "")) if os.environ.get("MLMON_SCREENSHOTS") else None
+
+
+@pytest.fixture(scope="module")
+def pages(demo, tmp_path_factory):
+    """One of each kind of page: archive index, run index, baseline, every notebook, bundle."""
+    summary, run_dir = run_window(demo, 8, default_window_notebooks())
+    archive = Path(demo.project_path).parent / "reports"
+    baseline = next(archive.glob("ctr-ranker/2/baseline/*/baseline.html"))
+    bundle = write_bundle(run_dir, tmp_path_factory.mktemp("bundle") / "bundle.html")
+    found = {"archive index": archive / "index.html", "run index": run_dir / "index.html",
+             "baseline": baseline, "bundle": bundle}
+    for name in summary["notebooks"]:
+        found[name] = run_dir / f"{name}.html"
+    return found, summary
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def test_every_report_renders_offline_without_errors(pages, browser, tmp_path):
+    found, summary = pages
+    assert summary["status"] != "error", summary["notebooks"]
+    shots = SCREENSHOTS or tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    for kind, path in found.items():
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors, requests = [], []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+        t0 = time.perf_counter()
+        page.goto(path.as_uri(), wait_until="load")
+        seconds = time.perf_counter() - t0
+        assert errors == [], (kind, errors)
+        assert requests == [], (kind, requests)
+        assert seconds < 2.0, (kind, seconds)
+        assert page.locator("h1").count() >= 1, kind
+        if kind != "archive index":
+            verdict = page.locator(".mlmon-verdict").first.inner_text().strip()
+            assert len(verdict) > 10 and verdict != "—", (kind, verdict)
+        page.screenshot(path=str(shots / f"{kind.replace(' ', '_')}.png"), full_page=False)
+        page.close()
+
+
+def test_data_drift_report_for_30_features_stays_small(tmp_path):
+    from conftest import write_project
+    from mlmon_nb.runner import execute_baseline, execute_plan, prepare_baseline, prepare_window_run
+
+    rng = np.random.default_rng(3)
+    num = [f"x{j}" for j in range(24)]
+    cat = [f"c{j}" for j in range(6)]
+
+    def frame(n, start, shift):
+        df = pd.DataFrame({c: rng.normal(shift if j < 5 else 0, 1, n) for j, c in enumerate(num)})
+        for c in cat:
+            df[c] = rng.choice(["a", "b", "c", "d"], n)
+        df["ts"] = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(np.arange(n), unit="min")
+        df["score"] = rng.random(n)
+        df["clicked"] = rng.integers(0, 2, n)
+        return df
+
+    (tmp_path / "data").mkdir()
+    frame(8000, "2026-09-01", 0).to_parquet(tmp_path / "data/reference.parquet")
+    frame(8000, "2026-10-05", 0.5).to_parquet(tmp_path / "data/logs.parquet")
+    path = write_project(tmp_path, logs="data/logs.parquet", model_extra={
+        "features": {"numeric": num, "categorical": cat}})
+    assert execute_baseline(prepare_baseline(path, "m", "1")).exit_code == 0
+    outcome = execute_plan(prepare_window_run(path, "m", "1", "2026-10-05/2026-10-12", ["data_drift"]),
+                           fail_on="never")
+    size = (outcome.run_dir / "data_drift.html").stat().st_size
+    assert size <= 2 * 2**20, size
