@@ -653,6 +653,7 @@ def _chunk_figures(frame, chunks, features, profiles, sorted_values, pred_col, t
     small_perf = 0
     num_stats = [name for (name, kind) in stats.BASELINE_FUNCS if kind == "numeric"]
     cat_stats = [name for (name, kind) in stats.BASELINE_FUNCS if kind == "categorical"]
+    pooled = {name: _pool_rare_levels(frame[name], profiles[name]) for name in features.categorical}
     for i, ix in enumerate(chunks):
         part = frame.iloc[ix]
         m = len(part)
@@ -670,7 +671,8 @@ def _chunk_figures(frame, chunks, features, profiles, sorted_values, pred_col, t
             rows.append((i, m, "quality", "missing_rate", name, float(np.mean(~np.isfinite(cur))), True))
         for name in features.categorical:
             for sname in cat_stats:
-                st = stats.compute_against_baseline(sname, "categorical", None, part[name], profiles[name], n)
+                st = stats.compute_against_baseline(sname, "categorical", None, pooled[name].iloc[ix],
+                                                    profiles[name], n)
                 rows.append((i, m, "drift", sname, name, st.value * (own if sname != "unseen" else 1.0), True))
             rows.append((i, m, "quality", "missing_rate", name, float(part[name].isna().mean()), True))
         if has_target:
@@ -689,6 +691,23 @@ def _chunk_figures(frame, chunks, features, profiles, sorted_values, pred_col, t
                      f"positives or negatives: performance bands come from the others only"
                      + (" and are missing" if small_perf > len(chunks) - 3 else "") + ".")
     return rows
+
+
+def _pool_rare_levels(s: pd.Series, profile: Mapping[str, Any]) -> pd.Series:
+    """The column with every level the profile pooled into 'other' replaced by one level.
+
+    Statistics against a profile only see its kept levels and 'other', so the chunk figures are
+    unchanged; a categorical with 100k levels is then counted over 51 levels, not 100k, per chunk.
+    """
+    if not profile.get("other_share"):
+        return s
+    kept = list(profile["frequencies"])
+    other = "(other)"
+    while other in kept:
+        other = f"({other})"
+    values = s.astype(object)
+    keep = values.isna() | values.astype(str).isin(kept)
+    return pd.Series(pd.Categorical(values.where(keep, other), categories=[*kept, other]), index=s.index)
 
 
 def _operational(project: Project, mcfg: ModelConfig, version: str, con, notes: list[str]):

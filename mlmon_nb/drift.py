@@ -58,6 +58,7 @@ MIN_CHUNK_ROWS = 30  # a window chunk with fewer valid values gets no statistic
 MAX_CHUNKS = 62  # more time chunks than this are merged (a heatmap stays readable)
 DOMAIN_ROWS = 4000  # rows per side for the domain classifier
 NULL_CHUNKS = 4  # reference-sample chunks compared with the rest for the classifier's null band
+NULL_ROWS = 1500  # rows per side of each null comparison (its sd is rescaled to the compared size)
 PCA_VARIANCE = 0.65  # share of variance the PCA keeps (NannyML's default)
 PCA_MAX_ROWS = 200_000
 
@@ -209,19 +210,16 @@ def categorical_reference(baseline: Baseline, name: str) -> stats.CategoricalRef
     return stats.CategoricalReference.from_profile(baseline.profile(name))
 
 
-def _stats_of(kind: str, ref, values, names: Sequence[str]) -> dict[str, stats.Stat]:
+def _stats_of(kind: str, ref, values, names: Sequence[str], p_values: bool = True) -> dict[str, stats.Stat]:
     if kind == "numeric":
-        return stats.numeric_against(ref, values, names)
-    return stats.categorical_against(ref, values, names)
+        return stats.numeric_against(ref, pd.Series(values).to_numpy(dtype=float), names, p_values=p_values)
+    return stats.categorical_against(ref, None, names, counts=ref.counts_of(ref.codes(values)))
 
 
-def _methods_for(kind: str, method: str, anderson: bool) -> list[str]:
-    base = list(stats.NUMERIC_BASELINE_STATS if kind == "numeric" else stats.CATEGORICAL_BASELINE_STATS)
-    if kind == "numeric" and (anderson or method == "anderson"):
-        base.append("anderson")
-    if method not in base:
-        base.append(method)
-    return base
+def _methods_for(kind: str, method: str, extra: Sequence[str] = ()) -> list[str]:
+    """The decision statistic, the kind's test when it has none, and the extra ones that apply."""
+    wanted = [method, method if stats.REGISTRY[method].has_test else TESTS[kind], *extra]
+    return [m for m in dict.fromkeys(wanted) if kind in stats.REGISTRY[m].kinds]
 
 
 def _valid_count(kind: str, values) -> int:
@@ -284,6 +282,7 @@ class UnivariateDrift:
     current: pd.DataFrame = field(repr=False)
     over_time: "TimeDrift | None" = field(default=None, repr=False)
     has_importance: bool = False
+    statistics: tuple[str, ...] = ()
 
     def to_df(self) -> pd.DataFrame:
         """One row per feature, by impact (by effect ratio without importance), then severity."""
@@ -326,7 +325,7 @@ class UnivariateDrift:
                 band_low=f.band_low, band_high=f.band_high, effect_ratio=f.ratio, impact=f.impact,
                 importance=f.importance, since=f.since, rows=f.rows, fdr=self.fdr, ignored=f.ignored or None)
             if f.status != "ok":
-                since = f", since {f.since[:16].replace('T', ' ')}" if f.since else ""
+                since = f", since {_fmt_since(f.since)}" if f.since else ""
                 recorder.finding(f"{f.feature} shifted: {stats.REGISTRY[f.method].display} {f.value:.3g} "
                                  f"(threshold {f.threshold:.3g}){since}", f.status)
 
@@ -354,17 +353,17 @@ class UnivariateDrift:
         raise UsageError(f"The 'kind' parameter of UnivariateDrift.plot must be one of summary, heatmap, "
                          f"overlay. Got {kind!r} instead.")
 
-    def table_html(self, top_n: int = 25) -> str:
-        """The summary table as escaped HTML: the ``top_n`` features by impact."""
-        return feature_table_html(self.to_df(), top_n=top_n)
+    def table(self, top_n: int = 25) -> "Html":
+        """The summary table (escaped HTML, shown by Jupyter): the ``top_n`` features by impact."""
+        return Html(feature_table_html(self.to_df(), top_n=top_n, statistics=self.statistics))
 
     def _repr_html_(self) -> str:
-        return self.table_html()
+        return str(self.table())
 
 
 def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesConfig | None = None,
                thresholds: Mapping[str, Any] | Thresholds | None = None, timestamp: str | None = None,
-               chunk: str | None = None, start=None, end=None, anderson: bool = False) -> UnivariateDrift:
+               chunk: str | None = None, start=None, end=None, statistics: Sequence[str] = ()) -> UnivariateDrift:
     """Compare every monitored feature of a window with the baseline.
 
     Parameters
@@ -382,8 +381,10 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
         view and the *since* of each drifted feature.
     start, end : datetime, optional
         The window's bounds (chunks start at ``start``); from the data otherwise.
-    anderson : bool
-        Also compute the Anderson-Darling test for numeric features.
+    statistics : sequence of str
+        Registered statistics to compute besides the decision one and its
+        test, where they apply (e.g. ``("wasserstein", "psi", "anderson")``);
+        shown in the table and in ``to_df()``.
 
     Returns
     -------
@@ -393,6 +394,7 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
     monitored = [*features.numeric, *features.categorical]
     thr = thresholds if isinstance(thresholds, Thresholds) else Thresholds.from_config(
         thresholds, [*monitored, baseline.prediction_column])
+    extra = [stats.get(name).name for name in statistics]
     rules: dict[str, Rule] = {}
     computed = []
     for kind, names in (("numeric", features.numeric), ("categorical", features.categorical)):
@@ -407,7 +409,7 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
             rules[name] = rule
             ref = numeric_reference(baseline, name) if kind == "numeric" else categorical_reference(baseline, name)
             values = current[name]
-            figures = _stats_of(kind, ref, values, _methods_for(kind, rule.method, anderson))
+            figures = _stats_of(kind, ref, values, _methods_for(kind, rule.method, extra))
             test = rule.method if stats.REGISTRY[rule.method].has_test else TESTS[kind]
             computed.append((name, kind, rule, figures, test, _valid_count(kind, values)))
     adjusted = stats.benjamini_hochberg([
@@ -433,7 +435,7 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
             current_missing=float(pd.Series(current[name]).isna().mean()) if len(current) else 0.0,
             figures={k: float(v.value) for k, v in figures.items()}))
     result = UnivariateDrift(features=out, fdr=thr.fdr, baseline=baseline, current=current,
-                             has_importance=bool(imp))
+                             has_importance=bool(imp), statistics=tuple(extra))
     if timestamp is not None and chunk is not None and timestamp in current.columns and len(current):
         result.over_time = over_time(baseline, current, rules, thr, timestamp=timestamp, chunk=chunk,
                                      start=start, end=end)
@@ -561,13 +563,14 @@ def over_time(baseline: Baseline, current: pd.DataFrame, rules: Mapping[str, Rul
             band_hi[i, j] = hi if hi is not None else np.nan
     status = np.full((F, C), "ok", dtype=object)
     ratio = np.full((F, C), np.nan)
+    # One correction over the whole grid: the heatmap as a whole keeps the false discovery rate.
+    adjusted = stats.benjamini_hochberg(pvals.ravel()).reshape(pvals.shape)
     for j in range(C):
-        adjusted = stats.benjamini_hochberg(pvals[:, j])
         for i, name in enumerate(names):
             if not np.isfinite(values[i, j]):
                 continue
             r = rules[name]
-            p = float(adjusted[i]) if np.isfinite(adjusted[i]) else None
+            p = float(adjusted[i, j]) if np.isfinite(adjusted[i, j]) else None
             hi = float(band_hi[i, j]) if np.isfinite(band_hi[i, j]) else None
             status[i, j], _, alert_thr = decide(values[i, j], p, hi, r.warn, r.alert, thr.fdr)
             ratio[i, j] = values[i, j] / alert_thr if alert_thr > 0 else np.nan
@@ -752,7 +755,7 @@ def prediction_drift(baseline: Baseline, scores, *, subject: str,
     ref = numeric_reference(baseline, pred)
     s = np.asarray(scores, dtype=float)
     test = rule.method if stats.REGISTRY[rule.method].has_test else "ks"
-    figures = stats.numeric_against(ref, s, _methods_for("numeric", rule.method, False))
+    figures = stats.numeric_against(ref, s, _methods_for("numeric", rule.method))
     rows = int(np.isfinite(s).sum())
     lo, hi = _band_limits(baseline.band("prediction_drift", rule.method, PREDICTION), rows, thr.sigmas)
     p = figures[test].p_value
@@ -991,23 +994,28 @@ def _cv_auc(X: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.rando
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits
 
     oof = np.zeros(len(y))
     drops = np.zeros(X.shape[1]) if importance else None
     skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=int(rng.integers(2**31 - 1)))
-    for train, test in skf.split(X, y):
-        clf = HistGradientBoostingClassifier(max_iter=60, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=40,
-                                             categorical_features=categorical if categorical.any() else None,
-                                             early_stopping=False, random_state=int(rng.integers(2**31 - 1)))
-        clf.fit(X[train], y[train])
-        p = clf.predict_proba(X[test])[:, 1]
-        oof[test] = p
-        if importance:
-            base = roc_auc_score(y[test], p)
-            for j in range(X.shape[1]):
-                Xp = X[test].copy()
-                Xp[:, j] = Xp[rng.permutation(len(test)), j]
-                drops[j] += (base - roc_auc_score(y[test], clf.predict_proba(Xp)[:, 1])) / folds
+    # One thread: on a few thousand rows OpenMP's start-up and contention cost more than they
+    # save (ten times slower on a loaded 2-core machine).
+    with threadpool_limits(limits=1):
+        for train, test in skf.split(X, y):
+            clf = HistGradientBoostingClassifier(
+                max_iter=40, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=40, early_stopping=False,
+                categorical_features=categorical if categorical.any() else None,
+                random_state=int(rng.integers(2**31 - 1)))
+            clf.fit(X[train], y[train])
+            p = clf.predict_proba(X[test])[:, 1]
+            oof[test] = p
+            if importance:
+                base = roc_auc_score(y[test], p)
+                for j in range(X.shape[1]):
+                    Xp = X[test].copy()
+                    Xp[:, j] = Xp[rng.permutation(len(test)), j]
+                    drops[j] += (base - roc_auc_score(y[test], clf.predict_proba(Xp)[:, 1])) / folds
     return float(roc_auc_score(y, oof)), drops
 
 
@@ -1044,7 +1052,7 @@ def domain_classifier(sample: pd.DataFrame, current: pd.DataFrame, features: Fea
     # Null band: each time chunk of the reference sample against the rest.
     (Xall,) = _encode([ref], numeric, categorical, ref)
     bounds = np.array_split(np.arange(len(ref)), null_chunks)
-    m = int(min(n, min(len(b) for b in bounds), len(ref) - max(len(b) for b in bounds)))
+    m = int(min(n, NULL_ROWS, min(len(b) for b in bounds), len(ref) - max(len(b) for b in bounds)))
     nulls = []
     for b in bounds:
         rest = np.setdiff1d(np.arange(len(ref)), b, assume_unique=True)
@@ -1221,7 +1229,7 @@ def verdict(result: "DataDrift | UnivariateDrift") -> str:
     return "; ".join(parts) + "."
 
 
-def analyse(ctx, *, seed: int = 0, anderson: bool = False, multivariate_checks: bool = True) -> DataDrift:
+def analyse(ctx, *, seed: int = 0, statistics: Sequence[str] | str = (), multivariate_checks: bool = True) -> DataDrift:
     """Run every data-drift analysis of a window context (what the notebook calls).
 
     Parameters
@@ -1230,12 +1238,14 @@ def analyse(ctx, *, seed: int = 0, anderson: bool = False, multivariate_checks: 
         From :func:`mlmon_nb.open_window`.
     seed : int
         Seed of the samples and classifiers.
-    anderson : bool
-        Also compute Anderson-Darling for numeric features.
+    statistics : sequence of str, or a comma-separated str
+        Extra registered statistics per feature (see :func:`univariate`).
     multivariate_checks : bool
         Run the domain classifier and PCA reconstruction.
     """
     rng = np.random.default_rng(seed)
+    if isinstance(statistics, str):
+        statistics = [s.strip() for s in statistics.split(",") if s.strip()]
     base = ctx.baseline
     frame = ctx.frame
     mcfg = ctx.model
@@ -1245,7 +1255,7 @@ def analyse(ctx, *, seed: int = 0, anderson: bool = False, multivariate_checks: 
                                                   base.prediction_column],
                                  where=f"models.{mcfg.name}.thresholds")
     uni = univariate(base, frame, features=features, thresholds=thr, timestamp=mcfg.timestamp, chunk=mcfg.chunk,
-                     start=ctx.start, end=ctx.end, anderson=anderson)
+                     start=ctx.start, end=ctx.end, statistics=statistics)
     quality = missing_rates(base, frame, features=features, thresholds=thr)
     missing: list[str] = []
     scores, source = window_scores(frame, mcfg.task, mcfg.prediction, ctx.estimator,
@@ -1325,30 +1335,43 @@ def fit_reference(frame: pd.DataFrame, features: FeaturesConfig | None = None, *
         sorted_values[PREDICTION] = sorted_sample(frame[prediction].to_numpy(dtype=float))
     num_methods = [m for m in (methods or stats.NUMERIC_BASELINE_STATS) if m in stats.NUMERIC_BASELINE_STATS]
     cat_methods = [m for m in (methods or stats.CATEGORICAL_BASELINE_STATS) if m in stats.CATEGORICAL_BASELINE_STATS]
-    rows: list[tuple] = []
     subjects = [(f, "numeric", f, "drift") for f in features.numeric] + \
                [(f, "categorical", f, "drift") for f in features.categorical]
     if prediction is not None:
         subjects.append((prediction, "numeric", PREDICTION, "prediction_drift"))
-    refs = {}
+    # Columns extracted once (floats, or level codes): a chunk is then a slice.
+    columns = {}
     for col, kind, key, _ in subjects:
         prof = pred_profile if key == PREDICTION else profiles[col]
-        refs[key] = stats.NumericReference.from_profile(sorted_values[key], prof) if kind == "numeric" \
-            else stats.CategoricalReference.from_profile(prof)
+        if kind == "numeric":
+            ref = stats.NumericReference.from_profile(sorted_values[key], prof)
+            columns[key] = (ref, frame[col].to_numpy(dtype=float))
+        else:
+            ref = stats.CategoricalReference.from_profile(prof)
+            columns[key] = (ref, ref.codes(frame[col]))
+    labels = pd.to_numeric(frame[target], errors="coerce").to_numpy(dtype=float) \
+        if target is not None and target in frame.columns else None
+    rows: list[tuple] = []
     for i, ix in enumerate(chunks):
-        part = frame.iloc[ix]
-        m = len(part)
+        part = slice(int(ix[0]), int(ix[-1]) + 1)
+        m = len(ix)
         own = n / (n - m) if n > m else 1.0  # as the baseline: a chunk is part of what it is compared with
         for col, kind, key, family in subjects:
-            values = part[col]
-            figs = _stats_of(kind, refs[key], values, num_methods if kind == "numeric" else cat_methods)
+            ref, values = columns[key]
+            if kind == "numeric":
+                chunk_values = values[part]
+                figs = stats.numeric_against(ref, chunk_values, num_methods, p_values=False)
+                miss = float(np.mean(~np.isfinite(chunk_values)))
+            else:
+                codes = values[part]
+                figs = stats.categorical_against(ref, None, cat_methods, counts=ref.counts_of(codes))
+                miss = float(np.mean(codes < 0))
             for sname, st in figs.items():
                 rows.append((i, m, family, sname, key, st.value * (own if sname != "unseen" else 1.0)))
-            miss = float(values.isna().mean()) if kind == "categorical" else \
-                float(np.mean(~np.isfinite(values.to_numpy(dtype=float))))
             rows.append((i, m, "quality", "missing_rate", key, miss))
-        if target is not None and target in part.columns:
-            y = pd.to_numeric(part[target], errors="coerce").dropna()
+        if labels is not None:
+            y = labels[part]
+            y = y[np.isfinite(y)]
             if len(y):
                 rows.append((i, len(y), "performance", "positive_rate", "all", float((y == 1).mean())))
     chunk_df = pd.DataFrame(rows, columns=["chunk", "rows", "family", "metric", "subject", "value"])
@@ -1380,6 +1403,13 @@ def fit_reference(frame: pd.DataFrame, features: FeaturesConfig | None = None, *
 
 # --------------------------------------------------------------------------- HTML helpers
 
+class Html(str):
+    """Markup we built (every data value inside escaped), displayed as HTML by Jupyter."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
 def _esc(v: Any) -> str:
     return html.escape(str(v))
 
@@ -1407,6 +1437,17 @@ def _fmt_band(lo: Any, hi: Any) -> str:
     return f"{_fmt_num(lo)} – {_fmt_num(hi)}"
 
 
+def _nowrap(text: str) -> str:
+    """Escaped text that does not wrap inside a table cell."""
+    return f"<span style='white-space:nowrap'>{_esc(text)}</span>"
+
+
+def _fmt_since(iso: str) -> str:
+    """An ISO chunk start as a date, with the time only when it is not midnight."""
+    t = pd.Timestamp(iso)
+    return t.strftime("%Y-%m-%d") if (t.hour, t.minute) == (0, 0) else t.strftime("%Y-%m-%d %H:%M")
+
+
 def _kv_table(rows: Sequence[tuple[str, str]]) -> str:
     """Two-column table; keys are ours, values are escaped unless they are our badges."""
     body = "".join(f"<tr><th>{_esc(k)}</th><td>{v if v.startswith('<span class=') else _esc(v)}</td></tr>"
@@ -1424,7 +1465,7 @@ def _shares_html(df: pd.DataFrame) -> str:
     return shown.to_html(index=False, escape=True, classes="mlmon-table", float_format=lambda v: f"{v:.4g}")
 
 
-def feature_table_html(df: pd.DataFrame, top_n: int = 25) -> str:
+def feature_table_html(df: pd.DataFrame, top_n: int = 25, statistics: Sequence[str] = ()) -> str:
     """The feature summary table (escaped): feature, method, value, band, threshold, p, status, impact, since."""
     if df.empty:
         return "<p>No features to compare.</p>"
@@ -1433,9 +1474,9 @@ def feature_table_html(df: pd.DataFrame, top_n: int = 25) -> str:
     out = pd.DataFrame({
         "feature": shown_df["feature"].map(_esc),
         "type": shown_df["kind"].map(lambda k: "num" if k == "numeric" else "cat"),
-        "method": shown_df["method"].map(lambda m: _esc(stats.REGISTRY[m].display)),
+        "method": shown_df["method"].map(lambda m: _nowrap(stats.REGISTRY[m].short)),
         "value": shown_df["value"].map(_fmt_num),
-        "band (scaled)": [_fmt_band(lo, hi) for lo, hi in zip(shown_df["band_low"], shown_df["band_high"])],
+        "band": [_nowrap(_fmt_band(lo, hi)) for lo, hi in zip(shown_df["band_low"], shown_df["band_high"])],
         "alert at": shown_df["threshold"].map(_fmt_num),
         "p (BH)": shown_df["p_adjusted"].map(_fmt_p),
         "status": [_badge(s) + (" <i>(ignored)</i>" if ig else "")
@@ -1444,7 +1485,11 @@ def feature_table_html(df: pd.DataFrame, top_n: int = 25) -> str:
     if has_imp:
         out["importance"] = shown_df["importance"].map(lambda v: "–" if v is None or not np.isfinite(v) else f"{v:.2f}")
         out["impact"] = shown_df["impact"].map(lambda v: "–" if v is None or not np.isfinite(v) else f"{v:.2f}")
-    out["since"] = shown_df["since"].map(lambda s: _esc(s[:16].replace("T", " ")) if isinstance(s, str) else "")
+    out["since"] = shown_df["since"].map(lambda s: _nowrap(_fmt_since(s)) if isinstance(s, str) else "")
+    for name in statistics:
+        col = f"stat_{name}"
+        values = shown_df[col] if col in shown_df else pd.Series([np.nan] * len(shown_df))
+        out[_esc(stats.REGISTRY[name].short)] = [_fmt_num(v) for v in values]
     text = out.to_html(index=False, escape=False, classes="mlmon-table")
     if len(df) > top_n:
         rest = df.iloc[top_n:]

@@ -39,18 +39,22 @@ uses its own count).
 
 Decision rule
 -------------
-A figure's *band* is the mean ± 3 sd of its values over the baseline chunks
-(plus ``thresholds.band_margin`` sd). The window's value is the mean of its
-chunks' values. Only the direction that signals a loop counts (Gini, top
-shares, homogenisation and rich-get-richer up; entropy and coverage down):
-``warn`` outside the band, ``alert`` beyond twice the band's half-width
-(mean ± 6 sd). The sd is the day-to-day sd and is not shrunk by the number of
-window days, because neighbouring days are not independent; the rule is
-conservative on purpose. ``thresholds.metrics.<subject>: {warn, alert}`` in
-mlmon.yaml replaces the band by fixed limits. Training provenance has no
-baseline band (it is a property of the training data): it warns at 80% and
-alerts at 95% of rows produced under the model's influence, and warns when it
-rose by 10 points or more from the previous version.
+As for data drift, a check needs both significance and size. A figure's
+*band* is the mean ± 3 sd of its values over the baseline chunks (plus
+``thresholds.band_margin`` sd); the window's value is the mean of its chunks'
+values. Only the direction that signals a loop counts (Gini, top shares,
+homogenisation and rich-get-richer up; entropy and coverage down). Outside the
+band is ``warn``; outside the band *and* moved by at least the measure's
+material change (:data:`MEASURES`: e.g. Gini +0.05, top-1% share x1.5,
+coverage x0.9, Jaccard x2, rich-get-richer rho +0.2) is ``alert``. The sd is
+the day-to-day sd, not shrunk by the number of window days (neighbouring days
+are not independent), and the material change keeps large traffic, where
+every day is precise, from turning a small real shift into an alert.
+``thresholds.metrics.<subject>: {warn, alert}`` in mlmon.yaml replaces both
+by fixed limits. Training provenance has no baseline band (it is a property
+of the training data): it warns at 80% and alerts at 95% of rows produced
+under the model's influence, and warns when it rose by 10 points or more from
+the previous version.
 """
 
 from __future__ import annotations
@@ -82,7 +86,6 @@ __all__ = [
     "rate_difference_interval", "rich_get_richer", "top_share", "wilson_interval",
 ]
 
-ALERT_FACTOR = 2.0  # alert beyond this many band half-widths
 MIN_BAND_CHUNKS = 5
 MIN_EXPOSURES_PER_CHUNK = 50
 PARTIAL_CHUNK_SHARE = 0.5  # chunks below this share of their period's median count are partial
@@ -108,25 +111,38 @@ class Measure:
     unit: str
     percent: bool = False
     needs: str = "item"
+    material: tuple[str, float] | None = None  # ("abs", delta) or ("ratio", factor) that makes a change material
+    phrase: str = ""  # for sentences
+
+    @property
+    def short(self) -> str:
+        return self.phrase or self.display[0].lower() + self.display[1:]
 
 
 MEASURES: dict[str, Measure] = {m.name: m for m in (
-    Measure("exposure_gini", "Gini coefficient of exposures", "gini", "up", "0 = equal, 1 = one item takes all"),
+    Measure("exposure_gini", "Gini coefficient of exposures", "gini", "up", "0 = equal, 1 = one item takes all",
+            material=("abs", 0.05), phrase="the Gini coefficient of exposures"),
     Measure("exposure_entropy", "Normalised entropy of exposures", "normalised_entropy", "down",
-            "1 = uniform over the catalogue"),
-    Measure("top1pct_share", "Share of exposures on the top 1% of items", "top_share", "up", "%", True),
-    Measure("top10pct_share", "Share of exposures on the top 10% of items", "top_share", "up", "%", True),
-    Measure("coverage", "Catalogue coverage", "coverage", "down", "% of catalogue items exposed", True),
+            "1 = uniform over the catalogue", material=("abs", 0.03), phrase="the normalised entropy of exposures"),
+    Measure("top1pct_share", "Share of exposures on the top 1% of items", "top_share", "up", "%", True,
+            material=("ratio", 1.5), phrase="the top 1% of items' share of exposures"),
+    Measure("top10pct_share", "Share of exposures on the top 10% of items", "top_share", "up", "%", True,
+            material=("ratio", 1.25), phrase="the top 10% of items' share of exposures"),
+    Measure("coverage", "Catalogue coverage", "coverage", "down", "% of catalogue items exposed", True,
+            material=("ratio", 0.9), phrase="catalogue coverage"),
     Measure("homogenisation", "Mean Jaccard similarity of users' exposed items", "jaccard", "up",
-            "0 = no shared items", needs="user"),
+            "0 = no shared items", needs="user", material=("ratio", 2.0),
+            phrase="the similarity of what different users are shown (mean Jaccard)"),
     Measure("self_reinforcement", "Rich-get-richer correlation (chunk to next chunk)", "spearman", "up",
-            "Spearman's rho"),
+            "Spearman's rho", material=("abs", 0.2), phrase="the rich-get-richer correlation"),
     Measure("prediction_spread", "Spread of the predictions (sd)", "std", "down", "sd of the prediction",
-            needs="prediction"),
+            needs="prediction", material=("ratio", 0.8), phrase="the spread of the predictions"),
     Measure("prediction_extremity", "Predictions outside the reference's central 90%", "tail_share", "up",
-            "%", True, needs="prediction"),
+            "%", True, needs="prediction", material=("ratio", 1.5),
+            phrase="the share of predictions outside the reference's central 90%"),
     Measure("training_provenance", "Share of training data produced under the model's influence", "share",
-            "up", "%", True, needs="training_provenance"),
+            "up", "%", True, needs="training_provenance",
+            phrase="the share of training data produced under the model's influence"),
 )}
 ITEM_SUBJECTS = ("exposure_gini", "exposure_entropy", "top1pct_share", "top10pct_share", "coverage",
                  "homogenisation", "self_reinforcement")
@@ -185,7 +201,7 @@ def normalised_entropy(counts: Any, catalogue: int | None = None) -> float:
 
     Examples
     --------
-    >>> normalised_entropy([3, 3, 3])
+    >>> round(normalised_entropy([3, 3, 3]), 12)
     1.0
     >>> normalised_entropy([4], catalogue=8)
     0.0
@@ -358,7 +374,8 @@ def wilson_interval(positives: float, n: float, confidence: float = 0.95) -> tup
     p = positives / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo, hi = centre - half, centre + half
+    return (0.0 if lo < 1e-12 else lo), (1.0 if hi > 1 - 1e-12 else hi)
 
 
 def rate_difference_interval(k1: float, n1: float, k2: float, n2: float,
@@ -482,7 +499,7 @@ class Assessment:
 
 
 def decide(value: float, band: Band | None, worse: str, *, margin: float = 0.0,
-           fixed: Mapping[str, float] | None = None) -> dict[str, Any]:
+           material: tuple[str, float] | None = None, fixed: Mapping[str, float] | None = None) -> dict[str, Any]:
     """Status of a window figure against its baseline band (or fixed limits).
 
     Parameters
@@ -495,6 +512,11 @@ def decide(value: float, band: Band | None, worse: str, *, margin: float = 0.0,
         Which direction signals a feedback loop; the other never warns.
     margin : float
         Extra standard deviations (``thresholds.band_margin``).
+    material : (str, float), optional
+        ``("abs", d)``: a change of at least ``d``; ``("ratio", f)``: the value
+        at least ``f`` times the baseline mean (``f < 1`` for falling figures).
+        Outside the band warns; outside the band and material alerts. Without
+        it, outside the band alerts.
     fixed : mapping, optional
         ``{"warn": x, "alert": y}``: fixed limits replacing the band.
 
@@ -508,8 +530,8 @@ def decide(value: float, band: Band | None, worse: str, *, margin: float = 0.0,
     --------
     >>> b = Band(mean=0.5, sd=0.01, low_seen=0.48, high_seen=0.52, chunk_rows=600, n_chunks=20,
     ...          scales_with_size=False)
-    >>> decide(0.52, b, "up")["status"], decide(0.54, b, "up")["status"], decide(0.57, b, "up")["status"]
-    ('ok', 'warn', 'alert')
+    >>> [decide(v, b, "up", material=("abs", 0.05))["status"] for v in (0.52, 0.54, 0.56)]
+    ['ok', 'warn', 'alert']
     >>> decide(0.40, b, "up")["status"]
     'ok'
     """
@@ -517,18 +539,25 @@ def decide(value: float, band: Band | None, worse: str, *, margin: float = 0.0,
         raise UsageError(f"The 'worse' parameter of decide must be 'up' or 'down'. Got {worse!r} instead.")
     sign = 1.0 if worse == "up" else -1.0
     out: dict[str, Any] = {"baseline_mean": None, "band_low": None, "band_high": None, "z": None}
+    warn_limit = alert_limit = None
+    out["rule"] = "no baseline band"
     if band is not None and math.isfinite(band.mean):
         k = BAND_SIGMAS + margin
         sd = band.sd if math.isfinite(band.sd) else 0.0
         sd = max(sd, 1e-3 * abs(band.mean), 1e-12)  # a constant baseline must not make every change an alert
         out.update(baseline_mean=band.mean, band_low=band.mean - k * sd, band_high=band.mean + k * sd,
                    z=(value - band.mean) / sd if math.isfinite(value) else None)
-        warn_limit, alert_limit = band.mean + sign * k * sd, band.mean + sign * ALERT_FACTOR * k * sd
-        out["rule"] = (f"band: baseline mean {'+' if sign > 0 else '-'} {k:g} sd warns, "
-                       f"{'+' if sign > 0 else '-'} {ALERT_FACTOR * k:g} sd alerts")
-    else:
-        warn_limit = alert_limit = None
-        out["rule"] = "no baseline band"
+        warn_limit = band.mean + sign * k * sd
+        alert_limit = warn_limit
+        out["rule"] = f"outside baseline mean {'+' if sign > 0 else '-'} {k:g} sd"
+        if material is not None:
+            kind, amount = material
+            delta = amount if kind == "abs" else abs(amount - 1.0) * abs(band.mean)
+            alert_limit = band.mean + sign * max(k * sd, delta)
+            what = f"{'+' if sign > 0 else '-'}{amount:g}" if kind == "abs" else f"x{amount:g}"
+            out["rule"] += f" warns; also a material change ({what}) alerts"
+        else:
+            out["rule"] += " alerts"
     if fixed:
         warn_limit = float(fixed.get("warn", fixed.get("alert", warn_limit)))
         alert_limit = float(fixed.get("alert", alert_limit if alert_limit is not None else warn_limit))
@@ -611,8 +640,8 @@ class FeedbackResult:
             return not self.provenance.empty and self.provenance["share"].notna().any()
         if kind == "predictions":
             return not self.predictions.empty
-        raise UsageError(f"The 'kind' parameter of FeedbackResult.available must be one of {', '.join(PLOT_KINDS)}. "
-                         f"Got {kind!r} instead.")
+        raise UsageError(f"The 'kind' parameter of FeedbackResult.available must be one of "
+                         f"{', '.join(PLOT_KINDS)}. Got {kind!r} instead.")
 
     def to_df(self) -> pd.DataFrame:
         """One row per check: subject, window value, baseline mean and band, limits, z, status."""
@@ -640,6 +669,33 @@ class FeedbackResult:
                         for v, s in zip(df[col], df["subject"])]
         out["z (sd from mean)"] = df["z"].map(lambda v: "" if v is None or not np.isfinite(v) else f"{v:+.1f}")
         out["worse when"] = df["worse when"]
+        return out
+
+    def whole_table(self) -> pd.DataFrame:
+        """The whole-period figures (equal exposure counts) formatted for reading."""
+        if self.whole.empty:
+            return self.whole
+        pct = {"top 1% share", "top 10% share", "coverage"}
+        counts = {"exposures", "items exposed"}
+        out = self.whole.copy()
+        for col in ("baseline", "window"):
+            out[col] = [f"{v:,.0f}" if f in counts else f"{v:.1%}" if f in pct else f"{v:.3f}"
+                        for f, v in zip(out["figure"], out[col])]
+        out.columns = ["figure", "baseline period", "window"]
+        return out
+
+    def outcomes_table(self) -> pd.DataFrame:
+        """Outcome rates per period and exposure kind, formatted for reading."""
+        df = self.outcomes
+        if df.empty:
+            return df
+        out = pd.DataFrame({"period": df["period"].map({"baseline": "baseline period", "window": "window"}),
+                            "exposures": df["exposures"]})
+        for col in ("rows", "labelled", "positives"):
+            out[col] = [f"{v:,.0f}" if v is not None and np.isfinite(v) else "" for v in df[col]]
+        out["rate"] = [_fmt(v, True) for v in df["rate"]]
+        out["95% CI"] = [f"{_fmt(lo, True)} to {_fmt(hi, True)}" if np.isfinite(lo) else ""
+                         for lo, hi in zip(df["ci low"], df["ci high"])]
         return out
 
     def columns_df(self) -> pd.DataFrame:
@@ -675,7 +731,8 @@ class FeedbackResult:
             m = a.measure
             extra = {k: v for k, v in {
                 "warn_threshold": a.warn_limit, "baseline_mean": a.baseline_mean, "band_low": a.band_low,
-                "band_high": a.band_high, "z": a.z, "rule": a.rule, "worse_when": "higher" if m.worse == "up" else "lower",
+                "band_high": a.band_high, "z": a.z, "rule": a.rule,
+                "worse_when": "higher" if m.worse == "up" else "lower",
                 "window_chunks": a.chunks, "baseline_chunks": a.baseline_chunks,
                 "exposures_per_chunk": self.per_chunk if a.subject in ITEM_SUBJECTS else None,
                 "chunk": self.chunk if a.subject != "training_provenance" else None,
@@ -703,43 +760,79 @@ class FeedbackResult:
         if not self.configured:
             return ("Feedback loops are not monitored for this model: mlmon.yaml has no 'feedback' block "
                     "naming the item, user, exposure, outcome and training-provenance columns.")
-        by = {a.subject: a for a in self.checks()}
-        fired = [a for a in self.checks() if a.status != "ok"]
-        alerts = [a for a in fired if a.status == "alert"]
-        item_checks = [a for a in self.checks() if a.subject in ITEM_SUBJECTS]
-        parts = []
-        if alerts:
-            head = "A feedback loop is likely: "
-        elif fired:
-            head = "Early signs of a feedback loop: "
-        elif item_checks:
-            head = ("No sign of a feedback loop: exposure concentration, catalogue coverage"
-                    + (", homogenisation" if "homogenisation" in by else "")
-                    + (" and rich-get-richer correlation" if "self_reinforcement" in by else "")
-                    + " stay within the baseline period's day-to-day variation")
-        elif self.record_predictions and any(a.subject in PREDICTION_SUBJECTS for a in self.checks()):
-            head = "Without item columns only the predictions could be checked: "
-        else:
-            head = "Exposure could not be checked (see what is missing below)"
+        checks = self.checks()
+        fired = sorted((a for a in checks if a.status != "ok"),
+                       key=lambda a: (-SEVERITY[a.status], _VERDICT_ORDER.index(a.subject)
+                                      if a.subject in _VERDICT_ORDER else 99))
+        n_alert = sum(a.status == "alert" for a in checks)
         if fired:
-            shown = sorted(fired, key=lambda a: -SEVERITY[a.status])
-            for a in shown[:3]:
-                m = a.measure
-                base = f" against {_fmt(a.baseline_mean, m.percent)} in the baseline period" \
-                    if a.baseline_mean is not None else ""
-                parts.append(f"{m.display.lower()} {_fmt(a.value, m.percent)}{base}")
-            text = head + "; ".join(parts)
-            if len(shown) > 3:
-                text += f" (and {len(shown) - 3} more)"
-        elif self.record_predictions and not item_checks and any(a.subject in PREDICTION_SUBJECTS for a in self.checks()):
-            text = head + "their spread and extremity stay within the baseline band"
-        else:
-            text = head
-        prov = self.provenance_check
-        if prov is not None and math.isfinite(prov.value):
-            text += (f". {prov.value:.0%} of version {self.version}'s reference data was produced under "
-                     f"the model's own influence")
-        return text + "."
+            head = "A feedback loop is likely: " if n_alert else "Early signs of a feedback loop: "
+            clauses = [_clause(a) for a in fired[:3]]
+            text = head + ", ".join(clauses[:-1]) + (" and " if len(clauses) > 1 else "") + clauses[-1]
+            tail = (f"{n_alert} of {len(checks)} feedback checks alert" if n_alert
+                    else f"{len(fired)} of {len(checks)} feedback checks {'is' if len(fired) == 1 else 'are'} "
+                         f"outside the baseline band but not by a material amount")
+            return f"{text}; {tail}."
+        names = {a.subject for a in checks}
+        if names & set(ITEM_SUBJECTS):
+            parts = ["exposure concentration", "catalogue coverage"]
+            parts += ["homogenisation"] if "homogenisation" in names else []
+            parts += ["rich-get-richer correlation"] if "self_reinforcement" in names else []
+            return ("No sign of a feedback loop: " + ", ".join(parts[:-1]) + " and " + parts[-1]
+                    + " stay within the baseline period's day-to-day variation.")
+        if names & set(PREDICTION_SUBJECTS):
+            return ("No sign of a feedback loop in the predictions (the model has no item column): their spread "
+                    "and extremity stay within the baseline period's day-to-day variation.")
+        return "Feedback loops could not be checked for this window: the report says which columns are missing."
+
+    def sentences(self) -> dict[str, str]:
+        """Plain-words readings of the descriptive figures (empty strings where not computed)."""
+        out = {"lift": "", "favoured": "", "carry_over": "", "provenance": "", "method": ""}
+        word = _chunk_word(_parse_chunk(self.chunk))
+        if self.per_chunk:
+            out["method"] = (f"Every {word} of both periods was subsampled to {self.per_chunk:,} exposures "
+                             f"(the smallest full {word} of either period) so that the figures compare like with "
+                             f"like; the catalogue is the {self.catalogue:,} items exposed in the baseline period.")
+        lift = self.outcome_lift.get("window")
+        if lift:
+            d, lo, hi = lift["difference"], lift["ci_low"], lift["ci_high"]
+            sig = lo > 0 or hi < 0
+            out["lift"] = (f"In this window the outcome rate on model-driven exposures is {d * 100:+.2f} points "
+                           f"against organic ones (95% CI {lo * 100:+.2f} to {hi * 100:+.2f}): "
+                           + ("a clear difference." if sig else "no clear difference."))
+            base = self.outcome_lift.get("baseline")
+            if base:
+                out["lift"] += (f" In the baseline period it was {base['difference'] * 100:+.2f} points "
+                                f"({base['ci_low'] * 100:+.2f} to {base['ci_high'] * 100:+.2f}).")
+        elif not self.outcomes.empty:
+            win = self.outcomes[self.outcomes["period"] == "window"].set_index("exposures")["labelled"]
+            lacking = [g for g in ("model-driven", "organic") if not win.get(g, 0)]
+            out["lift"] = (f"The window has no labelled {' or '.join(lacking)} exposures, so the two kinds' outcome "
+                           f"rates cannot be compared"
+                           + (" (every exposure is organic or randomised: nothing for the model to reinforce)."
+                              if lacking == ["model-driven"] else "."))
+        f = self.favoured
+        if f:
+            text = (f"The model favoured {f['items']:,} items (the top {FAVOURED_FRACTION:.0%} of the catalogue by "
+                    f"{f['basis']} in the baseline period). They received {f['exposure_share']:.1%} of this "
+                    f"window's exposures (baseline period: {f['baseline_exposure_share']:.1%})")
+            if "positive_share" in f:
+                lo, hi = f["positive_ci"]
+                text += (f" and {f['positive_share']:.1%} of its positive outcomes (95% CI {lo:.1%} to {hi:.1%}, "
+                         f"{f['positives']:,} positives)")
+            out["favoured"] = text + "."
+        c = self.carry_over
+        if c and c.get("rho") is not None and math.isfinite(c["rho"]):
+            out["carry_over"] = (f"Across periods, an item's exposure in the baseline period and in this window "
+                                 f"have Spearman's rho {c['rho']:.2f} over {c['items']:,} items (positive: items "
+                                 f"shown more before are shown more now).")
+        p = self.provenance_check
+        if p is not None:
+            prev = (f"; the previous version with a figure had {p.baseline_mean:.1%}"
+                    if p.baseline_mean is not None else "; no earlier version has a figure to compare with")
+            out["provenance"] = (f"{p.value:.1%} of the reference data of version {self.version} was produced under "
+                                 f"the model's own influence (status {p.status}: {p.rule}){prev}.")
+        return out
 
     def _repr_html_(self) -> str:
         if not self.configured:
@@ -750,6 +843,37 @@ class FeedbackResult:
 
 
 PLOT_KINDS = ("lorenz", "over_time", "outcomes", "provenance", "predictions")
+_VERDICT_ORDER = ("top1pct_share", "coverage", "homogenisation", "exposure_gini", "self_reinforcement",
+                  "top10pct_share", "exposure_entropy", "prediction_spread", "prediction_extremity",
+                  "training_provenance")
+
+
+def _clause(a: Assessment) -> str:
+    """A short plain-words clause for one fired check."""
+    v, b = a.value, a.baseline_mean
+    base = f" (baseline {_fmt(b, a.measure.percent)})" if b is not None else ""
+    if a.subject == "top1pct_share":
+        return f"the top 1% of items took {v:.1%} of exposures per day{base}"
+    if a.subject == "top10pct_share":
+        return f"the top 10% of items took {v:.1%} of exposures per day{base}"
+    if a.subject == "coverage":
+        return f"only {v:.1%} of the catalogue was shown per day{base}"
+    if a.subject == "exposure_gini":
+        return f"the Gini coefficient of exposures rose to {v:.3f}{base}"
+    if a.subject == "exposure_entropy":
+        return f"the entropy of exposures fell to {v:.3f}{base}"
+    if a.subject == "homogenisation" and b:
+        return (f"what different users are shown became {v / b:.1f} times as similar (mean Jaccard {_fmt(v)} "
+                f"against {_fmt(b)})")
+    if a.subject == "self_reinforcement":
+        return f"the rich-get-richer correlation rose to {v:.2f}{base}"
+    if a.subject == "prediction_spread":
+        return f"the spread of the predictions fell to {_fmt(v)}{base}"
+    if a.subject == "prediction_extremity":
+        return f"{v:.1%} of predictions fall outside the reference's central 90%{base}"
+    if a.subject == "training_provenance":
+        return f"{v:.0%} of the training data was produced under the model's own influence"
+    return f"{a.measure.short} is {_fmt(v, a.measure.percent)}{base}"
 
 
 def _fmt(v: Any, percent: bool = False) -> str:
@@ -757,7 +881,7 @@ def _fmt(v: Any, percent: bool = False) -> str:
         return "n/a"
     if percent:
         return f"{v:.1%}" if abs(v) >= 0.001 else f"{v:.3%}"
-    return f"{v:.3g}" if abs(v) >= 0.001 else f"{v:.2e}"
+    return f"{v:.3g}"
 
 
 # --------------------------------------------------------------------------- helpers on frames
@@ -897,6 +1021,9 @@ def analyse_frames(window: pd.DataFrame, reference: pd.DataFrame, model: "ModelC
         if fb is not None:
             res.notes.append("Without an item column the feedback loop is watched through the predictions "
                              "only: a loop shows as predictions narrowing or becoming more extreme.")
+        else:
+            res.notes.append("Prediction narrowing is shown for information only: without a 'feedback' block "
+                             "it is not recorded as a check.")
     if fb is not None:
         _provenance(res, reference, version, other_versions or {}, thresholds)
     # Items the rule would rather not hide: a check whose value could not be computed is not recorded.
@@ -1017,7 +1144,8 @@ def _exposure(res, window, reference, model, chunk_td, word, rng_chunks, rng_who
                 continue
             if band is not None:
                 res.bands[subject] = band
-            d = decide(value, band, m.worse, margin=margin, fixed=_fixed_limits(thresholds, subject))
+            d = decide(value, band, m.worse, margin=margin, material=m.material,
+                       fixed=_fixed_limits(thresholds, subject))
             res.assessments.append(Assessment(
                 subject=subject, value=value, status=d["status"], method=m.method, rule=d["rule"],
                 baseline_mean=d["baseline_mean"], band_low=d["band_low"], band_high=d["band_high"],
@@ -1215,7 +1343,8 @@ def _predictions(res, window, model, baseline, chunk_td, word, version_models, m
             if not full[j]:
                 continue
             sd, tail = prediction_figures(values[order[bounds[j]:bounds[j + 1]]], low, high)
-            rows.append({"period": period, "chunk": int(key), "start": pd.Timestamp(int(key) * chunk_td.value, tz="UTC"),
+            rows.append({"period": period, "chunk": int(key),
+                         "start": pd.Timestamp(int(key) * chunk_td.value, tz="UTC"),
                          "exposures": int(counts[j]), "prediction_spread": sd, "prediction_extremity": tail})
     df = pd.DataFrame(rows)
     res.predictions = df
@@ -1227,7 +1356,8 @@ def _predictions(res, window, model, baseline, chunk_td, word, version_models, m
         m = MEASURES[subject]
         band = band_from_values(ref_df[subject], ref_df["exposures"], scales_with_size=False)
         value = float(win_df[subject].mean())
-        d = decide(value, band, m.worse, margin=margin, fixed=_fixed_limits(thresholds, subject))
+        d = decide(value, band, m.worse, margin=margin, material=m.material,
+                   fixed=_fixed_limits(thresholds, subject))
         res.assessments.append(Assessment(
             subject=subject, value=value, status=d["status"], method=m.method, rule=d["rule"],
             baseline_mean=d["baseline_mean"], band_low=d["band_low"], band_high=d["band_high"],
@@ -1249,7 +1379,8 @@ def _predictions(res, window, model, baseline, chunk_td, word, version_models, m
                 continue
             p = p if p.ndim == 1 else p.max(axis=1)
             sd, tail = prediction_figures(p, low, high)
-            vrows.append({"version": name, "rows": int(len(p)), "prediction_spread": sd, "prediction_extremity": tail})
+            vrows.append({"version": name, "rows": int(len(p)), "prediction_spread": sd,
+                          "prediction_extremity": tail})
         res.prediction_versions = pd.DataFrame(vrows)
 
 

@@ -19,8 +19,7 @@ the days, hours or features the check covers.
 
 traffic (window, each day, each hour)
     Expected requests are the baseline's hour-of-week profile (mean requests
-    per hour-of-week over the ``w`` weeks of ``baseline.window``) summed over
-    the hours compared. Counts are compared with the *conditional binomial
+    per hour-of-week over ``baseline.window``) summed over the hours compared. Counts are compared with the *conditional binomial
     test of two Poisson rates*: given ``O`` requests now and ``B`` in the
     baseline over the same hours-of-week, ``O ~ Binomial(O + B, E / (E + B))``
     when nothing changed (``E`` = expected). Traffic is usually noisier than
@@ -117,7 +116,7 @@ _HOUR = pd.Timedelta(hours=1)
 def hour_of_week(ts: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     """Hour of week of UTC timestamps, Monday 00:00 = 0 (as in the baseline's profile)."""
     idx = pd.DatetimeIndex(ts)
-    return np.asarray(idx.dayofweek * 24 + idx.hour, dtype=int)
+    return np.asarray(idx.day_of_week * 24 + idx.hour, dtype=int)
 
 
 def expected_traffic(per_how: Sequence[float], start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
@@ -329,12 +328,6 @@ class _Result:
         for d in self.decisions:
             d.record(recorder)
 
-    def checks_df(self) -> pd.DataFrame:
-        """The decisions as a table, worst first."""
-        rows = [{"subject": d.subject, "status": d.status, "value": d.value, "threshold": d.threshold,
-                 "p_value": d.p_value, "method": d.method, "at": d.at or ""} for d in self.decisions]
-        return _severity_sorted(pd.DataFrame(rows))
-
     def _repr_html_(self) -> str:
         from .display import format_table
 
@@ -343,6 +336,25 @@ class _Result:
 
 # --------------------------------------------------------------------------- traffic
 
+def profile_rates(ops: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Requests per hour, and requests counted, for each hour of week of the baseline window.
+
+    ``rows_per_hour_of_week`` is each hour-of-week's count divided by the
+    window's length in weeks. When the window is not a whole number of weeks
+    some hours of the week occur once more than others, so the rate is the
+    count divided by that hour's own occurrences. Hours of the week the
+    window never covers have a NaN rate.
+    """
+    start, end = (pd.Timestamp(x) for x in ops["window"])
+    weeks = (end - start) / pd.Timedelta(days=7)
+    counts = np.asarray(ops["rows_per_hour_of_week"], dtype=float) * weeks
+    seen = expected_traffic(np.ones(168), start, end).groupby("how")["covered"].sum()
+    occurrences = seen.reindex(range(168), fill_value=0.0).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = np.where(occurrences > 0, counts / occurrences, np.nan)
+    return rates, counts
+
+
 def baseline_traffic_dispersion(ops: Mapping[str, Any]) -> tuple[float, int]:
     """Dispersion φ of the baseline's full days around its own hour-of-week profile, and its dof.
 
@@ -350,29 +362,27 @@ def baseline_traffic_dispersion(ops: Mapping[str, Any]) -> tuple[float, int]:
     the days minus the distinct weekdays among them (one mean per weekday).
     """
     start, end = (pd.Timestamp(x) for x in ops["window"])
-    grid = expected_traffic(ops["rows_per_hour_of_week"], start, end)
+    grid = expected_traffic(np.nan_to_num(profile_rates(ops)[0]), start, end)
     grid["day"] = grid["hour"].dt.floor("D")
     days = grid.groupby("day").agg(expected=("expected", "sum"), covered=("covered", "sum"))
     days = days[days["covered"] >= 24 - 1e-9]
     observed = np.array([ops["rows_per_day"].get(str(d.date()), 0) for d in days.index], dtype=float)
-    dof = len(days) - days.index.dayofweek.nunique()
+    dof = len(days) - days.index.day_of_week.nunique()
     return overdispersion(observed, days["expected"].to_numpy(), dof), int(max(dof, 0))
 
 
-def compare_counts(cells: pd.DataFrame, weeks: float, dispersion: float, floors=MIN_CHANGE["traffic"],
+def compare_counts(cells: pd.DataFrame, dispersion: float, floors=MIN_CHANGE["traffic"],
                    alpha: float = ALPHA) -> pd.DataFrame:
     """Judge observed against expected counts, one row per cell (hour, day or window).
 
-    ``cells`` holds ``observed``, ``expected`` and ``baseline_profile`` (the
-    profile summed over the cell's hours without pro-rating). Adds
-    ``baseline`` (requests the baseline counted: profile × weeks), ``ratio``,
-    ``p_value``, ``low``/``high`` (approximate alert edges of the ratio,
-    normal approximation) and ``status``. Cells are Bonferroni-corrected
-    among themselves.
+    ``cells`` holds ``observed``, ``expected`` and ``baseline`` (the requests
+    the baseline window counted in the same hours of the week). Adds
+    ``ratio``, ``p_value``, ``low``/``high`` (the ratio's alert edges, normal
+    approximation) and ``status``. Cells are Bonferroni-corrected among
+    themselves.
     """
     out = cells.copy()
     m = max(1, int((out["expected"] > 0).sum()))
-    out["baseline"] = out["baseline_profile"] * weeks
     out["ratio"] = np.where(out["expected"] > 0, out["observed"] / out["expected"].where(out["expected"] > 0),
                             np.where(out["observed"] > 0, np.inf, 1.0))
     out["p_value"] = [rate_ratio_test(o, e, b, dispersion)
@@ -406,6 +416,17 @@ class TrafficResult(_Result):
         return _severity_sorted(df.rename(columns={"observed": "requests", "ratio": "requests / expected",
                                                    "low": "alert below", "high": "alert above"}))
 
+    def noise(self) -> str:
+        """How noisy the baseline's daily traffic was, in words."""
+        if self.dispersion_dof < 1:
+            return ("The baseline window is too short to measure how much traffic varies from day to day "
+                    "beyond chance: tests assume Poisson noise.")
+        if self.dispersion <= 1.0:
+            return (f"The baseline's day-to-day traffic varied no more than pure chance (Poisson) would make it "
+                    f"({self.dispersion_dof} degrees of freedom).")
+        return (f"The baseline's day-to-day traffic varied {self.dispersion:.2f} times as much as pure chance "
+                f"(Poisson) would make it ({self.dispersion_dof} degrees of freedom); the tests allow for that.")
+
     def flagged_hours(self) -> pd.DataFrame:
         """Hours at warn or alert, the most severe and least likely first."""
         df = self.hourly[self.hourly["status"] != "ok"]
@@ -422,28 +443,29 @@ class TrafficResult(_Result):
         raise ValueError(f"The 'kind' parameter of TrafficResult.plot must be 'hourly'. Got {kind!r} instead.")
 
 
-def _cell_decision(subject: str, cells: pd.DataFrame, what: str, dispersion: float) -> Decision:
-    """One check summarising a set of judged cells: the worst cell decides."""
-    worst_i = cells.assign(_sev=cells["status"].map(SEVERITY), _dev=(cells["ratio"] - 1).abs()
-                           ).sort_values(["_sev", "_dev"], ascending=False).index[0]
-    row = cells.loc[worst_i]
-    flagged = cells[cells["status"] != "ok"]
+def _cell_decision(subject: str, cells: pd.DataFrame, what: str | None, dispersion: float) -> Decision:
+    """One check for a set of judged cells (hours, days, or the window when ``what`` is None).
+
+    The worst cell decides: the most severe status, then the largest relative change.
+    """
+    order = cells.assign(_sev=cells["status"].map(SEVERITY), _dev=(cells["ratio"] - 1).abs()
+                         ).sort_values(["_sev", "_dev"], ascending=False, kind="stable")
+    row = cells.loc[order.index[0]]
+    flagged = int((cells["status"] != "ok").sum())
     ratio = float(row["ratio"])
-    threshold = float(row["high"] if ratio >= 1 else row["low"])
-    label = row[what].strftime("%a %Y-%m-%d" + (" %H:00" if what == "hour" else "")) if what != "window" else "window"
-    change = "spike" if ratio > 1 else "drop"
-    text = (f"Traffic {change} on {label}: {row['observed']:,.0f} requests, {ratio:.0%} of the "
-            f"{row['expected']:,.0f} expected" if row["status"] != "ok" else "")
-    if what == "window" and row["status"] != "ok":
-        text = f"Window traffic {change}: {row['observed']:,.0f} requests, {ratio:.0%} of the {row['expected']:,.0f} expected"
-    if len(flagged) > 1:
-        text += f" ({len(flagged)} {what}s flagged)"
-    at = None if what == "window" else row[what].isoformat()
-    return Decision("operational", subject, str(row["status"]), "poisson_rate_ratio", ratio, threshold,
-                    float(row["p_value"]), at, text,
-                    {"observed": float(row["observed"]), "expected": float(row["expected"]),
-                     "dispersion": dispersion, f"{what}s_flagged": int(len(flagged)), "alpha": ALPHA,
-                     "warn_change": MIN_CHANGE["traffic"][0], "alert_change": MIN_CHANGE["traffic"][1]})
+    when = row[what] if what else None
+    text = ""
+    if row["status"] != "ok":
+        where = "in the window" if when is None else f"on {when:%a %Y-%m-%d}" + (f" at {when:%H}:00" if what == "hour" else "")
+        text = (f"Traffic {'spike' if ratio > 1 else 'drop'} {where}: {row['observed']:,.0f} requests, "
+                f"{ratio:.0%} of the {row['expected']:,.0f} expected" + (f" ({flagged} {what}s flagged)" if flagged > 1 else ""))
+    details = {"observed": float(row["observed"]), "expected": float(row["expected"]), "dispersion": dispersion,
+               "alpha": ALPHA, "warn_change": MIN_CHANGE["traffic"][0], "alert_change": MIN_CHANGE["traffic"][1]}
+    if what:
+        details[f"{what}s_flagged"] = flagged
+    return Decision("operational", subject, str(row["status"]), "poisson_rate_ratio", ratio,
+                    float(row["high"] if ratio >= 1 else row["low"]), float(row["p_value"]),
+                    when.isoformat() if when is not None else None, text, details)
 
 
 def traffic(hourly_counts: pd.Series, ops: Mapping[str, Any], start: dt.datetime, end: dt.datetime) -> TrafficResult:
@@ -460,25 +482,25 @@ def traffic(hourly_counts: pd.Series, ops: Mapping[str, Any], start: dt.datetime
     start, end : datetime
         The window.
     """
-    b0, b1 = (pd.Timestamp(x) for x in ops["window"])
-    weeks = (b1 - b0) / pd.Timedelta(days=7)
+    rates, baseline_counts = profile_rates(ops)
+    if np.isnan(rates).any():
+        raise ValueError("The 'ops' parameter of traffic must come from a baseline window of at least one week.")
     dispersion, dof = baseline_traffic_dispersion(ops)
-    profile = np.asarray(ops["rows_per_hour_of_week"], dtype=float)
-    grid = expected_traffic(profile, start, end)
+    grid = expected_traffic(rates, start, end)
     counts = hourly_counts.copy()
     counts.index = pd.DatetimeIndex(counts.index).tz_convert("UTC")
     grid["observed"] = counts.reindex(grid["hour"]).fillna(0).to_numpy(dtype=float)
-    grid["baseline_profile"] = profile[grid["how"]]
-    hourly = compare_counts(grid, weeks, dispersion)
+    grid["baseline"] = baseline_counts[grid["how"]]
+    hourly = compare_counts(grid, dispersion)
     grid["day"] = grid["hour"].dt.floor("D")
-    daily = compare_counts(grid.groupby("day", as_index=False)[["observed", "expected", "baseline_profile"]].sum(),
-                           weeks, dispersion)
-    total = compare_counts(pd.DataFrame([grid[["observed", "expected", "baseline_profile"]].sum()]),
-                           weeks, dispersion).iloc[0]
-    res = TrafficResult(hourly=hourly, daily=daily, total=total, dispersion=dispersion, dispersion_dof=dof,
+    cols = ["observed", "expected", "baseline"]
+    daily = compare_counts(grid.groupby("day", as_index=False)[cols].sum(), dispersion)
+    total = compare_counts(pd.DataFrame([grid[cols].sum()]), dispersion)
+    weeks = (pd.Timestamp(ops["window"][1]) - pd.Timestamp(ops["window"][0])) / pd.Timedelta(days=7)
+    res = TrafficResult(hourly=hourly, daily=daily, total=total.iloc[0], dispersion=dispersion, dispersion_dof=dof,
                         weeks=float(weeks))
     res.decisions = [
-        _cell_decision("traffic", pd.DataFrame([total.to_dict() | {"window": None}]), "window", dispersion),
+        _cell_decision("traffic", total, None, dispersion),
         _cell_decision("traffic_daily", daily, "day", dispersion),
         _cell_decision("traffic_hourly", hourly, "hour", dispersion),
     ]
@@ -757,7 +779,8 @@ class QualityResult(_Result):
     def to_df(self) -> pd.DataFrame:
         """One row per column, the worst first (shares as fractions, types as ``reference → window``)."""
         t = self.table
-        types = [rt if rt == wt else f"{rt or '—'} → {wt}" for rt, wt in zip(t["type (reference)"], t["type (window)"])]
+        types = [rt if rt == wt else f"{rt} → {wt}" if rt else f"{wt} (not in the reference)"
+                 for rt, wt in zip(t["type (reference)"], t["type (window)"])]
         df = pd.DataFrame({"column": t["column"], "kind": t["kind"], "missing (reference)": t["missing (reference)"],
                            "missing (window)": t["missing (window)"], "out of range": t["out of range"],
                            "unseen levels": t["unseen levels"], "type": types, "status": t["status"]})
@@ -897,14 +920,15 @@ class LogsWindow:
         lat = f"TRY_CAST({_quote(self.latency)} AS DOUBLE)" if self.latency else "CAST(NULL AS DOUBLE)"
         err = _error_expr(self.error) if self.error else "0"
         ver = f"CAST({_quote(self.version)} AS VARCHAR)" if self.version else "CAST(NULL AS VARCHAR)"
-        sets = "(day), (version), ()" if self.version else "(day), ()"
+        # Without a version column, a constant version forms one group equal to the whole window.
         df = self.con.execute(
             f"SELECT GROUPING(day) AS g_day, GROUPING(version) AS g_version, day, version, count(*) AS rows, "
             f"count(lat) AS latency_rows, quantile_cont(lat, [0.5, 0.95, 0.99]) AS q, sum(err) AS errors "
             f"FROM (SELECT date_trunc('day', {self.ts_utc}) AS day, {ver} AS version, {lat} AS lat, {err} AS err "
-            f"FROM {self.relation}) GROUP BY GROUPING SETS ({sets})").df()
+            f"FROM {self.relation}) GROUP BY GROUPING SETS ((day), (version), ())").df()
         for i, p in enumerate(PERCENTILES):
-            df[p] = [q[i] if q is not None and len(q) > i and q[i] is not None else np.nan for q in df["q"]]
+            df[p] = [_float(q[i]) if isinstance(q, (list, tuple, np.ndarray)) else None for q in df["q"]]
+            df[p] = df[p].astype(float)
         df = df.drop(columns="q")
         df["errors"] = df["errors"].fillna(0).astype(int)
         df["error_rate"] = df["errors"] / df["rows"]
@@ -1024,12 +1048,17 @@ class OperationsReport:
             out.append(d)
         return out[:n]
 
-    def checks_df(self) -> pd.DataFrame:
-        """Every check of the notebook, worst first."""
+    def to_df(self) -> pd.DataFrame:
+        """Every check of the notebook, worst and most telling first."""
         rows = [{"kind": d.kind, "subject": d.subject, "status": d.status, "value": d.value,
                  "threshold": d.threshold, "p_value": d.p_value, "method": d.method}
                 for d in sorted(self.decisions, key=_rank)]
         return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        from .display import format_table
+
+        return format_table(self.to_df())
 
 
 _PRIORITY = ("serving_version", "error_rate", "latency_p95", "latency_p99", "latency_p50", "traffic",
@@ -1070,7 +1099,11 @@ def analyse(ctx, con: duckdb.DuckDBPyConnection | None = None) -> OperationsRepo
     rows = int(window["rows"])
 
     traffic_res = None
-    if ops.get("rows_per_hour_of_week"):
+    if ops.get("rows_per_hour_of_week") and np.isnan(profile_rates(ops)[0]).any():
+        cannot.append(f"Traffic: the baseline window {ops['window'][0]} → {ops['window'][1]} is shorter than a "
+                      f"week, so some hours of the week have no expectation; set {where}.baseline.window to at "
+                      f"least one week (better two or more) and recompute the baseline.")
+    elif ops.get("rows_per_hour_of_week"):
         traffic_res = traffic(logs.hourly_counts(), ops, ctx.start, ctx.end)
     else:
         cannot.append(f"Traffic: the baseline has no hour-of-week profile; set {where}.baseline.window to a "

@@ -9,3 +9,6 @@ from .drift import *  # noqa: F401,F403
 from .baseline import *  # noqa: F401,F403
 from .operations import *  # noqa: F401,F403
 from .trends import *  # noqa: F401,F403
+from .explain import *  # noqa: F401,F403
+from .feedback import *  # noqa: F401,F403
+from .concept import *  # noqa: F401,F403

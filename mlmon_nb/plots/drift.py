@@ -235,19 +235,23 @@ def domain_features(top: pd.Series, check=None, top_n: int = 15):
 
 def joint_bands(checks: Sequence[Any]):
     """Each multivariate check's value against its null band and alert threshold."""
-    fig, axes = plt.subplots(1, max(1, len(checks)), figsize=(4.2 * max(1, len(checks)), 2.6), dpi=90,
-                             layout="constrained", squeeze=False)
+    n = max(1, len(checks))
+    fig, axes = plt.subplots(1, n, figsize=(4.4 * n, 2.5), dpi=90, layout="constrained", squeeze=False)
     for ax, c in zip(axes[0], checks):
         lo = c.band_low if c.band_low is not None else c.value
         hi = c.band_high if c.band_high is not None else c.value
-        ax.axvspan(lo, hi, color="#cfd8e3", label="null band")
+        ax.axvspan(lo, hi, color="#cfd8e3", label="null band (scaled to the window)")
         ax.axvline(c.threshold, color=STATUS_COLORS["alert"], ls="--", lw=1, label="alert threshold")
-        ax.plot([c.value], [0.5], "o", color=STATUS_COLORS.get(c.status, "#777"), ms=10, label="window")
-        span = max(c.threshold, c.value, hi) - min(lo, c.value)
-        ax.set_xlim(min(lo, c.value) - 0.3 * span, max(c.threshold, c.value, hi) + 0.3 * span)
+        ax.plot([c.value], [0.5], "o", color=STATUS_COLORS.get(c.status, "#777"), ms=10, label="this window")
+        left, right = min(lo, c.value), max(c.threshold, c.value, hi)
+        pad = 0.25 * (right - left) or 0.05
+        ax.set_xlim(left - pad, right + pad)
+        ax.set_ylim(0, 1)
         ax.set_yticks([])
-        ax.set_xlabel(_display(c.method) + (" (AUC)" if c.method == "domain_classifier" else " (× reference)"))
-        ax.set_title(_display(c.method), fontsize=9)
-        ax.legend(frameon=False, fontsize=7, loc="upper left")
+        ax.set_xlabel("ROC AUC (0.5 = indistinguishable)" if c.method == "domain_classifier"
+                      else "mean error ÷ reference's (1 = as in the reference)")
+        ax.set_title(f"{_display(c.method)}: {c.value:.3f} ({c.status})", fontsize=9)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=8)
     fig.suptitle("Multivariate checks against their null bands", fontsize=10)
     return fig

@@ -1,0 +1,213 @@
+"""Statistics against scipy (or a hand-worked case), their baseline forms, and the registry."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+from scipy.spatial import distance as spd
+
+from mlmon_nb import stats
+from mlmon_nb.baseline import categorical_profile, numeric_profile, sorted_sample
+from mlmon_nb.errors import UsageError
+
+EXACT = dict(rel=1e-9, abs=1e-9)
+
+
+def _tied(rng, n, shift=0.0):
+    """Values with many ties (rounded to one decimal) and a few missing."""
+    x = np.round(rng.normal(shift, 1.0, n), 1)
+    x[rng.random(n) < 0.02] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("n_ref,n_cur", [(300, 200), (20_000, 15_000), (4_000, 30_000)])
+def test_ks_equals_scipy_with_ties(n_ref, n_cur):
+    rng = np.random.default_rng(n_ref)
+    r, c = _tied(rng, n_ref), _tied(rng, n_cur, 0.05)
+    got = stats.ks(r, c)
+    want = sps.ks_2samp(r[np.isfinite(r)], c[np.isfinite(c)])
+    assert got.value == pytest.approx(want.statistic, **EXACT)
+    assert got.p_value == pytest.approx(want.pvalue, **EXACT)
+
+
+@pytest.mark.parametrize("n_ref,n_cur", [(800, 500), (12_000, 11_000), (3_000, 40_000)])
+def test_ks_against_the_baseline_equals_scipy_on_the_raw_reference(n_ref, n_cur):
+    rng = np.random.default_rng(n_cur)
+    r, c = _tied(rng, n_ref), _tied(rng, n_cur, 0.1)
+    ref = stats.NumericReference.from_values(r)
+    got = stats.numeric_against(ref, c, ["ks", "wasserstein"])
+    rf, cf = r[np.isfinite(r)], c[np.isfinite(c)]
+    want = sps.ks_2samp(rf, cf)
+    assert got["ks"].value == pytest.approx(want.statistic, **EXACT)
+    assert got["ks"].p_value == pytest.approx(want.pvalue, **EXACT)
+    w = sps.wasserstein_distance(rf, cf)
+    assert got["wasserstein"].statistic == pytest.approx(w, **EXACT)
+    assert got["wasserstein"].value == pytest.approx(w / np.std(rf, ddof=1), **EXACT)
+
+
+def test_compute_against_baseline_from_a_profile_equals_scipy():
+    """The path baseline.py uses for its chunk bands: profile + sorted values + reference rows."""
+    rng = np.random.default_rng(3)
+    r = pd.Series(_tied(rng, 6_000))
+    c = _tied(rng, 900, 0.3)
+    prof = numeric_profile(r)
+    got = stats.compute_against_baseline("ks", "numeric", sorted_sample(r.to_numpy()), c, prof, len(r))
+    want = sps.ks_2samp(r.dropna(), c[np.isfinite(c)])
+    assert got.value == pytest.approx(want.statistic, **EXACT)
+    assert got.p_value == pytest.approx(want.pvalue, **EXACT)
+
+
+def test_ks_asymptotic_pvalue_is_scipys_formula():
+    d, n1, n2 = 0.013, 250_000, 40_000
+    en = round(n1 * n2 / (n1 + n2))
+    assert stats.ks_pvalue(d, n1, n2) == pytest.approx(sps.kstwo.sf(d, en), **EXACT)
+
+
+def test_ks_on_discrete_values_hand_worked():
+    # ECDFs at 1: 2/3 vs 0; at 2: 1 vs 2/3; at 3: 1 vs 1 -> D = 2/3.
+    assert stats.ks([1, 1, 2], [2, 2, 3]).value == pytest.approx(2 / 3, **EXACT)
+
+
+def test_wasserstein_equals_scipy_divided_by_reference_sd():
+    rng = np.random.default_rng(1)
+    r, c = rng.lognormal(0, 1, 3000), rng.lognormal(0.2, 1, 2000)
+    got = stats.wasserstein(r, c)
+    assert got.value == pytest.approx(sps.wasserstein_distance(r, c) / np.std(r, ddof=1), **EXACT)
+
+
+def _right_closed_shares(values, edges):
+    """Shares per bin (e[i], e[i+1]] computed with pandas.cut, independently of stats._shares."""
+    cut = pd.cut(pd.Series(values), bins=edges, right=True)
+    return cut.value_counts(sort=False).to_numpy() / len(values)
+
+
+def test_psi_and_js_on_the_baselines_bins_equal_hand_and_scipy():
+    rng = np.random.default_rng(2)
+    r = np.round(rng.gamma(2.0, 10.0, 5000), 0)
+    c = np.round(rng.gamma(2.3, 10.0, 3000), 0)
+    prof = numeric_profile(pd.Series(r))
+    ref = stats.NumericReference.from_profile(sorted_sample(r), prof)
+    got = stats.numeric_against(ref, c, ["psi", "jensen_shannon"])
+    edges = np.array([float(e) for e in prof["bin_edges"]])
+    rs, cs = _right_closed_shares(r, edges), _right_closed_shares(c, edges)
+    assert rs == pytest.approx(prof["bin_shares"], **EXACT)
+    rs_f, cs_f = np.maximum(rs, 1e-4), np.maximum(cs, 1e-4)
+    assert got["psi"].value == pytest.approx(float(np.sum((cs_f - rs_f) * np.log(cs_f / rs_f))), **EXACT)
+    assert got["jensen_shannon"].value == pytest.approx(spd.jensenshannon(rs, cs, base=2), **EXACT)
+
+
+def test_psi_hand_worked():
+    # (0.25 - 0.5) ln(0.25/0.5) + (0.75 - 0.5) ln(0.75/0.5)
+    want = 0.25 * math.log(2) + 0.25 * math.log(1.5)
+    assert stats.psi_shares([0.5, 0.5], [0.25, 0.75]) == pytest.approx(want, **EXACT)
+
+
+def test_anderson_equals_scipy():
+    rng = np.random.default_rng(4)
+    r, c = _tied(rng, 500), _tied(rng, 400, 0.2)
+    got = stats.anderson(r, c)
+    want = sps.anderson_ksamp([r[np.isfinite(r)], c[np.isfinite(c)]], variant="midrank")
+    assert got.value == pytest.approx(want.statistic, **EXACT)
+    assert got.p_value == pytest.approx(want.pvalue, **EXACT)
+
+
+def _categories(rng, n, p):
+    return rng.choice(["a", "b", "c", "d"], n, p=p)
+
+
+def test_chi2_equals_scipy_and_cramers_v_by_hand():
+    rng = np.random.default_rng(5)
+    r, c = _categories(rng, 4000, [0.4, 0.3, 0.2, 0.1]), _categories(rng, 1500, [0.35, 0.3, 0.25, 0.1])
+    got = stats.chi2(r, c)
+    table = pd.crosstab(np.r_[np.zeros(len(r)), np.ones(len(c))], np.r_[r, c]).to_numpy()
+    want = sps.chi2_contingency(table, correction=False)
+    assert got.statistic == pytest.approx(want.statistic, **EXACT)
+    assert got.p_value == pytest.approx(want.pvalue, **EXACT)
+    assert got.value == pytest.approx(math.sqrt(want.statistic / table.sum()), **EXACT)
+
+
+def test_categorical_statistics_against_the_baseline_equal_the_raw_ones():
+    rng = np.random.default_rng(6)
+    r = pd.Series(_categories(rng, 3000, [0.5, 0.3, 0.15, 0.05])).astype("category")
+    c = pd.Series(_categories(rng, 1200, [0.45, 0.3, 0.2, 0.05]))
+    ref = stats.CategoricalReference.from_profile(categorical_profile(r))
+    got = stats.categorical_against(ref, c)
+    want_chi2 = stats.chi2(r, c)
+    assert got["chi2"].statistic == pytest.approx(want_chi2.statistic, **EXACT)
+    assert got["chi2"].p_value == pytest.approx(want_chi2.p_value, **EXACT)
+    rc, cc = r.value_counts(), c.value_counts()
+    levels = sorted(rc.index)
+    rs = rc.reindex(levels).to_numpy() / len(r)
+    cs = cc.reindex(levels, fill_value=0).to_numpy() / len(c)
+    assert got["jensen_shannon"].value == pytest.approx(spd.jensenshannon(rs, cs, base=2), **EXACT)
+    assert got["tvd"].value == pytest.approx(0.5 * np.abs(rs - cs).sum(), **EXACT)
+    assert got["unseen"].value == 0.0
+
+
+def test_tvd_and_unseen_hand_worked():
+    assert stats.tvd(["a", "a", "b", "b"], ["a", "b", "b", "b"]).value == pytest.approx(0.25, **EXACT)
+    assert stats.unseen(["a", "b"], ["a", "c", "c", "b"]).value == pytest.approx(0.5, **EXACT)
+    ref = stats.CategoricalReference.from_values(["a", "b", "b"])
+    assert stats.categorical_against(ref, ["a", "z", "z", "b"], ["unseen"])["unseen"].value == 0.5
+
+
+def test_unseen_is_unknown_when_the_baseline_pooled_levels():
+    ref = stats.CategoricalReference.from_values([f"l{i}" for i in range(60)], top_k=50)
+    assert ref.pooled
+    assert math.isnan(stats.categorical_against(ref, ["l0", "new"], ["unseen"])["unseen"].value)
+
+
+def test_rate_tests_equal_scipy():
+    got = stats.rate_change(12, 4000, 30, 2000)
+    assert got.p_value == pytest.approx(sps.fisher_exact([[12, 3988], [30, 1970]]).pvalue, **EXACT)
+    assert got.value == pytest.approx(30 / 2000 - 12 / 4000, **EXACT)
+    b = stats.binomial_rate(130, 1000, 0.1)
+    assert b.p_value == pytest.approx(sps.binomtest(130, 1000, 0.1).pvalue, **EXACT)
+
+
+def test_benjamini_hochberg_equals_a_hand_computation():
+    p = np.array([0.001, 0.04, 0.03, 0.5, np.nan, 0.02])
+    got = stats.benjamini_hochberg(p)
+    finite = p[np.isfinite(p)]
+    order = np.argsort(finite)
+    m = len(finite)
+    adj = np.minimum.accumulate((finite[order] * m / np.arange(1, m + 1))[::-1])[::-1]
+    want = np.empty(m)
+    want[order] = np.minimum(adj, 1)
+    assert np.isnan(got[4])
+    assert got[np.isfinite(p)] == pytest.approx(want, **EXACT)
+
+
+def test_level_counts_of_a_categorical_column_merge_same_spelling():
+    s = pd.Series([1, "1", "b", None, "b"], dtype=object)
+    assert stats.level_counts(s).to_dict() == {"1": 2.0, "b": 2.0}
+    cat = pd.Series(["x", "y", "x"], dtype="category").cat.add_categories(["never"])
+    assert stats.level_counts(cat).to_dict() == {"x": 2.0, "y": 1.0}
+
+
+def test_empty_samples_give_nan_not_errors():
+    assert math.isnan(stats.ks([], [1.0]).value)
+    assert math.isnan(stats.wasserstein([np.nan], [1.0]).value)
+    assert math.isnan(stats.numeric_against(stats.NumericReference.from_values([1.0, 2.0]), [np.nan])["ks"].value)
+
+
+def test_registry_lists_every_statistic_with_display_kinds_and_direction():
+    df = stats.registry_df()
+    assert set(df["name"]) == set(stats.REGISTRY)
+    for info in stats.REGISTRY.values():
+        assert info.display and info.kinds and info.warn <= info.alert
+    for kind, names in (("numeric", stats.NUMERIC_BASELINE_STATS), ("categorical", stats.CATEGORICAL_BASELINE_STATS)):
+        assert set(names) <= set(stats.names(kind))
+
+
+def test_unknown_statistic_lists_the_registry():
+    with pytest.raises(UsageError) as err:
+        stats.get("kolmogorov")
+    for name in stats.REGISTRY:
+        assert name in str(err.value)
+    with pytest.raises(UsageError, match="does not apply to numeric"):
+        stats.get("chi2", "numeric")
