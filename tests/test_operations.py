@@ -377,11 +377,18 @@ def test_a_quiet_week_raises_nothing(incidents):
 
 
 def test_without_operational_config_the_rest_still_runs(tmp_path):
+    """No operational block, no version column, no baseline window; hostile column names and levels."""
     rng = np.random.default_rng(2)
+    odd = 'we"ird <b>region</b>'
     (tmp_path / "data/logs").mkdir(parents=True)
-    make_frame(6000, "2026-08-01", rng).to_parquet(tmp_path / "data/reference.parquet")
-    make_frame(7 * 144, "2026-10-05", rng).to_parquet(tmp_path / "data/logs/part.parquet")
-    project = load_project(write_project(tmp_path))
+    ref = make_frame(6000, "2026-08-01", rng).rename(columns={"region": odd})
+    ref[odd] = ref[odd].replace({"eu": "O'Brien"})
+    ref.to_parquet(tmp_path / "data/reference.parquet")
+    logs = make_frame(7 * 144, "2026-10-05", rng).rename(columns={"region": odd})
+    logs[odd] = logs[odd].replace({"eu": "O'Brien", "apac": "new'); DROP"})
+    logs.to_parquet(tmp_path / "data/logs/part.parquet")
+    project = load_project(write_project(tmp_path, model_extra={
+        "features": {"numeric": ["price", "user_tenure_days"], "categorical": ["device", odd]}}))
     fit(project, "m", "1").save(project.archive / "m" / "1" / "baseline" / "20261001T000000Z")
     ctx, report = _analyse(project.path, (dt.datetime(2026, 10, 5, tzinfo=UTC), dt.datetime(2026, 10, 12, tzinfo=UTC)))
     assert report.traffic is report.latency is report.errors is report.versions is None
@@ -389,7 +396,11 @@ def test_without_operational_config_the_rest_still_runs(tmp_path):
     for needed in ("baseline.window", "operational.latency_ms", "operational.error", "version_column"):
         assert needed in text
     assert {d.kind for d in report.decisions} == {"data_quality"}
-    assert all(d.status == "ok" for d in report.decisions)
+    got = {d.subject: d for d in report.decisions}
+    unseen = got[f"{odd}:unseen_categories"]
+    assert unseen.status == "alert"  # a third of the rows carry a level the reference never had
+    assert unseen.value == pytest.approx((logs[odd] == "new'); DROP").mean())
+    assert all(d.status == "ok" for s, d in got.items() if not s.startswith(odd))
 
 
 # --------------------------------------------------------------------------- the notebook, end to end
