@@ -796,13 +796,14 @@ class AttributionDriftResult:
             "feature": df["feature"],
             "status": df["status"],
             "decided by": [METHODS[m].short if st != "ok" else "" for m, st in zip(df["method"], df["status"])],
-            "importance share: base → now [band]": [
+            "share: base → now [band]": [
                 f"{a:.1%} → {b:.1%}" + (f" [{lo:.1%}, {hi:.1%}]" if np.isfinite(lo) else "")
                 for a, b, lo, hi in zip(df["share_baseline"], df["share_window"], df["share_low"], df["share_high"])],
-            "SHAP distance [band]": [f"{d:.3f}" + (f" [≤ {h:.3f}]" if np.isfinite(h) else "")
+            "distance [band]": [f"{d:.3f}" + (f" [≤ {h:.3f}]" if np.isfinite(h) else "")
                                      for d, h in zip(df["distance"], df["distance_high"])],
-            "outcome reliance: base → now [band]": [
-                "n/a" if not np.isfinite(b) else f"{a:.2f} → {b:.2f}" + (f" [{band(lo, hi)}]" if np.isfinite(lo) else "")
+            "reliance: base → now [band]": [
+                "n/a" if not np.isfinite(b)
+                else f"{a:.2f} → {b:.2f}" + (f" [{band(lo, hi)}]" if np.isfinite(lo) else "")
                 for a, b, lo, hi in zip(df["reliance_baseline"], df["reliance_window"], df["reliance_low"],
                                         df["reliance_high"])],
         })
@@ -976,7 +977,8 @@ def attribution_drift(baseline: Attribution, window: Attribution, *, baseline_ta
     if list(baseline.values.columns) != list(window.values.columns):
         raise UsageError("attribution_drift: baseline and window attributions explain different features")
     if not isinstance(n_chunks, int) or n_chunks < 3:
-        raise UsageError(f"The 'n_chunks' parameter of attribution_drift must be an int >= 3. Got {n_chunks!r} instead.")
+        raise UsageError(f"The 'n_chunks' parameter of attribution_drift must be an int >= 3. "
+                         f"Got {n_chunks!r} instead.")
     config = dict(thresholds or {})
     limits = method_thresholds(config)
     cols = list(baseline.values.columns)
@@ -1084,9 +1086,9 @@ class CohortSpec:
     @property
     def label(self) -> str:
         if self.kind in ("top", "bottom"):
-            return f"the {self.kind} {self.n:,} scores"
+            return f"{self.kind} {self.n:,} scores"
         if self.kind == "segment":
-            return f"{self.column} == {self.level}"
+            return f"{self.column} == {self.level!r}"
         return str(self.query)
 
 
@@ -1125,7 +1127,7 @@ def parse_cohort(spec: str | None, concept_artefacts: Mapping[str, Any] | None =
     >>> parse_cohort('device == "mobile"').kind
     'query'
     >>> parse_cohort("", {"worst_segment": {"column": "device", "level": "mobile"}}).label
-    'device == mobile'
+    "device == 'mobile'"
     """
     text = "" if spec is None else str(spec).strip()
     if not text or text.lower() == "worst_segment":
@@ -1224,6 +1226,7 @@ class CohortComparison:
     baseline_target: np.ndarray | None = field(default=None, repr=False)
     window_target: np.ndarray | None = field(default=None, repr=False)
     task: str = "binary_classification"
+    window_size: int = 0
 
     @property
     def units(self) -> str:
@@ -1232,16 +1235,19 @@ class CohortComparison:
     def to_df(self) -> pd.DataFrame:
         """Per feature: mean |SHAP|, share and mean SHAP in the cohort at baseline and now."""
         cols = list(self.window.values.columns)
-        imp_b = self.baseline.values.abs().mean() if len(self.baseline) else pd.Series(np.nan, index=cols)
-        imp_w = self.window.values.abs().mean() if len(self.window) else pd.Series(np.nan, index=cols)
+        nan = pd.Series(np.nan, index=cols)
+
+        def figures(attr: Attribution) -> tuple[pd.Series, pd.Series, pd.Series]:
+            if not len(attr):
+                return nan, nan, nan
+            return attr.values.abs().mean(), attr.shares(), attr.values.mean()
+
+        (imp_b, share_b, mean_b), (imp_w, share_w, mean_w) = figures(self.baseline), figures(self.window)
         df = pd.DataFrame({
             "feature": cols,
-            "mean |SHAP| baseline": imp_b.reindex(cols).to_numpy(),
-            "mean |SHAP| now": imp_w.reindex(cols).to_numpy(),
-            "share baseline": self.baseline.shares().reindex(cols).to_numpy() if len(self.baseline) else np.nan,
-            "share now": self.window.shares().reindex(cols).to_numpy() if len(self.window) else np.nan,
-            "mean SHAP baseline": self.baseline.values.mean().reindex(cols).to_numpy() if len(self.baseline) else np.nan,
-            "mean SHAP now": self.window.values.mean().reindex(cols).to_numpy() if len(self.window) else np.nan,
+            "mean |SHAP| baseline": imp_b.reindex(cols).to_numpy(), "mean |SHAP| now": imp_w.reindex(cols).to_numpy(),
+            "share baseline": share_b.reindex(cols).to_numpy(), "share now": share_w.reindex(cols).to_numpy(),
+            "mean SHAP baseline": mean_b.reindex(cols).to_numpy(), "mean SHAP now": mean_w.reindex(cols).to_numpy(),
         })
         df["change of mean |SHAP|"] = df["mean |SHAP| now"] - df["mean |SHAP| baseline"]
         return df.sort_values("mean |SHAP| now", ascending=False, kind="stable").reset_index(drop=True)
@@ -1265,10 +1271,11 @@ class CohortComparison:
     def sentences(self) -> list[str]:
         """The comparison in words (plain text: escape before display)."""
         label, u = self.spec.label, self.units
-        src = " (the worst segment recorded by the concept-drift notebook)" if self.spec.source == "concept_drift" else ""
-        out = [f"The cohort {label}{src} holds {self.window_total:,} of the window's rows and "
-               f"{self.baseline_total:,} rows of the baseline sample; {self.window_rows:,} and "
-               f"{self.baseline_rows:,} of them were explained."]
+        src = (" (the worst segment recorded by the concept-drift notebook)"
+               if self.spec.source == "concept_drift" else "")
+        share = f" ({self.window_total / self.window_size:.1%} of the window)" if self.window_size else ""
+        out = [f"Cohort {label}{src}: {self.window_total:,} window rows{share} and {self.baseline_total:,} rows of "
+               f"the baseline sample; {self.window_rows:,} and {self.baseline_rows:,} of them explained."]
         if self.window_total == 0:
             out.append("The cohort is empty in this window: there is nothing to explain.")
             return out
@@ -1300,7 +1307,7 @@ class CohortComparison:
             now, then = df.loc[big, "mean SHAP now"], df.loc[big, "mean SHAP baseline"]
             verb = "up" if now >= 0 else "down"
             moved.append(f"{big} now pushes this cohort's predictions {verb} by {abs(now):.3f} {u} on average "
-                         f"(at baseline: {then:+.3f}).")
+                         f"(at baseline: {_signed(then)}).")
         if not moved:
             moved.append("The model weighs the features in this cohort much as it did at baseline: no feature's "
                          "share of the attribution moved by 3 points or more.")
@@ -1320,7 +1327,8 @@ class CohortComparison:
             if not (np.isfinite(rb.value) and np.isfinite(rw.value)):
                 continue
             z = abs(rw.value - rb.value) / math.sqrt(rb.se ** 2 + rw.se ** 2)
-            if z >= band_sigmas(len(self.window.values.columns)) and abs(rw.value - rb.value) >= METHODS["attribution_reliance"].alert:
+            big = abs(rw.value - rb.value) >= METHODS["attribution_reliance"].alert
+            if z >= band_sigmas(len(self.window.values.columns)) and big:
                 if best is None or z > best[0]:
                     best = (z, c, rb.value, rw.value)
         if best:
@@ -1384,6 +1392,17 @@ class LocalExplanation:
         from . import plots
 
         return plots.attribution_waterfall(self, max_features=max_features)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from .display import format_table
+
+        return f"<p>{html.escape(self.headline())}</p>" + format_table(self.to_df())
+
+
+def _signed(v: float) -> str:
+    return "0.000" if abs(v) < 5e-4 else f"{v:+.3f}"
 
 
 def _fmt_value(v: Any) -> str:
@@ -1535,6 +1554,13 @@ class Dependence:
 
         return plots.attribution_dependence(self)
 
+    def _repr_html_(self) -> str:
+        import html
+
+        from .display import format_table
+
+        return f"<p>{html.escape(self.sentence())}</p>" + format_table(self.to_df())
+
 
 def dependence(baseline: Attribution, window: Attribution, feature: str, kind: str) -> Dependence:
     """The dependence data of one feature (raw values and SHAP values on both sides)."""
@@ -1594,7 +1620,8 @@ def lime_check(explainer: Explainer, local: LocalExplanation, background: pd.Dat
     with threadpool_limits(limits=1):
         exp = lime.explain_instance(x, lambda z: explainer._output(codec.decode(z)), num_features=len(cols),
                                     num_samples=num_samples)
-    weights = dict(next(iter(exp.as_map().values())))
+    found = exp.as_map()
+    weights = dict(found[1] if 1 in found else next(iter(found.values())))  # regression: 1 = as fitted, 0 = negated
     df = pd.DataFrame({"feature": cols, "LIME weight": [float(weights.get(i, 0.0)) for i in range(len(cols))],
                        f"SHAP ({local.units})": local.contributions.reindex(cols).to_numpy()})
     df["same sign"] = np.sign(df["LIME weight"]) == np.sign(df[f"SHAP ({local.units})"])
@@ -1691,8 +1718,8 @@ class WindowExplanation:
         if moved:
             because = all(f in self.drifted for f in moved)
             names = ", ".join(moved[:4]) + ("…" if len(moved) > 4 else "")
-            parts.append(("its" if rel else "the model's") + f" attributions moved for {names}"
-                         + ((", whose inputs drifted" if len(moved) > 1 else ", whose input drifted") if because else ""))
+            why = (", whose inputs drifted" if len(moved) > 1 else ", whose input drifted") if because else ""
+            parts.append(("its" if rel else "the model's") + f" attributions moved for {names}{why}")
         return f"Attribution drift in {len(rel) + len(moved)} of {n} features: {' and '.join(parts)} ({size})."
 
     def plot(self, kind: str, feature: str | None = None):
@@ -1705,6 +1732,17 @@ class WindowExplanation:
             return self.cohort.plot()
         raise UsageError(f"The 'kind' parameter of WindowExplanation.plot must be one of importance, reliance, "
                          f"outcome, dependence, cohort. Got {kind!r} instead.")
+
+    def to_df(self) -> pd.DataFrame:
+        """The attribution-drift figures, one row per feature (empty when nothing was explained)."""
+        return self.drift.to_df() if self.drift is not None else pd.DataFrame()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from .display import format_table
+
+        return f"<p><b>{html.escape(self.verdict())}</b></p>" + format_table(self.setup_df())
 
     def lime(self, local: LocalExplanation, num_samples: int = 1000) -> pd.DataFrame:
         """LIME beside SHAP for one row (raises ImportError naming the extra when lime is missing)."""
@@ -1870,6 +1908,6 @@ def _compare_cohort(spec: CohortSpec, explainer: Explainer, frame: pd.DataFrame,
         baseline_target=_target_array(b_rows[target].to_numpy(dtype=object), len(b_rows))
         if has_target and target in b_rows.columns else None,
         window_target=_target_array(w_rows[target].to_numpy(dtype=object), len(w_rows)) if has_target else None,
-        task=task)
+        task=task, window_size=len(frame))
 
 
