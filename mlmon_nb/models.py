@@ -36,6 +36,7 @@ SKOPS_ALLOWLIST = frozenset({
 })
 
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+SCORE_BATCH_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -174,13 +175,23 @@ def score(model: LoadedModel, frame: pd.DataFrame, columns: Sequence[str] | None
     missing = [c for c in cols if c not in frame.columns]
     if missing:
         raise ModelError(f"model version {model.version}: columns missing for scoring: {', '.join(missing)}")
-    X = model_input(frame, cols)
-    try:
-        if model.task == "regression":
-            return np.asarray(model.estimator.predict(X), dtype=float)
-        proba = np.asarray(model.estimator.predict_proba(X), dtype=float)
-    except Exception as exc:  # estimators raise many error types for bad input
-        raise ModelError(f"model version {model.version} ({model.path.name}) failed to score: {exc}") from exc
+    parts = []
+    # In batches: preprocessing (e.g. dense one-hot columns) of a million rows at once would
+    # need several GB; batches keep the peak bounded at the same speed.
+    for start in range(0, len(frame), SCORE_BATCH_ROWS):
+        X = model_input(frame.iloc[start:start + SCORE_BATCH_ROWS], cols)
+        try:
+            if model.task == "regression":
+                parts.append(np.asarray(model.estimator.predict(X), dtype=float))
+            else:
+                parts.append(np.asarray(model.estimator.predict_proba(X), dtype=float))
+        except Exception as exc:  # estimators raise many error types for bad input
+            raise ModelError(f"model version {model.version} ({model.path.name}) failed to score: {exc}") from exc
+    if not parts:
+        return np.empty((0,) if model.task != "multiclass_classification" else (0, 0))
+    if model.task == "regression":
+        return np.concatenate(parts)
+    proba = np.concatenate(parts)
     if model.task == "binary_classification":
         return proba[:, 1]
     return proba
