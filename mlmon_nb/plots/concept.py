@@ -78,8 +78,9 @@ def performance_timeline(chunks, metric: str, changes=None):
             label="estimated without labels (all rows)")
     ok = t["enough_labels"].to_numpy(dtype=bool) & np.isfinite(t["realized"].to_numpy(dtype=float))
     few = ~t["enough_labels"].to_numpy(dtype=bool) & np.isfinite(t["realized"].to_numpy(dtype=float))
-    for mask, style, label in ((ok, dict(fmt="o", color=CUR_COLOR, mfc=CUR_COLOR), "realized (labelled rows, 95% CI)"),
-                               (few, dict(fmt="o", color=_MUTED, mfc="white"), "realized, too few labels (not judged)")):
+    series = ((ok, dict(fmt="o", color=CUR_COLOR, mfc=CUR_COLOR), "realized (labelled rows, 95% CI)"),
+              (few, dict(fmt="o", color=_MUTED, mfc="white"), "realized, too few labels (not judged)"))
+    for mask, style, label in series:
         if mask.any():
             r = t["realized"].to_numpy(dtype=float)[mask]
             lo = np.clip(r - t["ci_low"].to_numpy(dtype=float)[mask], 0, None)
