@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from .checks import Recorder
 from .config import FeaturesConfig, ModelConfig, Project, VersionConfig, load_project, parse_window
-from .data import Table, connect, read_reference, read_window
+from .data import Table, connect, read_reference, read_window, resolve_source
 from .models import LoadedModel, load_model
 
 if TYPE_CHECKING:
@@ -70,7 +72,8 @@ class WindowContext:
             ("model / version", f"{self.model.name} / {self.version.name} ({self.model.task})"),
             ("window", f"{self.start.isoformat()} → {self.end.isoformat()} (end excluded)"),
             ("window rows", f"{len(self.current):,} ({self.current.labelled_rows:,} labelled)"),
-            ("reference rows", f"{len(self.reference):,}"),
+            ("reference rows", f"{len(self.reference):,}" if len(self.reference) else
+             f"{self.baseline.manifest['reference']['rows']:,} (held by the baseline; rows not read)"),
             ("baseline", f"{self.baseline.baseline_id}" + ("" if self.baseline.path else " (fitted in memory, not archived)")),
             ("features", f"{len(feats.numeric)} numeric, {len(feats.categorical)} categorical"),
             ("logs", str(self.current.source.path)),
@@ -81,7 +84,8 @@ class WindowContext:
 
 def open_window(project: str | Path, model: str, version: str, window: str, *, notebook: str,
                 output: str | None = None, work_dir: str | None = None, labels: bool = True,
-                load_estimator: bool = True, baseline_id: str | None = None) -> WindowContext:
+                load_estimator: bool = True, baseline_id: str | None = None,
+                reference_rows: bool = True) -> WindowContext:
     """Load everything a window notebook needs.
 
     Parameters
@@ -105,6 +109,11 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
     baseline_id : str, optional
         Which archived baseline to compare with; the newest when omitted. In
         JupyterLab without any archived baseline one is fitted in memory.
+    reference_rows : bool
+        Read the reference rows into ``ctx.reference.frame``. Notebooks that
+        compare only with the baseline pass False: ``ctx.reference`` then
+        holds no rows (its source and the baseline's fingerprint are kept),
+        which saves reading the whole reference again.
 
     Raises
     ------
@@ -118,7 +127,7 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
     con = connect()
     current = read_window(mcfg, start, end, version=vcfg.name if mcfg.version_column else None,
                           labels=labels, con=con)
-    reference = read_reference(mcfg, con=con)
+    reference = read_reference(mcfg, con=con) if reference_rows else None
     estimator = load_model(mcfg, vcfg) if load_estimator and vcfg.model is not None else None
     from . import baseline as bl
 
@@ -132,6 +141,11 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
         logger.warning("no archived baseline for %s/%s: fitting one in memory", mcfg.name, vcfg.name)
         base = bl.fit(proj, mcfg.name, vcfg.name, con=con)
         notes.append("No archived baseline: one was fitted in memory for this session.")
+    if reference is None:
+        ref_meta = base.manifest.get("reference") or {}
+        reference = Table(frame=pd.DataFrame(), fingerprint=str(ref_meta.get("fingerprint", "")),
+                          source=resolve_source(mcfg.reference, f"models.{mcfg.name}.reference"),
+                          labelled_rows=int(ref_meta.get("labelled_rows") or 0), features=current.features)
     return WindowContext(project=proj, model=mcfg, version=vcfg, start=start, end=end,
                          current=current, reference=reference, baseline=base,
                          recorder=Recorder(notebook, output or None), estimator=estimator,

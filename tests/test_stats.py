@@ -49,6 +49,18 @@ def test_ks_against_the_baseline_equals_scipy_on_the_raw_reference(n_ref, n_cur)
     assert got["wasserstein"].value == pytest.approx(w / np.std(rf, ddof=1), **EXACT)
 
 
+@pytest.mark.parametrize("n_ref,n_cur", [(12_000, 30_000), (30_000, 12_000), (15_000, 100)])
+def test_ks_against_the_baseline_with_heavy_ties_equals_scipy(n_ref, n_cur):
+    """Large samples, heavy ties, either sample the larger: the asymptotic path at the true sizes."""
+    rng = np.random.default_rng(n_ref + n_cur)
+    r = np.round(rng.gamma(2.0, 3.0, n_ref), 0)  # heavy ties
+    c = np.round(rng.gamma(2.1, 3.0, n_cur), 0)
+    got = stats.numeric_against(stats.NumericReference.from_values(r), c, ["ks"])["ks"]
+    want = sps.ks_2samp(r, c)
+    assert got.value == pytest.approx(want.statistic, **EXACT)
+    assert got.p_value == pytest.approx(want.pvalue, **EXACT)
+
+
 def test_compute_against_baseline_from_a_profile_equals_scipy():
     """The path baseline.py uses for its chunk bands: profile + sorted values + reference rows."""
     rng = np.random.default_rng(3)
@@ -180,6 +192,16 @@ def test_benjamini_hochberg_equals_a_hand_computation():
     want[order] = np.minimum(adj, 1)
     assert np.isnan(got[4])
     assert got[np.isfinite(p)] == pytest.approx(want, **EXACT)
+
+
+def test_holm_equals_a_hand_computation():
+    p = np.array([0.01, 0.04, np.nan, 0.03, 0.005])
+    # sorted: 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> running max
+    want = {0: 0.03, 1: 0.06, 3: 0.06, 4: 0.02}
+    got = stats.holm(p)
+    assert np.isnan(got[2])
+    for i, v in want.items():
+        assert got[i] == pytest.approx(v, **EXACT)
 
 
 def test_level_counts_of_a_categorical_column_merge_same_spelling():
