@@ -131,9 +131,12 @@ class Thresholds:
         config = dict(config or {})
         methods = dict(config.get("methods") or {})
         features = dict(config.get("features") or {})
+        from .explain import METHODS as ATTRIBUTION_METHODS  # the block is shared with explainability
+
         for name in methods:
-            if name not in stats.REGISTRY:
-                raise ConfigError(f"{where}.methods: unknown statistic {name!r}; known: {', '.join(stats.names())}")
+            if name not in stats.REGISTRY and name not in ATTRIBUTION_METHODS:
+                known = [*stats.names(), *ATTRIBUTION_METHODS]
+                raise ConfigError(f"{where}.methods: unknown statistic {name!r}; known: {', '.join(known)}")
         known = None if monitored is None else list(monitored)
         for name, body in features.items():
             if known is not None and name not in known:

@@ -179,6 +179,7 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
         if n == "baseline":
             raise UsageError("notebook 'baseline' is run by 'mlmon baseline', not 'mlmon run'")
     params = _split_parameters(names, parameters or {})
+    _check_thresholds(project, mcfg)
     model_fp = [load_model(mcfg, vcfg).fingerprint] if vcfg.model is not None else []
     con = connect()
     stats = window_stats(mcfg, start, end, version=version if mcfg.version_column else None, con=con)
@@ -199,6 +200,18 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
                            f"'mlmon baseline -p {project.path} -m {model} -v {version}' first")
     return RunPlan(project=project, model=mcfg, version=vcfg, start=start, end=end, notebooks=names,
                    parameters=params, data=data, baseline_id=baseline_id)
+
+
+def _check_thresholds(project: Project, mcfg: ModelConfig) -> None:
+    """Statistic and feature names under ``thresholds`` exist (exit 2 now, not a failed notebook later)."""
+    if not mcfg.thresholds:
+        return
+    from .data import model_features
+    from .drift import Thresholds
+
+    feats = model_features(mcfg)
+    monitored = [*feats.numeric, *feats.categorical, mcfg.prediction, mcfg.target]
+    Thresholds.from_config(mcfg.thresholds, monitored, where=f"{project.path.name}: models.{mcfg.name}.thresholds")
 
 
 def _error_notebook(src: Path, message: str) -> nbformat.NotebookNode:

@@ -109,6 +109,10 @@ def _bad_cases():
         "model name escaping the archive": (lambda p: _edit(p, lambda c: c["models"].__setitem__("../x", c["models"].pop("m"))),
                                             ["-m", "../x"], "archive"),
         "version name escaping the archive": (None, ["-v", "../1"], "version"),
+        "unknown statistic in thresholds": (lambda p: _edit(p, lambda c: m(c).__setitem__(
+            "thresholds", {"methods": {"kss": {"alert": 0.2}}})), [], "unknown statistic 'kss'"),
+        "threshold for a feature not monitored": (lambda p: _edit(p, lambda c: m(c).__setitem__(
+            "thresholds", {"features": {"prize": {"alert": 0.2}}})), [], "'prize' is not a monitored feature"),
         "unknown notebook": (None, ["-n", "nope"], "unknown notebook 'nope'"),
         "unknown parameter": (None, ["-P", "nope=1"], "parameter 'nope'"),
     }

@@ -8,6 +8,9 @@ import matplotlib.pyplot as plt
 
 from .common import CUR_COLOR, REF_COLOR, _fig, _grid
 
+__all__ = ["DAYS", "baseline_categorical", "baseline_numeric", "calibration_curve", "chunk_series",
+           "importance_bars", "latency_histogram", "prediction_distribution", "traffic_profile"]
+
 def baseline_numeric(baseline):
     """Reference distribution of every numeric feature (from the baseline's sorted values)."""
     names = list(baseline.features.numeric)
