@@ -686,6 +686,10 @@ def _chunk_figures(frame, chunks, features, profiles, sorted_values, pred_col, t
     # ECDF is within 1/CHUNK_REF_POINTS of the full one, far below a chunk's own sampling noise
     # (about 1/sqrt(chunk rows)), and each comparison costs a fraction of the full search.
     ref_points = {name: _even_subsample(values, CHUNK_REF_POINTS) for name, values in sorted_values.items()}
+    # All statistics of a feature come from one call per chunk (levels counted, values sorted once).
+    num_refs = {name: stats.NumericReference.from_profile(ref_points[name], profiles[name], n)
+                for name in [*features.numeric, pred_col]}
+    cat_refs = {name: stats.CategoricalReference.from_profile(profiles[name], n) for name in features.categorical}
     for i, ix in enumerate(chunks):
         part = frame.iloc[ix]
         m = len(part)
@@ -698,14 +702,11 @@ def _chunk_figures(frame, chunks, features, profiles, sorted_values, pred_col, t
             # Sorted once here: every statistic below sorts its input, and sorting sorted data is cheap.
             cur = np.sort(part[name].to_numpy(dtype=float))
             family = "prediction_drift" if name == pred_col else "drift"
-            for sname in num_stats:
-                st = stats.compute_against_baseline(sname, "numeric", ref_points[name], cur, prof, n)
+            for sname, st in stats.numeric_against(num_refs[name], cur, num_stats).items():
                 rows.append((i, m, family, sname, name, st.value * own, True))
             rows.append((i, m, "quality", "missing_rate", name, float(np.mean(~np.isfinite(cur))), True))
         for name in features.categorical:
-            for sname in cat_stats:
-                st = stats.compute_against_baseline(sname, "categorical", None, pooled[name].iloc[ix],
-                                                    profiles[name], n)
+            for sname, st in stats.categorical_against(cat_refs[name], pooled[name].iloc[ix], cat_stats).items():
                 rows.append((i, m, "drift", sname, name, st.value * (own if sname != "unseen" else 1.0), True))
             rows.append((i, m, "quality", "missing_rate", name, float(part[name].isna().mean()), True))
         if has_target:
