@@ -361,6 +361,19 @@ def _even_subsample(sorted_values: np.ndarray, points: int) -> np.ndarray:
     return sorted_values[np.round(np.linspace(0, len(sorted_values) - 1, points)).astype(int)]
 
 
+def profile_features(frame: pd.DataFrame, features: FeaturesConfig
+                     ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Profiles of every feature and the sorted values of the numeric ones."""
+    profiles: dict[str, Any] = {}
+    sorted_values: dict[str, np.ndarray] = {}
+    for name in features.numeric:
+        profiles[name] = numeric_profile(frame[name])
+        sorted_values[name] = sorted_sample(frame[name].to_numpy(dtype=float))
+    for name in features.categorical:
+        profiles[name] = categorical_profile(frame[name])
+    return profiles, sorted_values
+
+
 def edges_of(profile: Mapping[str, Any]) -> np.ndarray:
     """Bin edges of a numeric profile as floats."""
     return np.array([float(e) for e in profile["bin_edges"]])
@@ -569,13 +582,7 @@ def fit(project: Project, model: str, version: str, *, seed: int = 0, baseline_i
         frame[pred_col] = pred
 
     chunks = _chunks(len(frame), mcfg.baseline.chunks)
-    profiles: dict[str, Any] = {}
-    sorted_values: dict[str, np.ndarray] = {}
-    for name in features.numeric:
-        profiles[name] = numeric_profile(frame[name])
-        sorted_values[name] = sorted_sample(frame[name].to_numpy(dtype=float))
-    for name in features.categorical:
-        profiles[name] = categorical_profile(frame[name])
+    profiles, sorted_values = profile_features(frame, features)
     pred_profile = numeric_profile(frame[pred_col])
     profiles_with_pred = {**profiles, pred_col: pred_profile}
     sorted_values[pred_col] = sorted_sample(frame[pred_col].to_numpy(dtype=float))

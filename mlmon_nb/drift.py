@@ -58,7 +58,7 @@ from scipy import stats as sps
 
 from . import stats
 from .baseline import (BAND_SIGMAS, CHUNK_REF_POINTS, Band, Baseline, band_from_values, categorical_profile,
-                       numeric_profile, sorted_sample)
+                       numeric_profile, profile_features, sorted_sample)
 from .checks import SEVERITY, Recorder
 from .config import FeaturesConfig
 from .errors import ConfigError, DataError, MlmonError, UsageError
@@ -1389,13 +1389,7 @@ def fit_reference(frame: pd.DataFrame, features: FeaturesConfig | None = None, *
         raise DataError(f"reference has {n} rows: at least 20 are needed to learn bands")
     k = max(2, min(n_chunks, n // 10))
     chunks = np.array_split(np.arange(n), k)
-    profiles: dict[str, Any] = {}
-    sorted_values: dict[str, np.ndarray] = {}
-    for name in features.numeric:
-        profiles[name] = numeric_profile(frame[name])
-        sorted_values[name] = sorted_sample(frame[name].to_numpy(dtype=float))
-    for name in features.categorical:
-        profiles[name] = categorical_profile(frame[name])
+    profiles, sorted_values = profile_features(frame, features)
     pred_profile = None
     if prediction is not None:
         pred_profile = numeric_profile(frame[prediction])
