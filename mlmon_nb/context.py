@@ -143,7 +143,8 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
         notes.append("No archived baseline: one was fitted in memory for this session.")
     if reference is None:
         ref_meta = base.manifest.get("reference") or {}
-        reference = Table(frame=pd.DataFrame(), fingerprint=str(ref_meta.get("fingerprint", "")),
+        ref_fingerprint = str(ref_meta.get("fingerprint", ""))
+        reference = Table(frame=pd.DataFrame(), fingerprint_of=lambda: ref_fingerprint,
                           source=resolve_source(mcfg.reference, f"models.{mcfg.name}.reference"),
                           labelled_rows=int(ref_meta.get("labelled_rows") or 0), features=current.features)
     return WindowContext(project=proj, model=mcfg, version=vcfg, start=start, end=end,

@@ -23,7 +23,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import duckdb
 import numpy as np
@@ -223,12 +223,23 @@ class Table:
     """Rows read from a source, with what is needed to trust and reproduce them."""
 
     frame: pd.DataFrame
-    fingerprint: str
+    fingerprint_of: Callable[[], str] = field(repr=False)
     source: Source
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     labelled_rows: int = 0
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    _fingerprint: str | None = field(default=None, init=False, repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """Content fingerprint of the rows, computed on first use (a full scan most callers skip)."""
+        if self._fingerprint is None:
+            try:
+                self._fingerprint = self.fingerprint_of()
+            except duckdb.Error as exc:
+                raise _friendly(exc, self.source) from exc
+        return self._fingerprint
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -470,8 +481,10 @@ def read_window(
     """
     con = con or connect()
     q = _window_query(model, start, end, version, columns, labels, con)
+    def fingerprint() -> str:
+        return _fingerprint(con, q.sql, q.columns, f"{q.start.isoformat()}/{q.end.isoformat()}")
+
     try:
-        fingerprint = _fingerprint(con, q.sql, q.columns, f"{q.start.isoformat()}/{q.end.isoformat()}")
         rel = con.sql(f"{q.sql} ORDER BY {_quote(model.timestamp)}")
     except duckdb.Error as exc:
         raise _friendly(exc, q.source) from exc
@@ -479,7 +492,7 @@ def read_window(
     if frame.empty:
         _no_rows(model, q, version)
     labelled = int(frame[model.target].notna().sum()) if model.target in frame.columns else 0
-    return Table(frame=frame, fingerprint=fingerprint, source=q.source, start=q.start, end=q.end,
+    return Table(frame=frame, fingerprint_of=fingerprint, source=q.source, start=q.start, end=q.end,
                  labelled_rows=labelled, features=q.features)
 
 
@@ -526,8 +539,10 @@ def read_reference(model: ModelConfig, *, columns: Sequence[str] | None = None,
     wanted = list(columns) if columns is not None else window_columns(model, features)
     present = [c for c in wanted if c in types]
     sql = f"SELECT {', '.join(_select_list(types, present, features))} FROM {source.relation}"
+    def fingerprint() -> str:
+        return _fingerprint(con, sql, present, "reference")
+
     try:
-        fingerprint = _fingerprint(con, sql, present, "reference")
         rel = con.sql(sql)
     except duckdb.Error as exc:
         raise _friendly(exc, source) from exc
@@ -538,7 +553,7 @@ def read_reference(model: ModelConfig, *, columns: Sequence[str] | None = None,
     if frame.empty:
         raise DataError(f"{source.where}: {source.path} has no rows")
     labelled = int(frame[model.target].notna().sum()) if model.target in frame.columns else 0
-    return Table(frame=frame, fingerprint=fingerprint, source=source, labelled_rows=labelled,
+    return Table(frame=frame, fingerprint_of=fingerprint, source=source, labelled_rows=labelled,
                  features=features)
 
 
