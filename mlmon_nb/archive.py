@@ -218,13 +218,6 @@ def trend_charts(runs: list[dict[str, Any]]) -> list[dict[str, str]]:
     import base64
     import io
 
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from .plots.trends import trends
-
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for run in runs:
         groups.setdefault((run["model"], run["version"]), []).append(run)
@@ -232,6 +225,13 @@ def trend_charts(runs: list[dict[str, Any]]) -> list[dict[str, str]]:
     for (model, version), group in sorted(groups.items()):
         if len({r["window"]["start"] for r in group}) < 2:
             continue
+        import matplotlib  # only when there is a trend to draw (a second of imports otherwise)
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        from .plots.trends import trends
+
         fig = trends(group, f"{model} v{version}: trends across windows")
         buf = io.BytesIO()
         fig.savefig(buf, format="png")

@@ -87,11 +87,18 @@ def run(project: Path, model: str, version: str, window: str, notebooks: tuple[s
 
     Example: mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-09/2026-11-16
     """
-    from .runner import execute_plan, parse_parameters, prepare_window_run
+    from .kernels import KernelPool, ensure_kernel
+    from .resources import default_window_notebooks
 
-    plan = prepare_window_run(project, model, version, window, _split_names(notebooks),
-                              parse_parameters(params))
-    outcome = execute_plan(plan, fail_on=fail_on, progress=_say, show_progress=sys.stderr.isatty())
+    names = _split_names(notebooks)
+    with KernelPool(ensure_kernel()) as kernels:
+        # The first notebook's kernel boots and imports while the inputs are checked.
+        kernels.prestart((names or default_window_notebooks() or ("",))[0])
+        from .runner import execute_plan, parse_parameters, prepare_window_run
+
+        plan = prepare_window_run(project, model, version, window, names, parse_parameters(params))
+        outcome = execute_plan(plan, fail_on=fail_on, progress=_say, show_progress=sys.stderr.isatty(),
+                               kernels=kernels)
     _say(f"status {outcome.summary['status']}: {outcome.summary['verdict']}")
     from .alerts import describe_failure
 
@@ -111,10 +118,14 @@ def baseline(project: Path, model: str, version: str) -> None:
 
     Example: mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2
     """
-    from .runner import execute_baseline, prepare_baseline
+    from .kernels import KernelPool, ensure_kernel
 
-    plan = prepare_baseline(project, model, version)
-    outcome = execute_baseline(plan, progress=_say, show_progress=sys.stderr.isatty())
+    with KernelPool(ensure_kernel()) as kernels:
+        kernels.prestart("baseline")  # boots and imports while the inputs are checked
+        from .runner import execute_baseline, prepare_baseline
+
+        plan = prepare_baseline(project, model, version)
+        outcome = execute_baseline(plan, progress=_say, show_progress=sys.stderr.isatty(), kernels=kernels)
     click.echo(str(outcome.run_dir))
     sys.exit(outcome.exit_code)
 

@@ -12,7 +12,7 @@ import html
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
@@ -40,9 +40,20 @@ class WindowContext:
     reference: Table
     recorder: Recorder
     baseline: "Baseline"
-    estimator: LoadedModel | None = None
     work_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+    #: Loads the version's model file on first use of :attr:`estimator` (None: no model file).
+    estimator_loader: Callable[[], LoadedModel | None] | None = field(default=None, repr=False)
+    _estimator: LoadedModel | None = field(default=None, init=False, repr=False)
+    _estimator_loaded: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def estimator(self) -> LoadedModel | None:
+        """The version's model, loaded on first use (notebooks that read logged scores never pay for it)."""
+        if not self._estimator_loaded:
+            self._estimator = self.estimator_loader() if self.estimator_loader else None
+            self._estimator_loaded = True
+        return self._estimator
 
     @property
     def frame(self):
@@ -105,7 +116,8 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
     labels : bool
         Join late labels.
     load_estimator : bool
-        Also load the version's model file (when one is configured).
+        Make the version's model file available as ``ctx.estimator`` (loaded on first
+        use, when one is configured).
     baseline_id : str, optional
         Which archived baseline to compare with; the newest when omitted. In
         JupyterLab without any archived baseline one is fitted in memory.
@@ -128,7 +140,7 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
     current = read_window(mcfg, start, end, version=vcfg.name if mcfg.version_column else None,
                           labels=labels, con=con)
     reference = read_reference(mcfg, con=con) if reference_rows else None
-    estimator = load_model(mcfg, vcfg) if load_estimator and vcfg.model is not None else None
+    loader = (lambda: load_model(mcfg, vcfg)) if load_estimator and vcfg.model is not None else None
     from . import baseline as bl
 
     notes = []
@@ -149,5 +161,5 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
                           labelled_rows=int(ref_meta.get("labelled_rows") or 0), features=current.features)
     return WindowContext(project=proj, model=mcfg, version=vcfg, start=start, end=end,
                          current=current, reference=reference, baseline=base,
-                         recorder=Recorder(notebook, output or None), estimator=estimator,
+                         recorder=Recorder(notebook, output or None), estimator_loader=loader,
                          work_dir=Path(work_dir) if work_dir else None, notes=notes)

@@ -49,6 +49,8 @@ from __future__ import annotations
 import html
 import logging
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -251,6 +253,19 @@ def _valid_count(kind: str, values) -> int:
 
 # --------------------------------------------------------------------------- univariate
 
+#: Threads for per-feature statistics: their time goes to sorts and binary searches, which release
+#: the GIL, so features run on every core.
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+def parallel_map(fn, items: Sequence) -> list:
+    """``[fn(x) for x in items]``, on :data:`WORKERS` threads (same order; the first error is raised)."""
+    if WORKERS == 1 or len(items) < 2:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="mlmon-features") as pool:
+        return list(pool.map(fn, items))
+
+
 @dataclass(frozen=True)
 class FeatureDrift:
     """The drift of one feature in a window: the figures that decided it.
@@ -417,7 +432,7 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
         thresholds, [*monitored, baseline.prediction_column])
     extra = [stats.get(name).name for name in statistics]
     rules: dict[str, Rule] = {}
-    computed = []
+    tasks = []
     for kind, names in (("numeric", features.numeric), ("categorical", features.categorical)):
         for name in names:
             if name not in baseline.manifest["profiles"]:
@@ -426,13 +441,17 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
             if name not in current.columns:
                 raise DataError(f"feature {name!r} is not a column of the window; columns: "
                                 f"{', '.join(map(str, current.columns[:30]))}")
-            rule = thr.rule(name, kind)
-            rules[name] = rule
-            ref = numeric_reference(baseline, name) if kind == "numeric" else categorical_reference(baseline, name)
-            values = current[name]
-            figures = _stats_of(kind, ref, values, _methods_for(kind, rule.method, extra))
-            test = rule.method if stats.REGISTRY[rule.method].has_test else TESTS[kind]
-            computed.append((name, kind, rule, figures, test, _valid_count(kind, values)))
+            rules[name] = thr.rule(name, kind)
+            tasks.append((name, kind, rules[name], current[name]))
+
+    def measure(task):
+        name, kind, rule, values = task
+        ref = numeric_reference(baseline, name) if kind == "numeric" else categorical_reference(baseline, name)
+        figures = _stats_of(kind, ref, values, _methods_for(kind, rule.method, extra))
+        test = rule.method if stats.REGISTRY[rule.method].has_test else TESTS[kind]
+        return name, kind, rule, figures, test, _valid_count(kind, values)
+
+    computed = parallel_map(measure, tasks)
     adjusted = stats.benjamini_hochberg([
         np.nan if rule.ignore or figures[test].p_value is None else figures[test].p_value
         for _, _, rule, figures, test, _ in computed])
@@ -573,19 +592,21 @@ def over_time(baseline: Baseline, current: pd.DataFrame, rules: Mapping[str, Rul
     band_hi = np.full((F, C), np.nan)
     pvals = np.full((F, C), 1.0)
     rows = np.diff(bounds)
-    for i, name in enumerate(names):
+
+    def measure(item):
+        i, name, series = item
         rule = rules[name]
         if rule.ignore:
-            continue
+            return
         test = rule.method if stats.REGISTRY[rule.method].has_test else TESTS[rule.kind]
         floor = min(rule.warn, rule.alert)
         band = baseline.band("drift", rule.method, name)
         if rule.kind == "numeric":
             ref = numeric_reference(baseline, name)
-            column = current[name].to_numpy(dtype=float)[order]
+            column = series.to_numpy(dtype=float)[order]
         else:
             ref = categorical_reference(baseline, name)
-            column = ref.codes(current[name])[order]
+            column = ref.codes(series)[order]
         for j in range(C):
             part = column[bounds[j]:bounds[j + 1]]
             if len(part) > GRID_ROWS:
@@ -611,6 +632,9 @@ def over_time(baseline: Baseline, current: pd.DataFrame, rules: Mapping[str, Rul
                 else:
                     p = stats.numeric_against(ref, part, [test])[test].p_value
                 pvals[i, j] = p if p is not None else 1.0
+
+    # Each feature fills its own row of the grid: features run on every core.
+    parallel_map(measure, [(i, name, current[name]) for i, name in enumerate(names)])
     pvals[~np.isfinite(values)] = np.nan
     status = np.full((F, C), "ok", dtype=object)
     ratio = np.full((F, C), np.nan)
@@ -1317,13 +1341,21 @@ def analyse(ctx, *, seed: int = 0, statistics: Sequence[str] | str = (), multiva
     thr = Thresholds.from_config(ctx.thresholds, [*features.numeric, *features.categorical, mcfg.prediction,
                                                   base.prediction_column],
                                  where=f"models.{mcfg.name}.thresholds")
-    uni = univariate(base, frame, features=features, thresholds=thr, timestamp=mcfg.timestamp, chunk=mcfg.chunk,
-                     start=ctx.start, end=ctx.end, statistics=statistics)
+    # The joint checks (gradient boosting, PCA) run on the second core while the univariate statistics
+    # (sorts and binary searches) run here: both spend their time in code that releases the GIL.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlmon-multivariate") as pool:
+        joint = pool.submit(multivariate, base, frame, features=features, thresholds=thr,
+                            rng=rng) if multivariate_checks else None
+        uni = univariate(base, frame, features=features, thresholds=thr, timestamp=mcfg.timestamp,
+                         chunk=mcfg.chunk, start=ctx.start, end=ctx.end, statistics=statistics)
+        mv = joint.result() if joint is not None else None
     quality = missing_rates(base, frame, features=features, thresholds=thr)
     missing: list[str] = []
     try:
-        scores, source = window_scores(frame, mcfg.task, mcfg.prediction, ctx.estimator,
-                                       [*features.numeric, *features.categorical])
+        scores, source = window_scores(frame, mcfg.task, mcfg.prediction)
+        if scores is None:  # only now load the model file (logged scores make it unnecessary)
+            scores, source = window_scores(frame, mcfg.task, mcfg.prediction, ctx.estimator,
+                                           [*features.numeric, *features.categorical])
     except MlmonError as exc:  # the model cannot score these rows: say so, the rest still runs
         scores, source = None, str(exc)
     pred = None
@@ -1339,9 +1371,7 @@ def analyse(ctx, *, seed: int = 0, statistics: Sequence[str] | str = (), multiva
     if labels is None:
         missing.append(f"Label drift: no labelled rows in this window (column {mcfg.target!r}) or no target in the "
                        f"reference; configure models.{mcfg.name}.labels to join late labels.")
-    mv = None
-    if multivariate_checks:
-        mv = multivariate(base, frame, features=features, thresholds=thr, rng=rng)
+    if mv is not None:
         missing.extend(f"Multivariate drift: {n}" for n in mv.notes)
     if uni.over_time is not None:
         missing.extend(uni.over_time.notes)

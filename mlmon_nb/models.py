@@ -63,6 +63,27 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def model_file_fingerprint(model: ModelConfig, version: VersionConfig) -> str:
+    """``sha256:<hex>`` of a version's model file, without loading it.
+
+    Raises
+    ------
+    ModelError
+        When no model file is configured or the file is missing.
+    """
+    return f"sha256:{_sha256(_model_path(model, version))}"
+
+
+def _model_path(model: ModelConfig, version: VersionConfig) -> Path:
+    where = f"models.{model.name}.versions.{version.name}.model"
+    if version.model is None:
+        raise ModelError(f"{where}: no model file configured for version {version.name!r}")
+    path = Path(version.model)
+    if not path.is_file():
+        raise ModelError(f"{where}: model file not found: {path}")
+    return path
+
+
 def load_model(model: ModelConfig, version: VersionConfig) -> LoadedModel:
     """Load the model file of a version.
 
@@ -80,11 +101,7 @@ def load_model(model: ModelConfig, version: VersionConfig) -> LoadedModel:
         or it would need trust the version entry does not give.
     """
     where = f"models.{model.name}.versions.{version.name}.model"
-    if version.model is None:
-        raise ModelError(f"{where}: no model file configured for version {version.name!r}")
-    path = Path(version.model)
-    if not path.is_file():
-        raise ModelError(f"{where}: model file not found: {path}")
+    path = _model_path(model, version)
     suffix = path.suffix.lower()
     if suffix == ".skops":
         estimator = _load_skops(path, where, version.trusted)

@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -106,19 +107,40 @@ def export_notebook_html(nb: nbformat.NotebookNode, meta: Mapping) -> str:
     str
         The HTML page.
     """
-    from nbconvert import HTMLExporter
-
     mlmon_meta = _json_safe(dict(meta))
     mlmon_meta.setdefault("mlmon_nb_version", __version__)
     nb.metadata["mlmon"] = nbformat.from_dict(mlmon_meta)
 
-    exporter = HTMLExporter(
-        template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[str(template_dir())],
-    )
     name = str(mlmon_meta.get("notebook") or mlmon_meta.get("title") or "report")
-    html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
+    with _EXPORT_LOCK:  # one exporter per process (its compiled templates are reused); not thread-safe
+        html, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": name}})
     return _finish_report(html)
+
+
+_EXPORT_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _exporter():
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name=TEMPLATE_NAME, extra_template_basedirs=[str(template_dir())])
+
+
+def warm_up() -> None:
+    """Import nbconvert and compile the report templates ahead of the first export.
+
+    A headless run calls this in a background thread while its notebooks
+    execute (the command is idle then), so exporting the first report does
+    not pay for it. Safe to call any number of times, from any thread.
+    """
+    try:
+        with _EXPORT_LOCK:
+            _ = _exporter().template  # loads and compiles the Jinja templates
+        _finish_report("<html><body><nav id='mlmon-toc'></nav><main class='mlmon-cells'>"
+                       "<table class='dataframe'><tbody><tr><td>1</td></tr></tbody></table></main></body></html>")
+    except Exception as exc:  # the export itself will report any real problem
+        logger.debug("report warm-up failed: %s", exc)
 
 
 def _finish_report(html: str) -> str:

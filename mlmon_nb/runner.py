@@ -22,6 +22,7 @@ import logging
 import os
 import platform
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -35,12 +36,12 @@ from .checks import SCHEMA, SEVERITY, exit_code, read_notebook_result, validate_
 from .config import ModelConfig, Project, VersionConfig, load_project, parse_window
 from .data import combine_fingerprints, connect, resolve_source, window_stats
 from .errors import MlmonError, UsageError
-from .models import load_model
+from .kernels import KERNEL_NAME, KernelPool, ensure_kernel  # noqa: F401 (re-exported)
+from .models import load_model, model_file_fingerprint
 from .resources import default_window_notebooks, notebook_path
 
 logger = logging.getLogger(__name__)
 
-KERNEL_NAME = "mlmon-nb"
 PACKAGES = ("mlmon-nb", "pandas", "numpy", "scipy", "scikit-learn", "duckdb", "papermill",
             "nbconvert", "matplotlib", "skops", "river", "shap")
 #: Parameters every notebook takes; the runner sets them.
@@ -60,32 +61,6 @@ def package_versions() -> dict[str, str]:
             if name == "mlmon-nb":
                 out[name] = __version__
     return out
-
-
-def ensure_kernel() -> str:
-    """Make sure a Jupyter kernel running this interpreter exists; return its name.
-
-    The kernel spec lives in this environment's prefix, so a run always uses
-    the interpreter (and packages) of the ``mlmon`` command that started it.
-    The kernel logs only errors: its start-up warnings would otherwise land
-    in every scheduled run's output.
-    """
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-            "--IPKernelApp.log_level=CRITICAL"]
-    try:
-        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
-        if spec.argv == argv:
-            return KERNEL_NAME
-    except NoSuchKernel:
-        pass
-    folder = Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
-    folder.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": argv, "display_name": "Python (mlmon-nb)", "language": "python",
-            "metadata": {"debugger": True}}
-    archive.write_atomic(folder / "kernel.json", json.dumps(spec, indent=1))
-    return KERNEL_NAME
 
 
 @dataclass
@@ -180,7 +155,14 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
             raise UsageError("notebook 'baseline' is run by 'mlmon baseline', not 'mlmon run'")
     params = _split_parameters(names, parameters or {})
     _check_thresholds(project, mcfg)
-    model_fp = [load_model(mcfg, vcfg).fingerprint] if vcfg.model is not None else []
+    model_fp = []
+    if vcfg.model is not None:
+        # Loading checks the file can score; hashing it is enough for the fingerprint when no
+        # selected notebook uses it (loading means importing scikit-learn: a second per run).
+        if needs_model_file(names, mcfg.task):
+            model_fp.append(load_model(mcfg, vcfg).fingerprint)
+        else:
+            model_fp.append(model_file_fingerprint(mcfg, vcfg))
     con = connect()
     stats = window_stats(mcfg, start, end, version=version if mcfg.version_column else None, con=con)
     from .baseline import latest_baseline_id, reference_stats
@@ -200,6 +182,17 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
                            f"'mlmon baseline -p {project.path} -m {model} -v {version}' first")
     return RunPlan(project=project, model=mcfg, version=vcfg, start=start, end=end, notebooks=names,
                    parameters=params, data=data, baseline_id=baseline_id)
+
+
+#: Shipped notebooks that work from the logged prediction column (which every window must have)
+#: and use the model file only for multiclass probabilities: a run of only these does not load it.
+LOGGED_SCORE_NOTEBOOKS = frozenset({"data_drift", "concept_drift", "feedback_loops", "operations"})
+
+
+def needs_model_file(notebooks: Sequence[str], task: str) -> bool:
+    """Whether a run of ``notebooks`` scores rows with the version's model file (then the
+    preflight loads it, so a broken file is exit 2 rather than a failed notebook)."""
+    return task == "multiclass_classification" or any(n not in LOGGED_SCORE_NOTEBOOKS for n in notebooks)
 
 
 def _check_thresholds(project: Project, mcfg: ModelConfig) -> None:
@@ -223,8 +216,12 @@ def _error_notebook(src: Path, message: str) -> nbformat.NotebookNode:
 
 
 def execute_notebook(name: str, out_ipynb: Path, parameters: Mapping[str, Any],
-                     show_progress: bool = False) -> tuple[bool, str | None]:
+                     show_progress: bool = False, km=None) -> tuple[bool, str | None]:
     """Run one notebook with papermill in a fresh kernel.
+
+    ``km`` is a kernel started for this notebook by a
+    :class:`~mlmon_nb.kernels.KernelPool` (warm: its imports done); without
+    it papermill starts the kernel. Either way the kernel is shut down after.
 
     Papermill's ``cwd`` option changes the process's working folder, which is
     not safe while other runs execute in threads, so it is not used: notebooks
@@ -239,13 +236,15 @@ def execute_notebook(name: str, out_ipynb: Path, parameters: Mapping[str, Any],
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from .kernels import register_engine, shutdown
+
     src = notebook_path(name)
     kernel = ensure_kernel()
     try:
         papermill.execute_notebook(
             str(src), str(out_ipynb), parameters=dict(parameters), kernel_name=kernel,
             progress_bar=show_progress, log_output=False,
-            execution_timeout=CELL_TIMEOUT_SECONDS, report_mode=False,
+            execution_timeout=CELL_TIMEOUT_SECONDS, report_mode=False, engine_name=register_engine(), km=km,
         )
         return True, None
     except PapermillExecutionError as exc:
@@ -256,6 +255,9 @@ def execute_notebook(name: str, out_ipynb: Path, parameters: Mapping[str, Any],
         if not out_ipynb.exists():
             nbformat.write(_error_notebook(src, message), str(out_ipynb))
         return False, message
+    finally:
+        if km is not None:
+            shutdown(km)
 
 
 def _title(nb: nbformat.NotebookNode, name: str) -> str:
@@ -320,15 +322,20 @@ def _window_param(start: dt.datetime, end: dt.datetime) -> str:
 
 
 def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | None = None,
-                 show_progress: bool = False, now: dt.datetime | None = None) -> RunOutcome:
-    """Execute a prepared run in a staging folder and archive it atomically."""
+                 show_progress: bool = False, now: dt.datetime | None = None,
+                 kernels: KernelPool | None = None) -> RunOutcome:
+    """Execute a prepared run in a staging folder and archive it atomically.
+
+    ``kernels`` may hold a kernel already warming up for the first notebook
+    (the CLI starts it before its preflight); the pool is closed at the end.
+    """
     say = progress or (lambda msg: None)
     generated_at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     parent = plan.project.archive / plan.model.name / plan.version.name / archive.window_slug(plan.start, plan.end)
     run_id = archive.reserve_run_id(parent, archive.new_run_id(generated_at))
     staging = archive.stage(plan.project.archive)
     try:
-        outcomes = _execute_all(plan, staging, run_id, generated_at, say, show_progress)
+        outcomes = _execute_all(plan, staging, run_id, generated_at, say, show_progress, kernels)
         summary = _summary(plan, run_id, generated_at, outcomes)
         validate_summary(summary, "summary.json (about to be written)")
         (staging / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -352,12 +359,27 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
 
 
 def _execute_all(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.datetime,
-                 say: Progress, show_progress: bool) -> list[NotebookOutcome]:
+                 say: Progress, show_progress: bool, kernels: KernelPool | None = None) -> list[NotebookOutcome]:
+    from .report import warm_up
+
+    # The command waits while notebooks run: prepare the HTML export meanwhile.
+    threading.Thread(target=warm_up, name="mlmon-report-warm-up", daemon=True).start()
+    pool = kernels or KernelPool(ensure_kernel())
+    with pool:
+        return _execute_each(plan, staging, run_id, generated_at, say, show_progress, pool)
+
+
+def _execute_each(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.datetime,
+                  say: Progress, show_progress: bool, pool: KernelPool) -> list[NotebookOutcome]:
     work = staging / "artefacts"
     work.mkdir()
     packages = package_versions()
     outcomes = []
-    for i, name in enumerate(plan.notebooks, 1):
+    names = list(plan.notebooks)
+    for i, name in enumerate(names, 1):
+        km = pool.take(name)
+        if i < len(names):  # the next notebook's kernel boots while this one runs
+            pool.prestart(names[i])
         say(f"[{i}/{len(plan.notebooks)}] {name}: running")
         t0 = time.perf_counter()
         result_path = work / f"{name}.json"
@@ -368,7 +390,7 @@ def _execute_all(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.dat
         }
         params.update(plan.parameters.get(name, {}))
         out_ipynb = staging / f"{name}.ipynb"
-        ok, error = execute_notebook(name, out_ipynb, params, show_progress=show_progress)
+        ok, error = execute_notebook(name, out_ipynb, params, show_progress=show_progress, km=km)
         result = read_notebook_result(result_path)
         status = worst(c["status"] for c in result.get("checks", [])) if ok else "error"
         outcome = NotebookOutcome(name=name, status=status, seconds=0.0, result=result, error=error)
@@ -455,9 +477,21 @@ def prepare_baseline(project_path: str | Path, model: str, version: str) -> RunP
 
 
 def execute_baseline(plan: RunPlan, progress: Progress | None = None, show_progress: bool = False,
-                     now: dt.datetime | None = None) -> RunOutcome:
-    """Run the baseline notebook in a staging folder and archive the baseline atomically."""
-    say = progress or (lambda msg: None)
+                     now: dt.datetime | None = None, kernels: KernelPool | None = None) -> RunOutcome:
+    """Run the baseline notebook in a staging folder and archive the baseline atomically.
+
+    ``kernels`` may hold a kernel already warming up for it (closed at the end).
+    """
+    from .report import warm_up
+
+    threading.Thread(target=warm_up, name="mlmon-report-warm-up", daemon=True).start()
+    with kernels or KernelPool(ensure_kernel()) as pool:
+        return _execute_baseline(plan, say=progress or (lambda msg: None), show_progress=show_progress,
+                                 now=now, km=pool.take("baseline"))
+
+
+def _execute_baseline(plan: RunPlan, say: Progress, show_progress: bool, now: dt.datetime | None,
+                      km) -> RunOutcome:
     generated_at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     target = plan.project.archive / plan.model.name / plan.version.name / "baseline"
     baseline_id = archive.reserve_run_id(target, archive.new_run_id(generated_at))
@@ -469,7 +503,7 @@ def execute_baseline(plan: RunPlan, progress: Progress | None = None, show_progr
         params = {"project": str(plan.project.path), "model": plan.model.name, "version": plan.version.name,
                   "run_id": baseline_id, "output": str(result_path), "work_dir": str(staging)}
         ok, error = execute_notebook("baseline", staging / "baseline.ipynb", params,
-                                     show_progress=show_progress)
+                                     show_progress=show_progress, km=km)
         result = read_notebook_result(result_path)
         result_path.unlink(missing_ok=True)
         status = "error" if not ok else "ok"

@@ -102,10 +102,13 @@ def _bad_cases():
                                      [], "expected a number"),
         "model file missing": (lambda p: _edit(p, lambda c: m(c)["versions"]["1"].__setitem__("model", "models/x.skops")),
                                [], "model file not found"),
-        "model file unreadable": (lambda p: (p.parent / "models/m.skops").write_bytes(b"nonsense"), [],
-                                  "not a readable skops file"),
+        # Loaded (and so checked) when a selected notebook scores with it: explainability does.
+        "model file unreadable": (lambda p: (p.parent / "models/m.skops").write_bytes(b"nonsense"),
+                                  ["-n", "explainability"], "not a readable skops file"),
         "untrusted pickle": (lambda p: _edit(p, lambda c: m(c)["versions"]["1"].__setitem__("model", "models/m.joblib")),
-                             [], "trusted: true"),
+                             ["-n", "explainability"], "trusted: true"),
+        "model file unreadable, every notebook": (lambda p: (p.parent / "models/m.skops").write_bytes(b"nonsense"),
+                                                  ["-n", "data_drift,explainability"], "not a readable skops file"),
         "model name escaping the archive": (lambda p: _edit(p, lambda c: c["models"].__setitem__("../x", c["models"].pop("m"))),
                                             ["-m", "../x"], "archive"),
         "version name escaping the archive": (None, ["-v", "../1"], "version"),
@@ -136,6 +139,22 @@ def test_bad_input_exits_2_with_one_line_and_leaves_the_archive_alone(project, c
     assert expected in lines[0], lines[0]
     assert "Traceback" not in err
     assert _tree(archive) == before
+
+
+def test_runs_that_only_read_logged_scores_hash_the_model_file_without_loading_it(project, monkeypatch):
+    """data_drift and the other logged-score notebooks never load the model file: the preflight
+    hashes it (for the fingerprint) but does not import scikit-learn to unpickle it."""
+    import mlmon_nb.baseline
+    from mlmon_nb.errors import ModelError
+    from mlmon_nb.runner import prepare_window_run
+
+    monkeypatch.setattr(mlmon_nb.baseline, "latest_baseline_id", lambda *a: "B1")  # no notebook runs here
+    good = prepare_window_run(project, "m", "1", WINDOW, ["data_drift"])
+    (project.parent / "models/m.skops").write_bytes(b"nonsense")
+    plan = prepare_window_run(project, "m", "1", WINDOW, ["data_drift", "operations", "concept_drift"])
+    assert plan.data["fingerprint"] != good.data["fingerprint"]  # the file's content is still covered
+    with pytest.raises(ModelError, match="not a readable skops file"):
+        prepare_window_run(project, "m", "1", WINDOW, ["data_drift", "explainability"])
 
 
 def test_missing_options_are_one_line_too(capsys):

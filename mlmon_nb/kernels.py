@@ -1,0 +1,282 @@
+"""Warm kernels: start a notebook's kernel, and its imports, before the notebook needs them.
+
+A headless run spends about three seconds per notebook before its first line of analysis: the
+kernel process boots (ipykernel) and the notebook imports pandas, scipy, scikit-learn and
+``mlmon_nb``. None of that depends on the run's inputs, so :class:`KernelPool` starts it early,
+in the background: the first kernel while the command validates its inputs, the next one while
+the current notebook runs. Each notebook still gets a fresh kernel of its own; a warm kernel has
+only imported modules (``sys.modules``), never run a line of the notebook, and it is discarded if
+it is not used.
+
+The warm kernel is handed to papermill through :class:`WarmEngine`, a papermill engine that runs
+the notebook on a given kernel manager and shuts it down afterwards, exactly as papermill's own
+engine does with a kernel it starts itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+KERNEL_NAME = "mlmon-nb"
+ENGINE_NAME = "mlmon-warm"
+#: Seconds a warm kernel may take to boot and import before it is given up (the notebook then
+#: starts as usual, on a kernel of its own).
+WARM_TIMEOUT_SECONDS = 60
+#: How often a running notebook's partial output is written (what is left if the process dies).
+SAVE_EVERY_SECONDS = 10
+#: Arguments nbclient passes to every IPython kernel it starts itself (history in memory only).
+KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
+
+#: Modules every notebook imports first (``mlmon_nb.open_window`` and its figures): imported
+#: before the kernel is handed over.
+FIRST_MODULES = ("numpy", "pandas", "pyarrow", "duckdb", "matplotlib.pyplot", "mlmon_nb.context",
+                 "mlmon_nb.display", "mlmon_nb.baseline", "mlmon_nb.plots.common")
+#: Modules a shipped notebook imports later (the heavy third-party ones are where the time goes):
+#: imported on a background thread of the kernel, while the notebook's first cell reads its data.
+#: A cell that needs one of them before it is ready waits for that import (Python's import lock).
+#: Unknown notebooks get the first ones only.
+LATER_MODULES = {
+    "baseline": ("scipy.stats", "sklearn.ensemble", "sklearn.metrics", "mlmon_nb.plots.baseline", "shap"),
+    "data_drift": ("scipy.stats", "mlmon_nb.drift", "mlmon_nb.plots.drift", "sklearn.ensemble",
+                   "sklearn.metrics", "sklearn.model_selection", "sklearn.decomposition"),
+    "concept_drift": ("scipy.stats", "mlmon_nb.concept", "mlmon_nb.plots.concept", "river.drift",
+                      "sklearn.isotonic", "sklearn.metrics"),
+    "explainability": ("scipy.stats", "mlmon_nb.models", "mlmon_nb.explain", "mlmon_nb.plots.explain", "shap"),
+    "feedback_loops": ("scipy.stats", "mlmon_nb.feedback", "mlmon_nb.plots.feedback"),
+    "operations": ("scipy.stats", "mlmon_nb.operations", "mlmon_nb.plots.operations"),
+}
+
+
+def ensure_kernel() -> str:
+    """Make sure a Jupyter kernel running this interpreter exists; return its name.
+
+    The kernel spec lives in this environment's prefix, so a run always uses
+    the interpreter (and packages) of the ``mlmon`` command that started it.
+    The kernel logs only errors: its start-up warnings would otherwise land
+    in every scheduled run's output.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+            "--IPKernelApp.log_level=CRITICAL"]
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+        if spec.argv == argv:
+            return KERNEL_NAME
+    except NoSuchKernel:
+        pass
+    folder = Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": argv, "display_name": "Python (mlmon-nb)", "language": "python",
+            "metadata": {"debugger": True}}
+    from .archive import write_atomic
+
+    write_atomic(folder / "kernel.json", json.dumps(spec, indent=1))
+    return KERNEL_NAME
+
+
+def _import_all(names) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # an optional package: the notebook will say what it lacks
+            logger.debug("preload: %s not importable", name)
+
+
+def preload(notebook: str) -> None:
+    """Import what ``notebook`` will import (run inside a warm kernel; a missing module is skipped).
+
+    Returns once :data:`FIRST_MODULES` are imported; the notebook's later
+    modules continue on a daemon thread.
+    """
+    import threading
+
+    _import_all(FIRST_MODULES)
+    later = LATER_MODULES.get(notebook, ())
+    if later:
+        threading.Thread(target=_import_all, args=(later,), name="mlmon-preload", daemon=True).start()
+
+
+class WarmKernel:
+    """One kernel started in the background, importing a notebook's modules."""
+
+    def __init__(self, kernel_name: str, notebook: str):
+        from jupyter_client import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        self.notebook = notebook
+        self.km = AsyncKernelManager(kernel_name=kernel_name)
+        run_sync(self.km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS))
+        self._kc = self.km.blocking_client()
+        self._kc.start_channels(hb=False)
+        # Queued by ZeroMQ until the kernel binds its sockets; the kernel runs it first thing.
+        code = f"__import__('mlmon_nb.kernels').kernels.preload({notebook!r})"
+        self._msg_id = self._kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        self._started = time.monotonic()
+
+    def take(self):
+        """Wait until the imports are done and hand the kernel manager over (or None if it failed)."""
+        ok = self._wait()
+        self._kc.stop_channels()
+        if ok:
+            return self.km
+        self.discard()
+        return None
+
+    def _wait(self) -> bool:
+        deadline = self._started + WARM_TIMEOUT_SECONDS
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                logger.warning("warm kernel for %s not ready in %d s; starting a fresh one",
+                               self.notebook, WARM_TIMEOUT_SECONDS)
+                return False
+            try:
+                msg = self._kc.get_shell_msg(timeout=min(remaining, 1.0))
+            except Exception:  # queue.Empty: still importing
+                if not _alive(self.km):
+                    logger.warning("warm kernel for %s died while starting", self.notebook)
+                    return False
+                continue
+            if msg.get("parent_header", {}).get("msg_id") == self._msg_id:
+                return True
+
+    def discard(self) -> None:
+        """Shut the kernel down (it was not used)."""
+        from jupyter_core.utils import run_sync
+
+        try:
+            self._kc.stop_channels()
+        except Exception:  # already stopped
+            pass
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception as exc:  # already gone
+            logger.debug("warm kernel shutdown: %s", exc)
+
+
+def shutdown(km) -> None:
+    """Shut a kernel down if it still runs (after papermill, which normally has done it)."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        if km.has_kernel and run_sync(km.is_alive)():
+            run_sync(km.shutdown_kernel)(now=True)
+    except Exception as exc:  # already gone
+        logger.debug("kernel shutdown: %s", exc)
+
+
+def _alive(km) -> bool:
+    from jupyter_core.utils import run_sync
+
+    try:
+        return bool(run_sync(km.is_alive)())
+    except Exception:  # the manager lost its process
+        return False
+
+
+class KernelPool:
+    """At most one warm kernel ahead of the notebook that will use it.
+
+    ``prestart(name)`` starts a kernel for the notebook ``name`` in the
+    background; ``take(name)`` returns it (a started kernel manager) or None,
+    in which case papermill starts a kernel as usual. Always ``close()`` the
+    pool: an unused warm kernel is shut down.
+    """
+
+    def __init__(self, kernel_name: str):
+        self.kernel_name = kernel_name
+        self._warm: WarmKernel | None = None
+
+    def prestart(self, notebook: str) -> None:
+        self.close()
+        try:
+            self._warm = WarmKernel(self.kernel_name, notebook)
+        except Exception as exc:  # no kernel now: papermill will report its own start-up error
+            logger.warning("could not prestart a kernel for %s: %s", notebook, exc)
+            self._warm = None
+
+    def take(self, notebook: str):
+        warm, self._warm = self._warm, None
+        if warm is None:
+            return None
+        if warm.notebook != notebook:
+            warm.discard()
+            return None
+        return warm.take()
+
+    def close(self) -> None:
+        warm, self._warm = self._warm, None
+        if warm is not None:
+            warm.discard()
+
+    def __enter__(self) -> "KernelPool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _throttle_saves(nb_man) -> None:
+    save = nb_man.save
+    last = [time.monotonic()]
+
+    def throttled(**kwargs):
+        if time.monotonic() - last[0] >= SAVE_EVERY_SECONDS:
+            save(**kwargs)
+            last[0] = time.monotonic()
+
+    nb_man.save = throttled
+
+
+def register_engine() -> str:
+    """Register :class:`WarmEngine` with papermill (once); return its name."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    if ENGINE_NAME in papermill_engines._engines:
+        return ENGINE_NAME
+
+    class WarmEngine(NBClientEngine):
+        """papermill's nbclient engine, on a kernel manager that may already be started (``km=``).
+
+        The notebook client then owns the kernel as if it had started it: it
+        stops the client's channels and shuts the kernel down at the end. The
+        executed notebook is saved at most every :data:`SAVE_EVERY_SECONDS`
+        while it runs (papermill saves it before and after every cell, which
+        for a report full of figures is a large JSON file written twenty
+        times); papermill still writes it in full when the notebook ends or
+        fails.
+        """
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
+            from papermill.clientwrap import PapermillNotebookClient
+            from papermill.engines import logger as pm_logger
+            from papermill.utils import merge_kwargs, remove_args
+
+            km = kwargs.pop("km", None)
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout, kernel_name=kernel_name, log=pm_logger,
+                log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
+                # Every output has arrived when the last cell ends: stop the kernel at once rather
+                # than wait up to a second for it to wind down.
+                shutdown_kernel="immediate")
+            _throttle_saves(nb_man)
+            client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
+            return client.execute(cleanup_kc=True)
+
+    papermill_engines.register(ENGINE_NAME, WarmEngine)
+    return ENGINE_NAME
