@@ -46,7 +46,7 @@ from . import __version__
 from .config import FeaturesConfig, ModelConfig, Project
 from .data import (_fingerprint, _quote, _select_list, _time_filter, connect, describe, model_features,
                    read_reference, resolve_source, window_columns)
-from .errors import ArchiveError, DataError
+from .errors import ArchiveError, DataError, MlmonError
 
 logger = logging.getLogger(__name__)
 
@@ -640,6 +640,16 @@ def fit(project: Project, model: str, version: str, *, seed: int = 0, baseline_i
     take = np.sort(rng.choice(len(frame), size=min(SAMPLE_ROWS, len(frame)), replace=False))
     sample = frame.iloc[take][sample_cols].reset_index(drop=True)
 
+    # The domain classifier's null band depends on the reference sample only: fitted once here,
+    # reused by every window's data-drift check (its own seed, so it does not move other figures).
+    from .drift import NULL_ROWS, domain_null
+
+    try:
+        multivariate = {"domain_classifier": domain_null(sample, features, rows=NULL_ROWS,
+                                                         rng=np.random.default_rng([seed, 1]))}
+    except (ValueError, MlmonError) as exc:  # e.g. a feature type the classifier cannot encode
+        multivariate = {}
+        notes.append(f"Domain classifier null band not precomputed ({exc}); windows compute it.")
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     from .runner import package_versions
 
@@ -661,7 +671,7 @@ def fit(project: Project, model: str, version: str, *, seed: int = 0, baseline_i
         "operational": ops, "bands": bands, "band_rule": (
             f"mean ± {BAND_SIGMAS:g} sd of the chunk values; for size-dependent figures the sd is scaled "
             f"to the compared window by sqrt(chunk rows / window rows)"),
-        "sorted_cap": SORTED_CAP, "sample_rows": int(len(sample)), "notes": notes,
+        "sorted_cap": SORTED_CAP, "sample_rows": int(len(sample)), "multivariate": multivariate, "notes": notes,
     }
     return Baseline(manifest=manifest, sorted_values=sorted_values, sample=sample, chunks=chunk_df)
 

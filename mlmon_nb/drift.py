@@ -296,6 +296,8 @@ class FeatureDrift:
     reference_missing: float = 0.0
     current_missing: float = 0.0
     figures: Mapping[str, float] = field(default_factory=dict)
+    #: KS's largest gap ``(x, reference ECDF, window ECDF)`` when KS was computed (drawn by the overlay).
+    gap: tuple[float, float, float] | None = None
 
     @property
     def ratio(self) -> float:
@@ -473,7 +475,8 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
             impact=float(ratio * importance) if importance is not None and np.isfinite(ratio) else None,
             ignored=rule.ignore, reference_missing=float(baseline.profile(name).get("missing_rate") or 0.0),
             current_missing=float(pd.Series(current[name]).isna().mean()) if len(current) else 0.0,
-            figures={k: float(v.value) for k, v in figures.items()}))
+            figures={k: float(v.value) for k, v in figures.items()},
+            gap=figures["ks"].where if "ks" in figures else None))
     result = UnivariateDrift(features=out, fdr=thr.fdr, baseline=baseline, current=current,
                              has_importance=bool(imp), statistics=tuple(extra))
     if timestamp is not None and chunk is not None and timestamp in current.columns and len(current):
@@ -839,7 +842,8 @@ def prediction_drift(baseline: Baseline, scores, *, subject: str,
     d = FeatureDrift(feature=subject, kind="numeric", method=rule.method, value=float(figures[rule.method].value),
                      band_low=lo, band_high=hi, warn_threshold=warn_thr, threshold=alert_thr, test=test,
                      p_value=p, p_adjusted=p, status=status, rows=rows,
-                     figures={k: float(v.value) for k, v in figures.items()})
+                     figures={k: float(v.value) for k, v in figures.items()},
+                     gap=figures["ks"].where if "ks" in figures else None)
     return PredictionDrift(drift=d, subject=subject, source=source, reference=ref, scores=s[np.isfinite(s)])
 
 
@@ -1088,37 +1092,81 @@ def _cv_auc(X: np.ndarray, y: np.ndarray, categorical: np.ndarray, rng: np.rando
     # save (ten times slower on a loaded 2-core machine).
     with threadpool_limits(limits=1):
         for k, (train, test) in enumerate(skf.split(X, y)):
+            # A column with fewer than two values (all missing, constant) separates nothing, and
+            # scikit-learn's binning fails on it: leave it out.
+            cols = np.array([j for j in range(X.shape[1]) if _distinct_at_least(X[train, j], 2)], dtype=int)
+            seed = int(rng.integers(2**31 - 1))
+            if len(cols) == 0:
+                oof[test] = 0.5
+                continue
             clf = HistGradientBoostingClassifier(
                 max_iter=30, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=40, early_stopping=False,
-                categorical_features=categorical if categorical.any() else None,
-                random_state=int(rng.integers(2**31 - 1)))
-            clf.fit(X[train], y[train])
-            p = clf.predict_proba(X[test])[:, 1]
+                categorical_features=categorical[cols] if categorical[cols].any() else None, random_state=seed)
+            clf.fit(X[train][:, cols], y[train])
+            p = clf.predict_proba(X[test][:, cols])[:, 1]
             oof[test] = p
             if importance and k == 0:  # one held-out fold ranks the features well enough
                 base = roc_auc_score(y[test], p)
-                for j in range(X.shape[1]):
-                    Xp = X[test].copy()
-                    Xp[:, j] = Xp[rng.permutation(len(test)), j]
+                for j in cols:
+                    Xp = X[test][:, cols]
+                    pos = int(np.flatnonzero(cols == j)[0])
+                    Xp[:, pos] = Xp[rng.permutation(len(test)), pos]
                     drops[j] = base - roc_auc_score(y[test], clf.predict_proba(Xp)[:, 1])
     return float(roc_auc_score(y, oof)), drops
 
 
+def _distinct_at_least(values: np.ndarray, k: int) -> bool:
+    return len(np.unique(values[~np.isnan(values)])) >= k
+
+
+def domain_null(sample: pd.DataFrame, features: FeaturesConfig, *, rows: int, rng: np.random.Generator,
+                null_chunks: int = NULL_CHUNKS) -> dict[str, Any] | None:
+    """The domain classifier's null: how well it tells the reference sample's own time chunks apart.
+
+    The sample, in time order, is cut into ``null_chunks`` chunks and each
+    chunk's rows are classified against the rest of the sample, ``m`` rows a
+    side (``m`` = ``rows`` at most, and what the chunks allow). Depends on the
+    baseline only, so :func:`mlmon_nb.baseline.fit` stores it for ``rows`` =
+    :data:`NULL_ROWS` (``manifest["multivariate"]["domain_classifier"]``) and
+    a window then reuses it. None when the sample is too small.
+    """
+    numeric, categorical = list(features.numeric), list(features.categorical)
+    ref = sample[numeric + categorical].reset_index(drop=True)
+    if len(ref) < 2 * null_chunks:
+        return None
+    is_cat = np.array([False] * len(numeric) + [True] * len(categorical))
+    (Xall,) = _encode([ref], numeric, categorical, ref)
+    bounds = np.array_split(np.arange(len(ref)), null_chunks)
+    m = int(min(rows, NULL_ROWS, min(len(b) for b in bounds), len(ref) - max(len(b) for b in bounds)))
+    if m < 25:
+        return None
+    aucs = []
+    for b in bounds:
+        rest = np.setdiff1d(np.arange(len(ref)), b, assume_unique=True)
+        a = rng.choice(b, size=m, replace=False)
+        r = rng.choice(rest, size=m, replace=False)
+        aucs.append(_cv_auc(np.vstack([Xall[r], Xall[a]]), np.r_[np.zeros(m), np.ones(m)], is_cat, rng)[0])
+    return {"features": numeric + categorical, "rows_per_side": m, "null_aucs": [float(v) for v in aucs],
+            "chunks": null_chunks, "sample_rows": int(len(ref))}
+
+
 def domain_classifier(sample: pd.DataFrame, current: pd.DataFrame, features: FeaturesConfig, *,
                       rng: np.random.Generator, thresholds: Thresholds | None = None,
-                      max_rows: int = DOMAIN_ROWS, null_chunks: int = NULL_CHUNKS) -> tuple[JointCheck, pd.Series]:
+                      max_rows: int = DOMAIN_ROWS, null_chunks: int = NULL_CHUNKS,
+                      null: Mapping[str, Any] | None = None) -> tuple[JointCheck, pd.Series]:
     """Can a classifier tell the window's rows from the reference's? Cross-validated ROC AUC.
 
     A gradient-boosted classifier learns reference-sample rows (label 0)
     against window rows (label 1), equal numbers of each (at most
     ``max_rows``); its out-of-fold ROC AUC is 0.5 when they are
-    indistinguishable. The null band comes from the baseline itself: the
-    reference sample, in time order, is cut into ``null_chunks`` chunks and
-    each chunk is classified against the rest of the sample the same way; the
-    band is their mean ± 3 sd scaled to the compared size, with the sd at
-    least the Mann-Whitney sd of an AUC under no difference. The p-value is
-    that of the AUC's excess over the null mean in those sd. Permutation
-    importance (AUC drop on a held-out fold) says which features separate them.
+    indistinguishable. The null band comes from the baseline itself
+    (:func:`domain_null`: each time chunk of the reference sample against the
+    rest); ``null`` is the one the baseline stored, used when it was computed
+    for the same features and size, else it is computed here. The band is the
+    null AUCs' mean ± 3 sd scaled to the compared size, with the sd at least
+    the Mann-Whitney sd of an AUC under no difference. The p-value is that of
+    the AUC's excess over the null mean in those sd. Permutation importance
+    (AUC drop on a held-out fold) says which features separate them.
     """
     thr = thresholds or Thresholds()
     numeric, categorical = list(features.numeric), list(features.categorical)
@@ -1134,16 +1182,14 @@ def domain_classifier(sample: pd.DataFrame, current: pd.DataFrame, features: Fea
     X = np.vstack([Xr, Xc])
     y = np.r_[np.zeros(n), np.ones(n)]
     auc, drops = _cv_auc(X, y, is_cat, rng, importance=True)
-    # Null band: each time chunk of the reference sample against the rest.
-    (Xall,) = _encode([ref], numeric, categorical, ref)
     bounds = np.array_split(np.arange(len(ref)), null_chunks)
-    m = int(min(n, NULL_ROWS, min(len(b) for b in bounds), len(ref) - max(len(b) for b in bounds)))
-    nulls = []
-    for b in bounds:
-        rest = np.setdiff1d(np.arange(len(ref)), b, assume_unique=True)
-        a = rng.choice(b, size=m, replace=False)
-        r = rng.choice(rest, size=m, replace=False)
-        nulls.append(_cv_auc(np.vstack([Xall[r], Xall[a]]), np.r_[np.zeros(m), np.ones(m)], is_cat, rng)[0])
+    m_wanted = int(min(n, NULL_ROWS, min(len(b) for b in bounds), len(ref) - max(len(b) for b in bounds)))
+    reuse = (null is not None and list(null.get("features", [])) == cols and null.get("rows_per_side") == m_wanted
+             and null.get("chunks") == null_chunks and null.get("sample_rows") == len(ref))
+    if not reuse:
+        null = domain_null(sample, features, rows=n, rng=rng, null_chunks=null_chunks)
+    nulls = list(null["null_aucs"]) if null else []
+    m = int(null["rows_per_side"]) if null else n
     band = band_from_values(nulls, [m] * len(nulls))
     sd_mw = math.sqrt((2 * n + 1) / (12.0 * n * n))
     mean = band.mean if band else 0.5
@@ -1157,6 +1203,7 @@ def domain_classifier(sample: pd.DataFrame, current: pd.DataFrame, features: Fea
     check = JointCheck(subject="domain_classifier", method="domain_classifier", value=auc, band_low=lo, band_high=hi,
                        warn_threshold=warn_thr, threshold=alert_thr, p_value=p, status=status, rows=2 * n,
                        details={"null_aucs": [round(v, 4) for v in nulls], "null_rows_per_side": m,
+                                "null_from": "baseline" if reuse else "computed for this window",
                                 "top_features": {str(k): round(float(v), 4) for k, v in top.head(5).items()}})
     return check, top
 
@@ -1242,7 +1289,8 @@ def multivariate(baseline: Baseline, current: pd.DataFrame, *, features: Feature
         return MultivariateDrift(checks=[], notes=[f"the baseline sample lacks {', '.join(missing)}: "
                                                    f"refit the baseline"])
     try:
-        check, top = domain_classifier(sample, current, keep, rng=rng, thresholds=thr)
+        stored = (baseline.manifest.get("multivariate") or {}).get("domain_classifier")
+        check, top = domain_classifier(sample, current, keep, rng=rng, thresholds=thr, null=stored)
         checks.append(check)
     except DataError as exc:
         notes.append(str(exc))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -48,11 +48,16 @@ class Stat:
         p-value of the matching test; None when the statistic has none.
     statistic : float or None
         The raw test statistic when it differs from ``value`` (e.g. chi-square).
+    where : tuple of float or None
+        Where it is attained (KS: the value and both ECDFs at the largest gap).
     """
 
     value: float
     p_value: float | None = None
     statistic: float | None = None
+    #: Where the statistic is attained, when it has a place: for KS ``(x, reference ECDF,
+    #: current ECDF)`` at the largest gap (what a plot marks without sorting the data again).
+    where: tuple[float, float, float] | None = None
 
 
 _NAN = Stat(value=float("nan"))
@@ -74,6 +79,10 @@ def _tie_bounds(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ks_sorted(r: np.ndarray, c: np.ndarray) -> float:
+    return _ks_sorted_at(r, c)[0]
+
+
+def _ks_sorted_at(r: np.ndarray, c: np.ndarray) -> tuple[float, tuple[float, float, float]]:
     """KS D of two *sorted* samples: the largest gap of their ECDFs.
 
     Both ECDFs are right-continuous step functions. Between two consecutive
@@ -86,9 +95,17 @@ def _ks_sorted(r: np.ndarray, c: np.ndarray) -> float:
     """
     s, b = (c, r) if len(c) <= len(r) else (r, c)
     below, at_or_below = _tie_bounds(s)
-    right = np.searchsorted(b, s, side="right") / len(b) - at_or_below / len(s)
-    left = np.searchsorted(b, s, side="left") / len(b) - below / len(s)
-    return float(max(np.max(np.abs(right)), np.max(np.abs(left))))
+    b_right = np.searchsorted(b, s, side="right") / len(b)
+    b_left = np.searchsorted(b, s, side="left") / len(b)
+    right = np.abs(b_right - at_or_below / len(s))
+    left = np.abs(b_left - below / len(s))
+    i, j = int(np.argmax(right)), int(np.argmax(left))
+    if right[i] >= left[j]:  # at s[i] (both ECDFs right-continuous)
+        x, fb, fs, d = s[i], b_right[i], at_or_below[i] / len(s), right[i]
+    else:  # just before s[j] (left limits)
+        x, fb, fs, d = s[j], b_left[j], below[j] / len(s), left[j]
+    fr, fc = (fb, fs) if s is c else (fs, fb)
+    return float(d), (float(x), float(fr), float(fc))
 
 
 def ks_pvalue(d: float, n1: int, n2: int) -> float:
@@ -523,10 +540,10 @@ def numeric_against(ref: NumericReference, current, names: Iterable[str] = NUMER
     for name in names:
         if name == "ks":
             if p_values and ref.exact and max(ref.n, len(c)) <= KS_EXACT_MAX:
-                out[name] = ks(ref.sorted, c)
+                out[name] = replace(ks(ref.sorted, c), where=_ks_sorted_at(ref.sorted, c)[1])
                 continue
-            d = _ks_sorted(ref.sorted, c)
-            out[name] = Stat(value=d, p_value=ks_pvalue(d, ref.n, len(c)) if p_values else None)
+            d, where = _ks_sorted_at(ref.sorted, c)
+            out[name] = Stat(value=d, p_value=ks_pvalue(d, ref.n, len(c)) if p_values else None, where=where)
         elif name == "wasserstein":
             raw = _wasserstein_sorted(ref.sorted, c)
             out[name] = Stat(value=raw / ref.std if ref.std > 0 else raw, statistic=raw)

@@ -281,6 +281,45 @@ def test_joint_drift_with_unchanged_marginals_is_found_only_by_the_multivariate_
     assert fig.axes[0].get_title() and fig.axes[0].get_xlabel()
 
 
+def test_domain_classifier_skips_columns_that_cannot_separate_anything():
+    """All-missing and constant columns (scikit-learn cannot bin them) are left out; a planted
+    separating column still wins."""
+    rng = np.random.default_rng(52)
+    n = 3000
+    X = np.column_stack([np.full(2 * n, np.nan), np.full(2 * n, 3.0), rng.normal(size=2 * n),
+                         np.r_[rng.normal(size=n), rng.normal(1.0, 1.0, size=n)]])
+    y = np.r_[np.zeros(n), np.ones(n)]
+    auc, drops = drift._cv_auc(X, y, np.zeros(4, dtype=bool), np.random.default_rng(0), importance=True)
+    assert 0.7 < auc < 0.8  # two unit-sd normals one sd apart: AUC = Phi(1/sqrt(2)) = 0.76
+    assert drops[0] == drops[1] == 0.0 and int(np.argmax(drops)) == 3
+
+
+def test_archived_baseline_stores_the_domain_null_and_windows_reuse_it(demo):
+    """The null band depends on the reference sample only: fitted once with the baseline, and what
+    the archived sample gives again (so reusing it is the same as recomputing it)."""
+    from mlmon_nb.baseline import load_baseline
+    from mlmon_nb.config import load_project
+    from mlmon_nb.data import read_window
+
+    project = load_project(demo.project_path)
+    base = load_baseline(project, demo.model, demo.version)
+    stored = base.manifest["multivariate"]["domain_classifier"]
+    assert stored["rows_per_side"] == drift.NULL_ROWS and len(stored["null_aucs"]) == drift.NULL_CHUNKS
+    again = drift.domain_null(base.sample, base.features, rows=drift.NULL_ROWS,
+                              rng=np.random.default_rng([base.manifest["seed"], 1]))
+    assert again["null_aucs"] == pytest.approx(stored["null_aucs"], abs=1e-12)
+    start, end = demo.windows[0]
+    frame = read_window(project.model(demo.model), start, end, version=demo.version, labels=False).frame
+    mv = drift.multivariate(base, frame, rng=np.random.default_rng(0))
+    dc = next(c for c in mv.checks if c.subject == "domain_classifier")
+    assert dc.details["null_from"] == "baseline" and dc.details["null_aucs"] == [round(v, 4) for v in
+                                                                                  stored["null_aucs"]]
+    ignored = drift.Thresholds.from_config({"features": {"price": {"ignore": True}}}, list(base.manifest["profiles"]))
+    mv = drift.multivariate(base, frame, thresholds=ignored, rng=np.random.default_rng(0))
+    dc = next(c for c in mv.checks if c.subject == "domain_classifier")
+    assert dc.details["null_from"] == "computed for this window"  # other features: not the stored null
+
+
 # --------------------------------------------------------------------------- the demo
 
 def test_demo_covariate_drift_is_flagged_on_exactly_price_and_device_from_week_5(demo):
