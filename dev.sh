@@ -32,6 +32,12 @@ ensure_env() {
   touch "$stamp"
 }
 
+compile_sources() {
+  # The package is installed editable, so pip did not byte-compile it; with PYTHONDONTWRITEBYTECODE
+  # set (as on CI) every process would compile it again. Only changed files are recompiled.
+  .venv/bin/python -m compileall -q mlmon_nb >/dev/null
+}
+
 ensure_chromium() {
   # Browser tests drive Debian's chromium through Playwright (no browser download).
   if command -v chromium >/dev/null 2>&1; then return; fi
@@ -48,11 +54,13 @@ ensure_chromium() {
 case "${1:-}" in
   setup)
     ensure_env
+    compile_sources
     shift
     exec .venv/bin/mlmon demo "$@"
     ;;
   test)
     ensure_env
+    compile_sources
     ensure_chromium
     shift
     exec .venv/bin/python -m pytest -q "$@"

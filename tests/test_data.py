@@ -33,6 +33,23 @@ def test_window_is_half_open_and_typed(small_project):
     assert df["price"].to_numpy() == pytest.approx(expected["price"].to_numpy())
 
 
+def test_rows_come_back_in_time_order_whatever_the_files_order(tmp_path):
+    """Logs written out of time order (a shuffled file) are still returned sorted by timestamp,
+    ties in file order; categoricals keep sorted levels."""
+    rng = np.random.default_rng(3)
+    (tmp_path / "data").mkdir()
+    make_frame(200, "2026-09-01", rng).to_parquet(tmp_path / "data/reference.parquet")
+    logs = make_frame(500, "2026-10-05", rng, freq_minutes=5)
+    logs = pd.concat([logs, logs.iloc[:50]])  # duplicated timestamps: ties
+    logs.sample(frac=1.0, random_state=1).to_parquet(tmp_path / "data/shuffled.parquet")
+    model = load_project(write_project(tmp_path, logs="data/shuffled.parquet")).model("m")
+    df = read_window(model, dt.datetime(2026, 10, 5, tzinfo=UTC), dt.datetime(2026, 10, 6, tzinfo=UTC)).frame
+    assert df["ts"].is_monotonic_increasing and len(df) == 288 + 50
+    expected = logs[logs.ts < pd.Timestamp("2026-10-06", tz="UTC")].sort_values("ts", kind="stable")
+    assert sorted(df["price"].round(9)) == sorted(expected["price"].round(9))
+    assert list(df["device"].cat.categories) == sorted(df["device"].cat.categories)
+
+
 def test_pushdown_reads_only_the_window(small_project):
     path, _ = small_project
     model = load_project(path).model("m")
