@@ -159,6 +159,9 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
         reference = Table(frame=pd.DataFrame(), fingerprint_of=lambda: ref_fingerprint,
                           source=resolve_source(mcfg.reference, f"models.{mcfg.name}.reference"),
                           labelled_rows=int(ref_meta.get("labelled_rows") or 0), features=current.features)
+    from .kernels import wait_for_preload
+
+    wait_for_preload()  # a warm kernel's background imports overlapped the reads above; now they are done
     return WindowContext(project=proj, model=mcfg, version=vcfg, start=start, end=end,
                          current=current, reference=reference, baseline=base,
                          recorder=Recorder(notebook, output or None), estimator_loader=loader,

@@ -39,12 +39,13 @@ KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
 #: before the kernel is handed over.
 FIRST_MODULES = ("numpy", "pandas", "pyarrow", "duckdb", "matplotlib.pyplot", "mlmon_nb.context",
                  "mlmon_nb.display", "mlmon_nb.baseline", "mlmon_nb.plots.common")
-#: Modules a shipped notebook imports later (the heavy third-party ones are where the time goes):
-#: imported on a background thread of the kernel, while the notebook's first cell reads its data.
-#: A cell that needs one of them before it is ready waits for that import (Python's import lock).
-#: Unknown notebooks get the first ones only.
+#: Modules a shipped notebook imports after ``open_window`` (the heavy third-party ones are where
+#: the time goes): imported on a background thread of the kernel while the notebook's first cell
+#: reads its data; ``open_window`` joins that thread before it returns. So a notebook using this
+#: must import nothing beyond :data:`FIRST_MODULES` before ``open_window`` returns (the shipped
+#: ones import their area module right after it): two threads importing intertwined packages at
+#: once can deadlock. Unknown notebooks get the first modules only, and no thread.
 LATER_MODULES = {
-    "baseline": ("scipy.stats", "sklearn.ensemble", "sklearn.metrics", "mlmon_nb.plots.baseline", "shap"),
     "data_drift": ("scipy.stats", "mlmon_nb.drift", "mlmon_nb.plots.drift", "sklearn.ensemble",
                    "sklearn.metrics", "sklearn.model_selection", "sklearn.decomposition"),
     "concept_drift": ("scipy.stats", "mlmon_nb.concept", "mlmon_nb.plots.concept", "river.drift",
@@ -83,6 +84,13 @@ def ensure_kernel() -> str:
     return KERNEL_NAME
 
 
+#: Modules imported before hand-over for notebooks that do not start with ``open_window`` (the
+#: baseline notebook imports scikit-learn at once: no background thread may import it meanwhile).
+BEFORE_MODULES = {
+    "baseline": ("scipy.stats", "sklearn.ensemble", "sklearn.metrics", "mlmon_nb.plots.baseline", "shap"),
+}
+
+
 def _import_all(names) -> None:
     for name in names:
         try:
@@ -91,18 +99,38 @@ def _import_all(names) -> None:
             logger.debug("preload: %s not importable", name)
 
 
+_preload_thread = None
+
+
 def preload(notebook: str) -> None:
     """Import what ``notebook`` will import (run inside a warm kernel; a missing module is skipped).
 
     Returns once :data:`FIRST_MODULES` are imported; the notebook's later
-    modules continue on a daemon thread.
+    modules continue on a daemon thread, which :func:`wait_for_preload` joins.
     """
     import threading
 
-    _import_all(FIRST_MODULES)
+    global _preload_thread
+    _import_all((*FIRST_MODULES, *BEFORE_MODULES.get(notebook, ())))
     later = LATER_MODULES.get(notebook, ())
     if later:
-        threading.Thread(target=_import_all, args=(later,), name="mlmon-preload", daemon=True).start()
+        _preload_thread = threading.Thread(target=_import_all, args=(later,), name="mlmon-preload", daemon=True)
+        _preload_thread.start()
+
+
+def wait_for_preload() -> None:
+    """Wait until the background imports of a warm kernel are done (no-op anywhere else).
+
+    :func:`mlmon_nb.open_window` calls it after reading the window, i.e. at the end of a notebook's
+    first cell: the imports overlap the reads, and no later cell ever imports a module while the
+    background thread imports another (two threads importing intertwined packages at once can
+    fail with a deadlock error). Called from plain code, never from inside an import.
+    """
+    import threading
+
+    thread = _preload_thread
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
 
 
 class WarmKernel:
