@@ -49,6 +49,32 @@ def test_ks_against_the_baseline_equals_scipy_on_the_raw_reference(n_ref, n_cur)
     assert got["wasserstein"].value == pytest.approx(w / np.std(rf, ddof=1), **EXACT)
 
 
+@pytest.mark.parametrize("n_ref,n_cur,ties", [(800, 500, True), (12_000, 30_000, True), (30_000, 12_000, False),
+                                              (15_000, 100, True)])
+def test_ks_reports_where_its_largest_gap_is(n_ref, n_cur, ties):
+    """Stat.where = (x, reference ECDF, current ECDF) at the largest gap, checked by brute force over
+    every distinct value, at the value (right-continuous ECDFs) and just before it (left limits)."""
+    rng = np.random.default_rng(n_ref + n_cur)
+    r, c = (_tied(rng, n_ref), _tied(rng, n_cur, 0.08)) if ties else (rng.normal(size=n_ref),
+                                                                       rng.normal(0.05, 1.0, n_cur))
+    got = stats.numeric_against(stats.NumericReference.from_values(r), c, ["ks"])["ks"]
+    x, f_ref, f_cur = got.where
+    rf, cf = np.sort(r[np.isfinite(r)]), np.sort(c[np.isfinite(c)])
+    grid = np.unique(np.r_[rf, cf])
+    gaps = {}
+    for side in ("right", "left"):
+        fr = np.searchsorted(rf, grid, side=side) / len(rf)
+        fc = np.searchsorted(cf, grid, side=side) / len(cf)
+        k = int(np.argmax(np.abs(fr - fc)))
+        gaps[side] = (abs(fr[k] - fc[k]), grid[k], fr[k], fc[k])
+    best = max(gaps.values(), key=lambda g: g[0])
+    assert abs(f_ref - f_cur) == pytest.approx(got.value, **EXACT) == pytest.approx(best[0], **EXACT)
+    # The same ECDF values at the reported x on one of its two sides.
+    sides = [(np.searchsorted(rf, x, side=s) / len(rf), np.searchsorted(cf, x, side=s) / len(cf))
+             for s in ("right", "left")]
+    assert any(a == pytest.approx(f_ref, **EXACT) and b == pytest.approx(f_cur, **EXACT) for a, b in sides)
+
+
 @pytest.mark.parametrize("n_ref,n_cur", [(12_000, 30_000), (30_000, 12_000), (15_000, 100)])
 def test_ks_against_the_baseline_with_heavy_ties_equals_scipy(n_ref, n_cur):
     """Large samples, heavy ties, either sample the larger: the asymptotic path at the true sizes."""
