@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import platform
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import nbformat
 from . import __version__, archive
 from .checks import SCHEMA, SEVERITY, exit_code, read_notebook_result, validate_summary, worst
 from .config import ModelConfig, Project, VersionConfig, load_project, parse_window
-from .data import combine_fingerprints, connect, resolve_source, window_stats
+from .data import combine_fingerprints, connect, window_stats
 from .errors import MlmonError, UsageError
 from .kernels import KERNEL_NAME, KernelPool, ensure_kernel  # noqa: F401 (re-exported)
 from .models import load_model, model_file_fingerprint
