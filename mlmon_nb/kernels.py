@@ -8,9 +8,9 @@ the current notebook runs. Each notebook still gets a fresh kernel of its own; a
 only imported modules (``sys.modules``), never run a line of the notebook, and it is discarded if
 it is not used.
 
-The warm kernel is handed to papermill through :class:`WarmEngine`, a papermill engine that runs
-the notebook on a given kernel manager and shuts it down afterwards, exactly as papermill's own
-engine does with a kernel it starts itself.
+The warm kernel is handed to papermill through the engine :func:`register_engine` registers
+(``mlmon-warm``): papermill's nbclient engine run on a given kernel manager, which it shuts down
+afterwards exactly as papermill's own engine does with a kernel it starts itself.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import queue
 import sys
 import time
 from pathlib import Path
@@ -169,7 +170,7 @@ class WarmKernel:
                 return False
             try:
                 msg = self._kc.get_shell_msg(timeout=min(remaining, 1.0))
-            except Exception:  # queue.Empty: still importing
+            except queue.Empty:  # still booting or importing
                 if not _alive(self.km):
                     logger.warning("warm kernel for %s died while starting", self.notebook)
                     return False
