@@ -195,6 +195,9 @@ def entry() -> None:
         click.echo(f"mlmon: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
+        # The kernel was stopped under a running cell: nbclient's orphaned cell task would log a
+        # "Kernel died" traceback when it is collected. The run is discarded; one line says so.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         click.echo("mlmon: aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:

@@ -234,6 +234,39 @@ def test_killed_run_leaves_no_run_folder(project, tmp_path):
     assert list(iter_summaries(project.parent / "reports")) == []
 
 
+def test_interrupted_run_says_one_line_and_leaves_no_run_folder_or_kernel(project, tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a notebook."""
+    _baseline(project)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    _notebook(extra / "probe_slow.ipynb", "import time\ntime.sleep(120)")
+    env = {**os.environ, "MLMON_NOTEBOOK_PATH": str(extra)}
+    proc = subprocess.Popen([MLMON, "run", "-p", str(project), "-m", "m", "-v", "1", "-w", WINDOW,
+                             "-n", "probe_slow,operations"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    staging = project.parent / "reports" / ".staging"
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(staging.glob("*/probe_slow.ipynb")):
+        time.sleep(0.3)
+    time.sleep(1.0)  # inside the slow cell, with the next notebook's kernel warming up
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    err = err.decode()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "mlmon: aborted" and "Traceback" not in err, err
+    window_dir = project.parent / "reports" / "m" / "1" / "2026-10-05_2026-10-12"
+    assert not window_dir.exists() or not any(window_dir.iterdir())
+    deadline = time.time() + 10
+    while time.time() < deadline:  # both kernels (running and warming) are gone with the command
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("processes of the interrupted run are still alive")
+
+
 def test_index_lists_runs_and_baselines(project, capsys):
     _baseline(project)
     code, out, _ = invoke(["run", "-p", str(project), "-m", "m", "-v", "1", "-w", WINDOW, "-n", "data_drift",
