@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -44,16 +45,11 @@ class WindowContext:
     notes: list[str] = field(default_factory=list)
     #: Loads the version's model file on first use of :attr:`estimator` (None: no model file).
     estimator_loader: Callable[[], LoadedModel | None] | None = field(default=None, repr=False)
-    _estimator: LoadedModel | None = field(default=None, init=False, repr=False)
-    _estimator_loaded: bool = field(default=False, init=False, repr=False)
 
-    @property
+    @cached_property
     def estimator(self) -> LoadedModel | None:
         """The version's model, loaded on first use (notebooks that read logged scores never pay for it)."""
-        if not self._estimator_loaded:
-            self._estimator = self.estimator_loader() if self.estimator_loader else None
-            self._estimator_loaded = True
-        return self._estimator
+        return self.estimator_loader() if self.estimator_loader else None
 
     @property
     def frame(self):

@@ -1119,6 +1119,12 @@ def _distinct_at_least(values: np.ndarray, k: int) -> bool:
     return len(np.unique(values[~np.isnan(values)])) >= k
 
 
+def _null_rows(n_ref: int, rows: int, null_chunks: int) -> int:
+    """Rows a side of each null comparison: at most ``rows`` and NULL_ROWS, and what the chunks allow."""
+    sizes = [len(b) for b in np.array_split(np.arange(n_ref), null_chunks)]
+    return int(min(rows, NULL_ROWS, min(sizes), n_ref - max(sizes)))
+
+
 def domain_null(sample: pd.DataFrame, features: FeaturesConfig, *, rows: int, rng: np.random.Generator,
                 null_chunks: int = NULL_CHUNKS) -> dict[str, Any] | None:
     """The domain classifier's null: how well it tells the reference sample's own time chunks apart.
@@ -1137,7 +1143,7 @@ def domain_null(sample: pd.DataFrame, features: FeaturesConfig, *, rows: int, rn
     is_cat = np.array([False] * len(numeric) + [True] * len(categorical))
     (Xall,) = _encode([ref], numeric, categorical, ref)
     bounds = np.array_split(np.arange(len(ref)), null_chunks)
-    m = int(min(rows, NULL_ROWS, min(len(b) for b in bounds), len(ref) - max(len(b) for b in bounds)))
+    m = _null_rows(len(ref), rows, null_chunks)
     if m < 25:
         return None
     aucs = []
@@ -1182,8 +1188,7 @@ def domain_classifier(sample: pd.DataFrame, current: pd.DataFrame, features: Fea
     X = np.vstack([Xr, Xc])
     y = np.r_[np.zeros(n), np.ones(n)]
     auc, drops = _cv_auc(X, y, is_cat, rng, importance=True)
-    bounds = np.array_split(np.arange(len(ref)), null_chunks)
-    m_wanted = int(min(n, NULL_ROWS, min(len(b) for b in bounds), len(ref) - max(len(b) for b in bounds)))
+    m_wanted = _null_rows(len(ref), n, null_chunks)
     reuse = (null is not None and list(null.get("features", [])) == cols and null.get("rows_per_side") == m_wanted
              and null.get("chunks") == null_chunks and null.get("sample_rows") == len(ref))
     if not reuse:

@@ -211,19 +211,25 @@ def test_failing_notebook_exits_3_and_archives_its_error_report(project, tmp_pat
     assert (run_dir / "probe_fail.ipynb").is_file()
 
 
-def test_killed_run_leaves_no_run_folder(project, tmp_path):
+def _start_slow_run(project, tmp_path, notebooks: str):
+    """Start ``mlmon run`` in its own session with a notebook that sleeps; return once it is running."""
     _baseline(project)
     extra = tmp_path / "extra"
     extra.mkdir()
     _notebook(extra / "probe_slow.ipynb", "import time\ntime.sleep(120)")
     env = {**os.environ, "MLMON_NOTEBOOK_PATH": str(extra)}
     proc = subprocess.Popen([MLMON, "run", "-p", str(project), "-m", "m", "-v", "1", "-w", WINDOW,
-                             "-n", "data_drift,probe_slow"], env=env, stdout=subprocess.PIPE,
+                             "-n", notebooks], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     staging = project.parent / "reports" / ".staging"
     deadline = time.time() + 120
     while time.time() < deadline and not list(staging.glob("*/probe_slow.ipynb")):
         time.sleep(0.3)
+    return proc, staging
+
+
+def test_killed_run_leaves_no_run_folder(project, tmp_path):
+    proc, staging = _start_slow_run(project, tmp_path, "data_drift,probe_slow")
     assert list(staging.glob("*/data_drift.html")), "the run did not get to the slow notebook"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -236,18 +242,7 @@ def test_killed_run_leaves_no_run_folder(project, tmp_path):
 
 def test_interrupted_run_says_one_line_and_leaves_no_run_folder_or_kernel(project, tmp_path):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a notebook."""
-    _baseline(project)
-    extra = tmp_path / "extra"
-    extra.mkdir()
-    _notebook(extra / "probe_slow.ipynb", "import time\ntime.sleep(120)")
-    env = {**os.environ, "MLMON_NOTEBOOK_PATH": str(extra)}
-    proc = subprocess.Popen([MLMON, "run", "-p", str(project), "-m", "m", "-v", "1", "-w", WINDOW,
-                             "-n", "probe_slow,operations"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    staging = project.parent / "reports" / ".staging"
-    deadline = time.time() + 120
-    while time.time() < deadline and not list(staging.glob("*/probe_slow.ipynb")):
-        time.sleep(0.3)
+    proc, _ = _start_slow_run(project, tmp_path, "probe_slow,operations")
     time.sleep(1.0)  # inside the slow cell, with the next notebook's kernel warming up
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
