@@ -25,9 +25,9 @@ _NAMES = {
     "say": "display", "setup_notebook": "display", "show": "display", "table": "display",
     "MlmonError": "errors",
 }
-_MODULES = ("alerts", "archive", "baseline", "bundle", "checks", "concept", "config", "context", "data",
-            "demo", "display", "drift", "errors", "explain", "feedback", "models", "operations", "plots",
-            "report", "runner", "stats")
+_MODULES = ("alertable", "alerts", "archive", "baseline", "bundle", "checks", "chunks", "concept", "config",
+            "context", "data", "demo", "display", "drift", "errors", "explain", "feedback", "fit", "metrics",
+            "models", "operations", "plots", "profiles", "provenance", "report", "rules", "runner", "stats")
 
 __all__ = sorted([*_NAMES, *_MODULES, "__version__"])
 

@@ -112,7 +112,9 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .baseline import HIGHER_IS_BETTER, MIN_POSITIVES_PER_CHUNK, Band
+from .alertable import HIGHER_IS_BETTER
+from .metrics import MIN_POSITIVES_PER_CHUNK
+from .rules import Band
 from .checks import SEVERITY, Recorder, worst
 from .config import CHUNK_PATTERN, FeaturesConfig
 from .errors import DataError, UsageError
@@ -337,7 +339,7 @@ def realized(task: str, y: np.ndarray, scores: np.ndarray, threshold: float,
              metrics: Sequence[str] | None = None) -> dict[str, float]:
     """Realized metrics of labelled rows (NaN where undefined, e.g. a single class).
 
-    Same definitions as :func:`mlmon_nb.baseline.performance` (and scikit-learn).
+    Same definitions as :func:`mlmon_nb.metrics.performance` (and scikit-learn).
     """
     metrics = tuple(metrics or METRICS[task])
     nan = {m: float("nan") for m in metrics}
@@ -2391,7 +2393,7 @@ def analyse_frames(spec: ModelSpec, reference: pd.DataFrame, frame: pd.DataFrame
         classes=ys if binary else None, observed=(ys == 1).astype(float) if binary else None,
         expected=estimator.calibrated(ss) if binary else None)
     if spec.task == "binary_classification" and int((y == 1).sum()) >= 10:
-        from .baseline import calibration
+        from .metrics import calibration
 
         result.calibration = {"reference": calibration_reference,
                               "window": calibration((y == 1).astype(int), s)}

@@ -33,15 +33,17 @@ from typing import Any, Callable, Mapping, NoReturn
 
 import yaml
 
+from mlmon_nb.alertable import STATISTICS, method_names, metric_names
+from mlmon_nb.chunks import CHUNK_PATTERN, chunk_error
 from mlmon_nb.errors import ConfigError, UsageError
 
 logger = logging.getLogger(__name__)
 
 TASKS = ("binary_classification", "multiclass_classification", "regression")
 NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,63}"
-CHUNK_PATTERN = r"[0-9]+[hdw]"
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 MIN_BASELINE_CHUNKS = 10
+DEFAULT_FDR = 0.05
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,60 @@ class BaselineConfig:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """A model's ``thresholds`` block, parsed and validated once (every name checked).
+
+    Attributes
+    ----------
+    fdr : float
+        False discovery rate of the Benjamini-Hochberg correction across subjects.
+    band_margin : float
+        Standard deviations added to every band's 3.
+    methods : mapping
+        ``statistic -> {warn, alert}``: practical floors per statistic
+        (drift statistics and attribution-drift figures).
+    features : mapping
+        ``feature -> {method, warn, alert, ignore}`` (feature names are checked
+        against the monitored features by :meth:`check_features`, which needs the data).
+    metrics : mapping
+        ``figure -> {warn, alert, direction}``: fixed limits replacing a band.
+    """
+
+    fdr: float = DEFAULT_FDR
+    band_margin: float = 0.0
+    methods: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    features: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    metrics: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def method(self, name: str) -> Mapping[str, float]:
+        """The ``{warn, alert}`` override of a statistic (empty when none)."""
+        return self.methods.get(name) or {}
+
+    def feature(self, name: str) -> Mapping[str, Any]:
+        """The ``{method, warn, alert, ignore}`` override of a feature (empty when none)."""
+        return self.features.get(name) or {}
+
+    def metric(self, name: str) -> Mapping[str, Any] | None:
+        """The fixed ``{warn, alert, direction}`` limits of a figure (None when none are set)."""
+        block = self.metrics.get(name) or {}
+        return block if ("warn" in block or "alert" in block) else None
+
+    def check_features(self, monitored: "list[str] | tuple[str, ...]", where: str = "thresholds") -> None:
+        """Every name under ``features`` is a monitored feature.
+
+        Raises
+        ------
+        ConfigError
+            Naming the key path, the unknown feature and the monitored ones.
+        """
+        known = list(monitored)
+        for name in self.features:
+            if name not in known:
+                raise ConfigError(f"{where}.features: {name!r} is not a monitored feature; "
+                                  f"monitored: {', '.join(known)}")
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """One monitored model as declared under ``models.<name>``."""
 
@@ -125,7 +181,7 @@ class ModelConfig:
     versions: Mapping[str, VersionConfig] = field(default_factory=dict)
     operational: OperationalConfig | None = None
     feedback: FeedbackConfig | None = None
-    thresholds: Mapping[str, Any] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
     segments: tuple[str, ...] = ()
     chunk: str = "1d"
     decision_threshold: float = 0.5
@@ -543,7 +599,7 @@ _COLUMNS = _Check("a list of column names", _columns_check)
 def _chunk_check(value: Any, where: _Where) -> str:
     if not isinstance(value, str) or not re.fullmatch(CHUNK_PATTERN, value):
         where.fail(_CHUNK.what, value)
-    if int(value[:-1]) <= 0:
+    if chunk_error(value):
         where.fail(_CHUNK.what, value, note="the size must be positive")
     return value
 
@@ -710,6 +766,31 @@ def _named_blocks(
     return _entries(what, _KEY_NAME, lambda name, body, where: block.convert(body, where))
 
 
+def _known_names(kind: str, known: tuple[str, ...]) -> Callable[[dict[str, Any], _Where], dict[str, Any]]:
+    def check(values: dict[str, Any], where: _Where) -> dict[str, Any]:
+        for name in values:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                where.child(name).fail(f"a known {kind} name{hint}; known: {', '.join(known)}",
+                                       got=f"unknown name {name!r}")
+        return values
+    return check
+
+
+def _make_thresholds(values: dict[str, Any], where: _Where) -> Thresholds:
+    _known_names("statistic", method_names())(values.get("methods") or {}, where.child("methods"))
+    _known_names("metric", metric_names())(values.get("metrics") or {}, where.child("metrics"))
+    for name, body in (values.get("features") or {}).items():
+        method = (body or {}).get("method")
+        if method is not None and method not in STATISTICS:
+            where.child("features").child(name).child("method").fail(
+                f"a statistic name; known: {', '.join(STATISTICS)}", got=f"unknown statistic {method!r}")
+    return Thresholds(fdr=float(values.get("fdr", DEFAULT_FDR)), band_margin=float(values.get("band_margin", 0.0)),
+                      methods=dict(values.get("methods") or {}), features=dict(values.get("features") or {}),
+                      metrics=dict(values.get("metrics") or {}))
+
+
 _THRESHOLDS = {
     "fdr": _Key(_number("a number between 0 and 1 (exclusive)", lambda x: 0 < x < 1)),
     "band_margin": _Key(_number("a number >= 0", lambda x: x >= 0)),
@@ -790,7 +871,7 @@ _MODEL = {
     ),
     "operational": _Key(_block(_OPERATIONAL, _dataclass(OperationalConfig))),
     "feedback": _Key(_block(_FEEDBACK, _dataclass(FeedbackConfig))),
-    "thresholds": _Key(_block(_THRESHOLDS)),
+    "thresholds": _Key(_block(_THRESHOLDS, _make_thresholds)),
     "segments": _Key(_COLUMNS),
     "chunk": _Key(_CHUNK),
     "baseline": _Key(_block(_BASELINE, _dataclass(BaselineConfig))),

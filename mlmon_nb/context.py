@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import pandas as pd
 
 from .checks import Recorder
-from .config import FeaturesConfig, ModelConfig, Project, VersionConfig, load_project, parse_window
+from .config import FeaturesConfig, ModelConfig, Project, Thresholds, VersionConfig, load_project, parse_window
 from .data import Table, connect, read_reference, read_window, resolve_source
 from .models import LoadedModel, load_model
 
@@ -69,8 +69,9 @@ class WindowContext:
         return self.current.features
 
     @property
-    def thresholds(self) -> dict[str, Any]:
-        return dict(self.model.thresholds or {})
+    def thresholds(self) -> Thresholds:
+        """The model's validated ``thresholds`` block (:class:`mlmon_nb.config.Thresholds`)."""
+        return self.model.thresholds
 
     def _repr_html_(self) -> str:
         e = html.escape

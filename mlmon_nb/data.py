@@ -688,3 +688,16 @@ def window_types(source: Source, timestamp: str, start: dt.datetime, end: dt.dat
     if not files:
         return {}
     return describe(Source(path=source.path, kind=source.kind, files=tuple(files), where=source.where), con)
+
+
+def reference_stats(project: "Project", model: ModelConfig,
+                    con: duckdb.DuckDBPyConnection | None = None) -> tuple[int, str]:
+    """Row count and fingerprint of the reference data, computed by DuckDB."""
+    con = con or connect()
+    source = resolve_source(model.reference, f"models.{model.name}.reference")
+    types = describe(source, con)
+    features = model_features(model, con)
+    present = [c for c in window_columns(model, features) if c in types]
+    sql = f"SELECT {', '.join(_select_list(types, present, features))} FROM {source.relation}"
+    n = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+    return int(n), _fingerprint(con, sql, present, "reference")

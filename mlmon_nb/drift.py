@@ -59,8 +59,9 @@ import pandas as pd
 from scipy import stats as sps
 
 from . import stats
-from .baseline import (BAND_SIGMAS, CHUNK_REF_POINTS, Band, Baseline, band_from_values, categorical_profile,
-                       numeric_profile, profile_features, sorted_sample)
+from .baseline import Baseline
+from .profiles import CHUNK_REF_POINTS, categorical_profile, numeric_profile, profile_features, sorted_sample
+from .rules import BAND_SIGMAS, Band, fit_band as band_from_values
 from .checks import SEVERITY, Recorder
 from .config import FeaturesConfig
 from .errors import ConfigError, DataError, MlmonError, UsageError
@@ -1132,7 +1133,7 @@ def domain_null(sample: pd.DataFrame, features: FeaturesConfig, *, rows: int, rn
     The sample, in time order, is cut into ``null_chunks`` chunks and each
     chunk's rows are classified against the rest of the sample, ``m`` rows a
     side (``m`` = ``rows`` at most, and what the chunks allow). Depends on the
-    baseline only, so :func:`mlmon_nb.baseline.fit` stores it for ``rows`` =
+    baseline only, so :func:`mlmon_nb.fit.fit` stores it for ``rows`` =
     :data:`NULL_ROWS` (``manifest["multivariate"]["domain_classifier"]``) and
     a window then reuses it. None when the sample is too small.
     """

@@ -971,7 +971,7 @@ def attribution_drift(baseline: Attribution, window: Attribution, *, baseline_ta
     """
     from scipy.stats import norm, wasserstein_distance
 
-    from .baseline import band_from_values
+    from .rules import fit_band as band_from_values
     from .checks import SEVERITY
 
     if list(baseline.values.columns) != list(window.values.columns):

@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .baseline import BAND_SIGMAS, Band, band_from_values
+from .rules import BAND_SIGMAS, Band, fit_band as band_from_values
 from .checks import SEVERITY, Recorder, worst
 from .errors import UsageError
 

@@ -212,3 +212,15 @@ def score(model: LoadedModel, frame: pd.DataFrame, columns: Sequence[str] | None
     if model.task == "binary_classification":
         return proba[:, 1]
     return proba
+
+
+def predictions(frame: pd.DataFrame, model_cfg: ModelConfig, loaded: LoadedModel | None,
+                features: FeaturesConfig) -> tuple[np.ndarray, str]:
+    """The version's predictions on reference rows: scored with its model file when there is one."""
+    cols = list(loaded.features) if loaded is not None and loaded.features else [*features.numeric, *features.categorical]
+    if loaded is not None:
+        return score(loaded, frame, cols), "scored with the version's model file"
+    if model_cfg.prediction in frame.columns:
+        return frame[model_cfg.prediction].to_numpy(dtype=float), f"logged column {model_cfg.prediction!r}"
+    raise DataError(f"models.{model_cfg.name}.reference: no model file and no prediction column "
+                    f"{model_cfg.prediction!r}: cannot know the version's predictions")

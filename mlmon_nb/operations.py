@@ -78,7 +78,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .baseline import BAND_SIGMAS, Band
+from .rules import BAND_SIGMAS, Band
 from .checks import SEVERITY, Recorder, worst
 from .config import ModelConfig
 from .data import _literal, _quote, _time_filter, connect, describe, resolve_source, window_types

@@ -37,29 +37,16 @@ from .data import combine_fingerprints, connect, window_stats
 from .errors import MlmonError, UsageError
 from .kernels import KERNEL_NAME, KernelPool, ensure_kernel  # noqa: F401 (re-exported)
 from .models import load_model, model_file_fingerprint
+from .provenance import package_versions
 from .resources import default_window_notebooks, notebook_path
 
 logger = logging.getLogger(__name__)
 
-PACKAGES = ("mlmon-nb", "pandas", "numpy", "scipy", "scikit-learn", "duckdb", "papermill",
-            "nbconvert", "matplotlib", "skops", "river", "shap")
 #: Parameters every notebook takes; the runner sets them.
 RUN_PARAMETERS = ("project", "model", "version", "window", "run_id", "output", "work_dir")
 CELL_TIMEOUT_SECONDS = 3600
 
 Progress = Callable[[str], None]
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that shape a report's numbers."""
-    out = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            if name == "mlmon-nb":
-                out[name] = __version__
-    return out
 
 
 @dataclass
@@ -164,7 +151,8 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
             model_fp.append(model_file_fingerprint(mcfg, vcfg))
     con = connect()
     stats = window_stats(mcfg, start, end, version=version if mcfg.version_column else None, con=con)
-    from .baseline import latest_baseline_id, reference_stats
+    from .baseline import latest_baseline_id
+    from .data import reference_stats
 
     ref_rows, ref_fp = reference_stats(project, mcfg, con=con)
     data = {
@@ -195,15 +183,17 @@ def needs_model_file(notebooks: Sequence[str], task: str) -> bool:
 
 
 def _check_thresholds(project: Project, mcfg: ModelConfig) -> None:
-    """Statistic and feature names under ``thresholds`` exist (exit 2 now, not a failed notebook later)."""
-    if not mcfg.thresholds:
+    """Feature names under ``thresholds.features`` are monitored (the config checked every other name).
+
+    Exit 2 now, not a failed notebook later.
+    """
+    if not mcfg.thresholds.features:
         return
     from .data import model_features
-    from .drift import Thresholds
 
     feats = model_features(mcfg)
     monitored = [*feats.numeric, *feats.categorical, mcfg.prediction, mcfg.target]
-    Thresholds.from_config(mcfg.thresholds, monitored, where=f"{project.path.name}: models.{mcfg.name}.thresholds")
+    mcfg.thresholds.check_features(monitored, where=f"{project.path.name}: models.{mcfg.name}.thresholds")
 
 
 def _error_notebook(src: Path, message: str) -> nbformat.NotebookNode:
@@ -452,7 +442,7 @@ def prepare_baseline(project_path: str | Path, model: str, version: str) -> RunP
     MlmonError
         Bad config, model file or reference data.
     """
-    from .baseline import reference_stats
+    from .data import reference_stats
 
     project = load_project(project_path)
     mcfg = project.model(model)

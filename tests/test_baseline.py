@@ -1,4 +1,4 @@
-"""Tests of mlmon_nb.baseline: profiles, performance, bands, the archive format, bad inputs.
+"""Tests of mlmon_nb.baseline, fit, profiles and metrics: profiles, performance, bands, the archive format, bad inputs.
 
 Figures are checked against numpy, pandas, scipy and scikit-learn computed
 here, and against planted properties of small synthetic projects.
@@ -17,7 +17,8 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
-from mlmon_nb import baseline as bl
+from mlmon_nb import baseline as bl, metrics, profiles, rules
+from mlmon_nb import fit as fitting
 from mlmon_nb.config import load_project
 from mlmon_nb.errors import ArchiveError, DataError
 
@@ -30,13 +31,13 @@ def test_numeric_profile_matches_numpy_and_pandas():
     rng = np.random.default_rng(0)
     s = pd.Series(rng.lognormal(3.0, 0.5, 5000))
     s[rng.random(5000) < 0.05] = np.nan
-    prof = bl.numeric_profile(s)
+    prof = profiles.numeric_profile(s)
     fin = s.dropna()
     assert prof["missing_rate"] == pytest.approx(s.isna().mean())
     assert prof["quantiles"] == pytest.approx(fin.quantile(np.linspace(0, 1, 101)).tolist())
     assert (prof["mean"], prof["std"]) == pytest.approx((fin.mean(), fin.std()))
     assert (prof["min"], prof["max"], prof["distinct"]) == (fin.min(), fin.max(), fin.nunique())
-    edges = bl.edges_of(prof)
+    edges = profiles.edges_of(prof)
     shares = pd.cut(fin, edges, right=True).value_counts(normalize=True, sort=False).to_numpy()
     assert prof["bin_shares"] == pytest.approx(shares)
     assert prof["bin_shares"] == pytest.approx([0.1] * 10, abs=0.002)  # quantile bins: equal shares
@@ -44,7 +45,7 @@ def test_numeric_profile_matches_numpy_and_pandas():
 
 
 def test_infinite_values_count_as_missing():
-    prof = bl.numeric_profile(pd.Series([1.0, 2.0, np.inf, -np.inf, np.nan, 3.0]))
+    prof = profiles.numeric_profile(pd.Series([1.0, 2.0, np.inf, -np.inf, np.nan, 3.0]))
     assert prof["missing_rate"] == pytest.approx(0.5)
     assert (prof["min"], prof["max"]) == (1.0, 3.0)
 
@@ -53,25 +54,25 @@ def test_bin_shares_are_right_closed_like_pandas_cut():
     edges = np.array([-np.inf, 1.0, 2.0, np.inf])
     values = np.array([0.0, 1.0, 1.5, 2.0, 3.0, np.nan])
     expected = pd.Series(pd.cut(values, edges, right=True)).value_counts(normalize=True, sort=False).to_numpy()
-    assert bl.bin_shares(values, edges) == pytest.approx(expected)
-    assert bl.bin_shares(values, edges) == pytest.approx([0.4, 0.4, 0.2])
-    assert bl.bin_shares(np.array([np.nan]), edges) == pytest.approx([0, 0, 0])
+    assert profiles.bin_shares(values, edges) == pytest.approx(expected)
+    assert profiles.bin_shares(values, edges) == pytest.approx([0.4, 0.4, 0.2])
+    assert profiles.bin_shares(np.array([np.nan]), edges) == pytest.approx([0, 0, 0])
 
 
 def test_bin_edges_are_unique_quantiles_with_open_ends():
-    assert bl.bin_edges(np.full(100, 7.0)).tolist() == [-np.inf, 7.0, np.inf]
-    assert bl.bin_edges(np.array([np.nan])).tolist() == [-np.inf, np.inf]
+    assert profiles.bin_edges(np.full(100, 7.0)).tolist() == [-np.inf, 7.0, np.inf]
+    assert profiles.bin_edges(np.array([np.nan])).tolist() == [-np.inf, np.inf]
     v = np.random.default_rng(1).normal(size=1000)
-    edges = bl.bin_edges(v)
+    edges = profiles.bin_edges(v)
     assert edges[1:-1] == pytest.approx(np.quantile(v, np.linspace(0.1, 0.9, 9)))
 
 
 def test_sorted_sample_is_exact_below_the_cap_and_within_one_over_cap_above():
     rng = np.random.default_rng(2)
     small = rng.normal(size=500)
-    assert np.array_equal(bl.sorted_sample(np.append(small, np.nan), cap=1000), np.sort(small))
+    assert np.array_equal(profiles.sorted_sample(np.append(small, np.nan), cap=1000), np.sort(small))
     big = rng.lognormal(0, 1, 100_000)
-    sub = bl.sorted_sample(big, cap=1000)
+    sub = profiles.sorted_sample(big, cap=1000)
     assert len(sub) == 1000 and np.all(np.diff(sub) >= 0)
     assert stats.ks_2samp(big, sub).statistic <= 1 / 1000 + 1e-12
 
@@ -80,7 +81,7 @@ def test_categorical_profile_keeps_top_k_and_pools_the_rest():
     rng = np.random.default_rng(3)
     values = pd.Series(rng.zipf(1.6, 20_000).astype(str), dtype=object)
     values[rng.random(20_000) < 0.02] = None
-    prof = bl.categorical_profile(values, top_k=50)
+    prof = profiles.categorical_profile(values, top_k=50)
     counts = values.value_counts()
     assert prof["cardinality"] == len(counts)
     assert prof["missing_rate"] == pytest.approx(values.isna().mean())
@@ -91,8 +92,8 @@ def test_categorical_profile_keeps_top_k_and_pools_the_rest():
 
 
 def test_category_shares_pool_unknown_levels_as_other():
-    prof = bl.categorical_profile(pd.Series(["a"] * 6 + ["b"] * 4))
-    ref, cur, levels = bl.category_shares(pd.Series(["a", "b", "b", "z", None]), prof)
+    prof = profiles.categorical_profile(pd.Series(["a"] * 6 + ["b"] * 4))
+    ref, cur, levels = profiles.category_shares(pd.Series(["a", "b", "b", "z", None]), prof)
     assert levels == ["a", "b", "(other)"]
     assert ref == pytest.approx([0.6, 0.4, 0.0])
     assert cur == pytest.approx([0.25, 0.5, 0.25])
@@ -105,7 +106,7 @@ def test_binary_performance_matches_sklearn():
     rng = np.random.default_rng(4)
     y = (rng.random(3000) < 0.2).astype(int)
     p = np.clip(0.2 + 0.25 * (y - 0.2) + rng.normal(0, 0.15, 3000), 0.001, 0.999)
-    got = bl.performance("binary_classification", y, p, threshold=0.3)
+    got = metrics.performance("binary_classification", y, p, threshold=0.3)
     pred = (p >= 0.3).astype(int)
     assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p))
     assert got["pr_auc"] == pytest.approx(skm.average_precision_score(y, p))
@@ -119,7 +120,7 @@ def test_binary_performance_matches_sklearn():
 
 
 def test_binary_performance_with_one_class_is_nan_not_an_error():
-    got = bl.performance("binary_classification", np.zeros(50), np.full(50, 0.1))
+    got = metrics.performance("binary_classification", np.zeros(50), np.full(50, 0.1))
     assert math.isnan(got["roc_auc"]) and math.isnan(got["pr_auc"])
     assert got["precision"] == 0.0 and got["accuracy"] == 1.0
 
@@ -128,20 +129,20 @@ def test_expected_calibration_error_hand_worked():
     # Two equal-count bins: {0.1, 0.2} with no positive, {0.3, 0.4} all positive.
     p = np.array([0.1, 0.2, 0.3, 0.4])
     y = np.array([0, 0, 1, 1])
-    assert bl.expected_calibration_error(y, p, bins=2) == pytest.approx(0.5 * 0.15 + 0.5 * 0.65)
+    assert metrics.expected_calibration_error(y, p, bins=2) == pytest.approx(0.5 * 0.15 + 0.5 * 0.65)
 
 
 def test_multiclass_and_regression_match_sklearn():
     rng = np.random.default_rng(5)
     P = rng.dirichlet([1, 1, 1], 500)
     y = rng.integers(0, 3, 500)
-    got = bl.performance("multiclass_classification", y, P)
+    got = metrics.performance("multiclass_classification", y, P)
     assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, P.argmax(1)))
     assert got["macro_f1"] == pytest.approx(skm.f1_score(y, P.argmax(1), average="macro"))
     assert got["log_loss"] == pytest.approx(skm.log_loss(y, P))
     t = rng.normal(size=500)
     pred = t + rng.normal(0, 0.5, 500)
-    got = bl.performance("regression", t, pred)
+    got = metrics.performance("regression", t, pred)
     assert got["mae"] == pytest.approx(np.mean(np.abs(t - pred)))
     assert got["rmse"] == pytest.approx(np.sqrt(np.mean((t - pred) ** 2)))
     assert got["r2"] == pytest.approx(skm.r2_score(t, pred))
@@ -153,7 +154,7 @@ def test_bootstrap_interval_covers_the_planted_auc():
     y = (rng.random(3000) < 0.3).astype(int)
     score = rng.normal(y.astype(float), 1.0)
     p = 1 / (1 + np.exp(-score))
-    out = bl.bootstrap_performance("binary_classification", y, p, 0.5, np.random.default_rng(0), n_boot=100)
+    out = metrics.bootstrap_performance("binary_classification", y, p, 0.5, np.random.default_rng(0), n_boot=100)
     true_auc = stats.norm.cdf(1 / math.sqrt(2))
     assert out["roc_auc"]["ci_low"] < true_auc < out["roc_auc"]["ci_high"]
     assert out["roc_auc"]["value"] == pytest.approx(skm.roc_auc_score(y, p))
@@ -165,7 +166,7 @@ def test_bootstrap_interval_from_a_sample_is_widened_to_all_rows():
     n = 40_000
     y = (rng.random(n) < 0.3).astype(int)
     p = np.clip(0.3 + rng.normal(0, 0.1, n), 0.01, 0.99)
-    out = bl.bootstrap_performance("binary_classification", y, p, 0.5, np.random.default_rng(1), n_boot=100,
+    out = metrics.bootstrap_performance("binary_classification", y, p, 0.5, np.random.default_rng(1), n_boot=100,
                                    max_rows=4000)
     width = out["positive_rate"]["ci_high"] - out["positive_rate"]["ci_low"]
     analytic = 2 * 1.96 * math.sqrt(y.mean() * (1 - y.mean()) / n)  # the interval of all n rows
@@ -176,23 +177,23 @@ def test_bootstrap_interval_from_a_sample_is_widened_to_all_rows():
 
 
 def test_band_limits_scale_with_rows_as_documented():
-    band = bl.Band(mean=0.1, sd=0.02, low_seen=0.07, high_seen=0.13, chunk_rows=500, n_chunks=12)
+    band = rules.Band(mean=0.1, sd=0.02, low_seen=0.07, high_seen=0.13, chunk_rows=500, n_chunks=12)
     assert band.limits() == pytest.approx((0.1 - 3 * 0.02, 0.1 + 3 * 0.02))
     assert band.limits(2000) == pytest.approx((0.1 - 3 * 0.02 * 0.5, 0.1 + 3 * 0.02 * 0.5))
     assert band.limits(2000, sigmas=2) == pytest.approx((0.1 - 2 * 0.01, 0.1 + 2 * 0.01))
-    fixed = bl.Band(mean=700, sd=50, low_seen=600, high_seen=800, chunk_rows=700, n_chunks=12,
+    fixed = rules.Band(mean=700, sd=50, low_seen=600, high_seen=800, chunk_rows=700, n_chunks=12,
                     scales_with_size=False)
     assert fixed.limits(70_000) == fixed.limits() == pytest.approx((550, 850))
 
 
 def test_band_from_values_uses_mean_sd_and_median_rows():
     values = [0.10, 0.12, 0.08, np.nan, 0.11]
-    band = bl.band_from_values(values, [500, 510, 490, 500, 520])
+    band = rules.fit_band(values, [500, 510, 490, 500, 520])
     finite = np.array([0.10, 0.12, 0.08, 0.11])
     assert (band.mean, band.sd) == pytest.approx((finite.mean(), finite.std(ddof=1)))
     assert (band.low_seen, band.high_seen, band.n_chunks) == (0.08, 0.12, 4)
     assert band.chunk_rows == np.median([500, 510, 490, 520])
-    assert bl.band_from_values([0.1, np.nan, 0.2], [1, 1, 1]) is None
+    assert rules.fit_band([0.1, np.nan, 0.2], [1, 1, 1]) is None
 
 
 # --------------------------------------------------------------------------- a fitted project
@@ -220,7 +221,7 @@ def fitted(tmp_path_factory):
     project = _project(tmp_path_factory.mktemp("bl") / "p", ref, logs,
                        operational={"latency_ms": "latency_ms", "error": "error_code"},
                        version_column="model_version", baseline={"window": "2026-10-05/2026-10-19"})
-    return project, ref, logs, bl.fit(project, "m", "1", baseline_id="20261020T000000Z")
+    return project, ref, logs, fitting.fit(project, "m", "1", baseline_id="20261020T000000Z")
 
 
 def test_fitted_profiles_and_performance(fitted):
@@ -298,7 +299,7 @@ def test_load_baseline_errors(tmp_path):
 
 def test_reference_without_target_computes_everything_else(tmp_path):
     ref = make_frame(6000, "2026-08-01", np.random.default_rng(9)).drop(columns="clicked")
-    base = bl.fit(_project(tmp_path / "p", ref), "m", "1")
+    base = fitting.fit(_project(tmp_path / "p", ref), "m", "1")
     m = base.manifest
     assert m["performance"] is None and m["calibration"] is None and m["target_profile"] is None
     assert set(m["profiles"]) == {"price", "user_tenure_days", "device", "region"}
@@ -314,7 +315,7 @@ def test_constant_and_all_missing_features(tmp_path):
     ref["price"] = 5.0
     ref["user_tenure_days"] = np.nan
     ref["region"] = None  # pandas writes an untyped all-null column
-    base = bl.fit(_project(tmp_path / "p", ref), "m", "1")
+    base = fitting.fit(_project(tmp_path / "p", ref), "m", "1")
     price, tenure, region = (base.profile(c) for c in ("price", "user_tenure_days", "region"))
     assert price["constant"] and (price["min"], price["max"], price["std"]) == (5.0, 5.0, 0.0)
     assert price["bin_shares"] == pytest.approx([1.0, 0.0])
@@ -335,12 +336,12 @@ def test_categorical_with_100k_levels_keeps_top_k(tmp_path):
     ref["region"] = [f"level-{i}" for i in rng.permutation(100_000)]
     project = _project(tmp_path / "p", ref)
     t0 = time.perf_counter()
-    base = bl.fit(project, "m", "1")
+    base = fitting.fit(project, "m", "1")
     seconds = time.perf_counter() - t0
     prof = base.profile("region")
     assert prof["cardinality"] == 100_000
-    assert len(prof["frequencies"]) == bl.TOP_K
-    assert prof["other_share"] == pytest.approx(1 - bl.TOP_K / 100_000)
+    assert len(prof["frequencies"]) == profiles.TOP_K
+    assert prof["other_share"] == pytest.approx(1 - profiles.TOP_K / 100_000)
     assert "100,000 levels" in prof["note"]
     assert len(json.dumps(base.manifest, default=bl._json_default)) < 2_000_000  # levels are not all stored
     assert seconds < 20  # pooled before the chunk statistics: about 2 s on 2 busy cores
@@ -349,7 +350,7 @@ def test_categorical_with_100k_levels_keeps_top_k(tmp_path):
 def test_reference_too_small_for_chunks(tmp_path):
     ref = make_frame(4000, "2026-08-01", np.random.default_rng(12))
     with pytest.raises(DataError, match=r"reference has 4,000 rows: at least 5,000 are needed \(10 chunks of 500"):
-        bl.fit(_project(tmp_path / "p", ref), "m", "1")
+        fitting.fit(_project(tmp_path / "p", ref), "m", "1")
 
 
 def test_logs_without_operational_columns(tmp_path):
@@ -358,7 +359,7 @@ def test_logs_without_operational_columns(tmp_path):
     logs = make_frame(14 * 144, "2026-10-05", rng)  # no latency_ms nor error_code column
     project = _project(tmp_path / "p", ref, logs, operational={"latency_ms": "latency_ms", "error": "error_code"},
                        version_column="model_version", baseline={"window": "2026-10-05/2026-10-19"})
-    base = bl.fit(project, "m", "1")
+    base = fitting.fit(project, "m", "1")
     ops = base.manifest["operational"]
     assert ops["rows"] == 14 * 144 and ops["rows_per_version"] == {"1": 14 * 144}
     assert "latency_ms" not in ops and "error_rate" not in ops
@@ -374,10 +375,10 @@ def test_pooling_rare_levels_leaves_the_chunk_statistics_unchanged():
     values = pd.Series(rng.zipf(1.4, 5000).astype(str), dtype=object)
     values[rng.random(5000) < 0.05] = None
     values = values.astype("category")
-    prof = bl.categorical_profile(values)
+    prof = profiles.categorical_profile(values)
     assert prof["other_share"] > 0
-    pooled = bl._pool_rare_levels(values, prof)
-    assert len(pooled.cat.categories) == bl.TOP_K + 1
+    pooled = fitting._pool_rare_levels(values, prof)
+    assert len(pooled.cat.categories) == profiles.TOP_K + 1
     assert pooled.isna().sum() == values.isna().sum()
     chunk = np.arange(1000, 1500)
     for name in ("chi2", "tvd", "psi", "jensen_shannon", "unseen"):

@@ -21,7 +21,7 @@ from sklearn import metrics as skm
 
 from conftest import checks_of, run_window
 from mlmon_nb import concept
-from mlmon_nb.baseline import performance
+from mlmon_nb.metrics import performance
 from mlmon_nb.config import FeaturesConfig
 from mlmon_nb.errors import UsageError
 

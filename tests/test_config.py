@@ -13,6 +13,7 @@ from mlmon_nb.config import (
     FeaturesConfig,
     ModelConfig,
     Project,
+    Thresholds,
     VersionConfig,
     load_project,
     parse_window,
@@ -122,7 +123,7 @@ def test_example_loads_with_types_and_absolute_paths(tmp_path):
     )
     assert model.operational.error == "error_code"
     assert model.feedback.training_provenance == "from_model"
-    assert model.thresholds == {}
+    assert model.thresholds == Thresholds()
     # Extensions beyond INTERFACE take their defaults.
     assert model.segments == ()
     assert model.chunk == "1d"
@@ -192,13 +193,13 @@ def test_extensions_load(tmp_path):
         window=(dt.datetime(2026, 9, 1, tzinfo=UTC), dt.datetime(2026, 10, 1, 10, tzinfo=UTC)),
         chunks=30,
     )
-    assert model.thresholds == {
+    assert model.thresholds == Thresholds(**{
         "fdr": 0.05,
         "band_margin": 0.0,
         "methods": {"psi": {"warn": 0.1, "alert": 0.2}},
         "features": {"price": {"method": "wasserstein", "alert": 1.0}, "region": {"ignore": True}},
         "metrics": {"roc_auc": {"warn": 0.02, "alert": 0.05, "direction": "higher_is_better"}},
-    }
+    })
 
 
 # --------------------------------------------------------------------------
@@ -781,3 +782,18 @@ def test_parse_window_refuses(text, expected):
     assert "\n" not in message
     assert expected in message
 
+
+
+@pytest.mark.parametrize("block, name", [
+    ({"metrics": {"latency_p59": {"alert": 200}}}, "metrics.latency_p59"),
+    ({"methods": {"kss": {"alert": 0.2}}}, "methods.kss"),
+    ({"features": {"price": {"method": "kolmogorov"}}}, "features.price.method"),
+])
+def test_unknown_threshold_names_are_refused_with_the_known_ones(tmp_path, block, name):
+    document = example()
+    model_of(document)["thresholds"] = block
+    with pytest.raises(ConfigError) as err:
+        load_project(write(tmp_path, document))
+    message = str(err.value)
+    assert f"models.ctr-ranker.thresholds.{name}" in message
+    assert "known:" in message and "\n" not in message

@@ -18,7 +18,7 @@ import yaml
 from scipy import stats
 
 from mlmon_nb import feedback as fb
-from mlmon_nb.baseline import Band
+from mlmon_nb.rules import Band
 from mlmon_nb.checks import Recorder
 from mlmon_nb.config import FeedbackConfig, ModelConfig
 from mlmon_nb.errors import UsageError

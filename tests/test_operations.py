@@ -19,7 +19,8 @@ import pytest
 from scipy import stats
 
 from mlmon_nb import operations as op
-from mlmon_nb.baseline import Band, fit
+from mlmon_nb.fit import fit
+from mlmon_nb.rules import Band
 from mlmon_nb.config import load_project
 from mlmon_nb.context import open_window
 

@@ -11,7 +11,7 @@ from scipy import stats as sps
 from scipy.spatial import distance as spd
 
 from mlmon_nb import stats
-from mlmon_nb.baseline import categorical_profile, numeric_profile, sorted_sample
+from mlmon_nb.profiles import categorical_profile, numeric_profile, sorted_sample
 from mlmon_nb.errors import UsageError
 
 EXACT = dict(rel=1e-9, abs=1e-9)

@@ -27,7 +27,7 @@ def _display(metric: str) -> str:
 
 
 def _direction(metric: str) -> str:
-    from ..baseline import HIGHER_IS_BETTER
+    from ..alertable import HIGHER_IS_BETTER
 
     return {True: "higher is better", False: "lower is better"}.get(HIGHER_IS_BETTER.get(metric), "")
 
