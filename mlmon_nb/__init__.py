@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 _NAMES = {
     "Check": "checks", "Recorder": "checks",
-    "load_project": "config", "parse_window": "config",
+    "load_project": "config", "parse_window": "windows",
     "WindowContext": "context", "open_window": "context",
     "read_reference": "data", "read_window": "data",
     "say": "display", "setup_notebook": "display", "show": "display", "table": "display",
@@ -27,7 +27,7 @@ _NAMES = {
 }
 _MODULES = ("alertable", "alerts", "archive", "baseline", "bundle", "checks", "chunks", "concept", "config",
             "context", "data", "demo", "display", "drift", "errors", "explain", "feedback", "fit", "metrics",
-            "models", "operations", "plots", "profiles", "provenance", "report", "rules", "runner", "stats")
+            "models", "operations", "plots", "profiles", "provenance", "report", "rules", "runner", "stats", "windows", "yamlschema")
 
 __all__ = sorted([*_NAMES, *_MODULES, "__version__"])
 

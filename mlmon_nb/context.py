@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import pandas as pd
 
 from .checks import Recorder
-from .config import FeaturesConfig, ModelConfig, Project, Thresholds, VersionConfig, load_project, parse_window
+from .config import FeaturesConfig, ModelConfig, Project, Thresholds, VersionConfig, load_project
+from .windows import parse_window
 from .data import Table, connect, read_reference, read_window, resolve_source
 from .models import LoadedModel, load_model
 

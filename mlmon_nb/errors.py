@@ -34,8 +34,3 @@ class ModelError(MlmonError, ValueError):
 class ArchiveError(MlmonError, ValueError):
     """The archive is missing something or was written by an unknown schema."""
 
-
-class NotebookError(MlmonError):
-    """A notebook failed while executing; its partial report is archived."""
-
-    exit_code = 3

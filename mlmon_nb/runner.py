@@ -32,7 +32,8 @@ import nbformat
 
 from . import __version__, archive
 from .checks import SCHEMA, SEVERITY, exit_code, read_notebook_result, validate_summary, worst
-from .config import ModelConfig, Project, VersionConfig, load_project, parse_window
+from .config import ModelConfig, Project, VersionConfig, load_project
+from .windows import parse_window
 from .data import combine_fingerprints, connect, window_stats
 from .errors import MlmonError, UsageError
 from .kernels import KERNEL_NAME, KernelPool, ensure_kernel  # noqa: F401 (re-exported)

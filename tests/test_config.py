@@ -16,8 +16,8 @@ from mlmon_nb.config import (
     Thresholds,
     VersionConfig,
     load_project,
-    parse_window,
 )
+from mlmon_nb.windows import parse_window
 from mlmon_nb.errors import ConfigError, UsageError
 
 UTC = dt.timezone.utc
