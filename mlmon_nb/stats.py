@@ -14,7 +14,7 @@ a baseline's stored representation of the reference (:class:`NumericReference`
 - sorted values, bin edges and shares; :class:`CategoricalReference` - level
 shares) instead of the reference rows. :func:`numeric_against` and
 :func:`categorical_against` compute several of them from one pass over the
-current values; :func:`compute_against_baseline` computes one from a profile.
+current values; ``BASELINE_FUNCS`` compute them from a baseline profile.
 CLI choices, config validation and error messages read the registry.
 """
 
@@ -31,6 +31,7 @@ from scipy import stats as sps
 from scipy.spatial import distance as spd
 
 from .errors import UsageError
+from .profiles import bin_edges
 
 EPS = 1e-4  # floor of bin shares in PSI (empty bins would make it infinite)
 KS_EXACT_MAX = 10_000  # scipy's ks_2samp(method="auto") is exact up to this many values per sample
@@ -188,13 +189,6 @@ def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.bincount(idx, minlength=len(edges) - 1) / max(len(values), 1)
 
 
-def default_edges(reference, bins: int = 10) -> np.ndarray:
-    """Reference decile edges with open outer bins: the baseline's binning."""
-    r = _finite(reference)
-    inner = np.unique(np.quantile(r, np.linspace(0, 1, bins + 1)[1:-1])) if len(r) else np.array([])
-    return np.concatenate([[-np.inf], inner, [np.inf]])
-
-
 def psi_shares(ref_shares, cur_shares) -> float:
     """Population stability index of two share vectors (shares floored at 1e-4).
 
@@ -222,7 +216,7 @@ def psi(reference, current, *, edges=None) -> Stat:
     r, c = _finite(reference), _finite(current)
     if len(r) == 0 or len(c) == 0:
         return _NAN
-    e = default_edges(r) if edges is None else np.asarray(edges, dtype=float)
+    e = bin_edges(r) if edges is None else np.asarray(edges, dtype=float)
     return Stat(value=psi_shares(_shares(r, e), _shares(c, e)))
 
 
@@ -231,7 +225,7 @@ def jensen_shannon(reference, current, *, edges=None) -> Stat:
     r, c = _finite(reference), _finite(current)
     if len(r) == 0 or len(c) == 0:
         return _NAN
-    e = default_edges(r) if edges is None else np.asarray(edges, dtype=float)
+    e = bin_edges(r) if edges is None else np.asarray(edges, dtype=float)
     return Stat(value=js_shares(_shares(r, e), _shares(c, e)))
 
 
@@ -436,7 +430,7 @@ class NumericReference:
     def from_values(cls, values, bins: int = 10) -> "NumericReference":
         """Build it from reference values (the in-memory path)."""
         s = np.sort(_finite(values))
-        e = default_edges(s, bins)
+        e = bin_edges(s, bins)
         std = float(np.std(s, ddof=1)) if len(s) > 1 else 0.0
         return cls(sorted=s, n=len(s), std=std, edges=e, shares=_shares(s, e))
 
@@ -723,30 +717,6 @@ def compute(name: str, kind: str, reference, current) -> Stat:
     """Compute a registered statistic on raw samples."""
     get(name, kind)
     return KIND_FUNCS.get((name, kind), REGISTRY[name].func)(reference, current)
-
-
-def compute_against_baseline(name: str, kind: str, sorted_ref, current, profile, n_ref: int) -> Stat:
-    """Compute a registered statistic against a baseline's stored representation.
-
-    Parameters
-    ----------
-    name, kind : str
-        A registered statistic and the feature kind.
-    sorted_ref : ndarray or None
-        The baseline's sorted reference values (numeric features).
-    current : array-like
-        The current values.
-    profile : mapping
-        The feature's baseline profile.
-    n_ref : int
-        Reference rows (missing values included).
-    """
-    get(name, kind)
-    func = BASELINE_FUNCS.get((name, kind))
-    if func is None:
-        raise UsageError(f"statistic {name!r} cannot be computed from a baseline for {kind} features; "
-                         f"use one of {', '.join(sorted(n for n, k in BASELINE_FUNCS if k == kind))}")
-    return func(sorted_ref, current, profile, n_ref)
 
 
 def names(kind: str | None = None) -> list[str]:

@@ -87,13 +87,13 @@ def test_ks_against_the_baseline_with_heavy_ties_equals_scipy(n_ref, n_cur):
     assert got.p_value == pytest.approx(want.pvalue, **EXACT)
 
 
-def test_compute_against_baseline_from_a_profile_equals_scipy():
-    """The path baseline.py uses for its chunk bands: profile + sorted values + reference rows."""
+def test_numeric_against_a_profile_equals_scipy():
+    """The path the baseline fit uses for its chunk bands: profile + sorted values + reference rows."""
     rng = np.random.default_rng(3)
     r = pd.Series(_tied(rng, 6_000))
     c = _tied(rng, 900, 0.3)
-    prof = numeric_profile(r)
-    got = stats.compute_against_baseline("ks", "numeric", sorted_sample(r.to_numpy()), c, prof, len(r))
+    ref = stats.NumericReference.from_profile(sorted_sample(r.to_numpy()), numeric_profile(r), len(r))
+    got = stats.numeric_against(ref, c, ["ks"])["ks"]
     want = sps.ks_2samp(r.dropna(), c[np.isfinite(c)])
     assert got.value == pytest.approx(want.statistic, **EXACT)
     assert got.p_value == pytest.approx(want.pvalue, **EXACT)
