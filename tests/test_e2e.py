@@ -140,3 +140,6 @@ def test_installed_wheel_ships_notebooks_templates_and_schema(tmp_path):
     assert "mlmon_nb/templates/mlmon/static/report.css" in names
     assert "mlmon_nb/schemas/summary.schema.json" in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
+    # every module of every subpackage (an area package missing from pyproject's list would break installs)
+    for src in (ROOT / "mlmon_nb").rglob("*.py"):
+        assert src.relative_to(ROOT).as_posix() in names, src
