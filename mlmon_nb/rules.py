@@ -136,7 +136,7 @@ def bonferroni_sigmas(base: float, tests: int) -> float:
     Examples
     --------
     >>> round(bonferroni_sigmas(3.0, 7), 2)
-    3.54
+    3.55
     """
     if tests <= 1:
         return float(base)
