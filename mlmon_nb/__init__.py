@@ -1,13 +1,18 @@
 """mlmon-nb: notebooks and reports for monitoring machine-learning models in production.
 
-The public API: open a window (:func:`open_window`), compute with the area
-modules (:mod:`~mlmon_nb.drift`, :mod:`~mlmon_nb.concept`,
-:mod:`~mlmon_nb.explain`, :mod:`~mlmon_nb.feedback`, :mod:`~mlmon_nb.operations`),
-record checks through the window's :class:`Recorder`, and plot with
-:mod:`~mlmon_nb.plots`.
+The notebook API, all a notebook needs::
+
+    import mlmon_nb as mn
+    mn.setup_notebook()
+    ctx = mn.open_window(project, model, version, window, notebook="data_drift", output=output)
+    r = mn.drift.analyse(ctx)          # or mn.concept, mn.explain, mn.feedback, mn.operations
+    r.record(ctx.recorder)
+    mn.say("<b>{}</b>", r.verdict())
+    mn.show(r.plot("summary"))
 
 Names are imported on first use (PEP 562): the ``mlmon`` command then starts
 without loading matplotlib, shap or river, which only the notebooks need.
+Everything else (runner, archive, CLI) is imported from its module.
 """
 
 from __future__ import annotations
@@ -17,19 +22,18 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+#: Functions and classes of the notebook API, and the module each comes from.
 _NAMES = {
-    "Check": "checks", "Recorder": "checks",
+    "open_window": "context", "WindowContext": "context",
+    "setup_notebook": "display", "say": "display", "show": "display", "table": "display",
     "load_project": "config", "parse_window": "windows",
-    "WindowContext": "context", "open_window": "context",
-    "read_reference": "data", "read_window": "data",
-    "say": "display", "setup_notebook": "display", "show": "display", "table": "display",
+    "Recorder": "checks", "Check": "checks", "Result": "checks",
     "MlmonError": "errors",
 }
-_MODULES = ("alertable", "alerts", "archive", "baseline", "bundle", "checks", "chunks", "concept", "config",
-            "context", "data", "demo", "display", "drift", "errors", "explain", "feedback", "fit", "metrics",
-            "models", "operations", "plots", "profiles", "provenance", "report", "rules", "runner", "stats", "windows", "yamlschema")
+#: Modules of the notebook API: the five areas, their plots, the statistics registry, the baseline.
+_MODULES = ("drift", "concept", "explain", "feedback", "operations", "plots", "stats", "rules", "baseline", "fit")
 
-__all__ = sorted([*_NAMES, *_MODULES, "__version__"])
+__all__ = ["__version__", *_NAMES, *_MODULES]
 
 
 def __getattr__(name: str) -> Any:
@@ -44,4 +48,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return sorted(__all__)

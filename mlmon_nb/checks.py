@@ -17,8 +17,9 @@ import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
+from .alertable import KINDS
 from .errors import ArchiveError, UsageError
 
 logger = logging.getLogger(__name__)
@@ -26,11 +27,6 @@ logger = logging.getLogger(__name__)
 SCHEMA = "mlmon.summary/1"
 STATUSES = ("ok", "warn", "alert", "error")
 SEVERITY = {"ok": 0, "warn": 1, "alert": 2, "error": 3}
-KINDS = (
-    "feature_drift", "multivariate_drift", "prediction_drift", "label_drift", "data_quality",
-    "performance", "estimated_performance", "change_point", "concept_drift",
-    "attribution_drift", "feedback_loop", "operational",
-)
 FAIL_ON = ("alert", "warn", "never")
 
 
@@ -190,6 +186,33 @@ class Recorder:
         if self._verdict:
             parts.append(f"<p>{html.escape(self._verdict)}</p>")
         return "".join(parts)
+
+
+@runtime_checkable
+class Result(Protocol):
+    """The one interface of every area's result (``mn.<area>.analyse(ctx)``).
+
+    A result is built once and not changed afterwards. A notebook's area cell reads::
+
+        r = mn.drift.analyse(ctx)
+        r.record(ctx.recorder)
+        mn.say("<b>{}</b>", r.verdict())
+    """
+
+    notes: tuple[str, ...]
+    """What could not be done, and which configuration or columns it needs."""
+
+    def record(self, recorder: Recorder) -> None:
+        """Record the checks, the verdict, the findings and the notes."""
+
+    def verdict(self) -> str:
+        """One sentence; its status word agrees with the worst check."""
+
+    def table(self, *args: Any, **kwargs: Any) -> Any:
+        """The main table (a DataFrame), worst first."""
+
+    def plot(self, kind: str, **kwargs: Any) -> Any:
+        """A matplotlib Figure of one kind."""
 
 
 def read_notebook_result(path: Path) -> dict[str, Any]:

@@ -40,12 +40,12 @@ KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:",)
 #: before the kernel is handed over.
 FIRST_MODULES = ("numpy", "pandas", "pyarrow", "duckdb", "matplotlib.pyplot", "mlmon_nb.context",
                  "mlmon_nb.display", "mlmon_nb.baseline", "mlmon_nb.plots.common")
-#: Modules a shipped notebook imports after ``open_window`` (the heavy third-party ones are where
+#: Modules a shipped notebook uses after ``open_window`` (the heavy third-party ones are where
 #: the time goes): imported on a background thread of the kernel while the notebook's first cell
-#: reads its data; ``open_window`` joins that thread before it returns. So a notebook using this
-#: must import nothing beyond :data:`FIRST_MODULES` before ``open_window`` returns (the shipped
-#: ones import their area module right after it): two threads importing intertwined packages at
-#: once can deadlock. Unknown notebooks get the first modules only, and no thread.
+#: reads its data; ``open_window`` joins that thread before it returns, so the notebook's area
+#: cells (``mn.<area>.analyse(ctx)``, always after ``open_window``) find them imported. mlmon_nb has
+#: no import cycle (tests/test_architecture.py); the join still keeps the third-party packages'
+#: own imports on one thread at a time. Unknown notebooks get the first modules only, and no thread.
 LATER_MODULES = {
     "data_drift": ("scipy.stats", "mlmon_nb.drift", "mlmon_nb.plots.drift", "sklearn.ensemble",
                    "sklearn.metrics", "sklearn.model_selection", "sklearn.decomposition"),
