@@ -28,7 +28,7 @@ ensure_env() {
   "$py" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".[test]"
-  .venv/bin/python -c "from mlmon_nb.runner import ensure_kernel; ensure_kernel()"
+  .venv/bin/python -c "from mlmon_nb.kernels import ensure_kernel; ensure_kernel()"
   touch "$stamp"
 }
 

@@ -249,6 +249,28 @@ def validate_summary(summary: Mapping[str, Any], where: str = "summary.json") ->
         raise ArchiveError(f"{where}: {path}: {exc.message}") from exc
 
 
+def run_verdict(status: str, notebooks: Mapping[str, str], checks: Iterable[Mapping[str, Any]]) -> str:
+    """One sentence saying what a run found, from its status, its notebooks' statuses and its checks."""
+    checks = list(checks)
+    failed = [name for name, s in notebooks.items() if s == "error"]
+    if failed:
+        return f"{len(failed)} notebook(s) failed ({', '.join(failed)}); their reports show the failing cell."
+    fired = [c for c in checks if c["status"] in ("alert", "warn")]
+    if not fired:
+        return (f"No check fired: all {len(checks)} checks of {len(notebooks)} notebook(s) are within "
+                f"their thresholds.")
+    by_kind: dict[str, list[str]] = {}
+    for c in sorted(fired, key=lambda c: -SEVERITY[c["status"]]):
+        by_kind.setdefault(c["kind"], []).append(c["subject"])
+    parts = []
+    for kind, subjects in list(by_kind.items())[:4]:
+        shown = ", ".join(subjects[:4]) + (f" and {len(subjects) - 4} more" if len(subjects) > 4 else "")
+        parts.append(f"{kind.replace('_', ' ')} in {shown}")
+    n_alert = sum(c["status"] == "alert" for c in fired)
+    n_warn = len(fired) - n_alert
+    return f"{status.upper()}: {n_alert} alert(s) and {n_warn} warning(s): " + "; ".join(parts) + "."
+
+
 def exit_code(status: str, fail_on: str) -> int:
     """The CLI exit code for a run's status under ``--fail-on``."""
     if status == "error":

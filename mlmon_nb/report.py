@@ -28,8 +28,9 @@ from urllib.parse import quote, urlsplit
 
 import nbformat
 
-from mlmon_nb import __version__
-from mlmon_nb.errors import UsageError
+from . import __version__
+from .checks import SEVERITY, run_verdict, worst
+from .errors import UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -369,30 +370,12 @@ def _sorted_checks(checks: Sequence[Mapping]) -> list[Mapping]:
     return sorted(checks, key=lambda c: (_severity(c.get("status")), str(c.get("notebook", ""))))
 
 
-def _verdict_from_checks(summary: Mapping) -> str:
-    """One sentence: '3 checks alert: feature_drift on price, device; ... .'"""
-    checks = summary.get("checks") or []
-    notebooks = summary.get("notebooks") or {}
-    failed = sorted(name for name, nb in notebooks.items() if _status(nb.get("status")) == "error")
-    parts = []
-    if failed:
-        parts.append(f"{'A notebook' if len(failed) == 1 else f'{len(failed)} notebooks'} failed: "
-                     f"{', '.join(failed)}")
-    for status in ("alert", "warn"):
-        fired = [c for c in checks if c.get("status") == status]
-        if not fired:
-            continue
-        by_kind: dict[str, list[str]] = {}
-        for check in fired:
-            by_kind.setdefault(str(check.get("kind", "check")), []).append(str(check.get("subject", "")))
-        detail = "; ".join(f"{kind} on {', '.join(s for s in subjects if s) or 'the model'}"
-                           for kind, subjects in by_kind.items())
-        parts.append(f"{len(fired)} check{'s' if len(fired) != 1 else ''} {status}: {detail}")
-    if parts:
-        return ". ".join(parts) + "."
-    if not checks:
-        return "No checks were recorded." if not notebooks else "The notebooks recorded no checks."
-    return f"All {len(checks)} check{'s' if len(checks) != 1 else ''} ok."
+def _verdict_of(summary: Mapping) -> str:
+    """The run's sentence for a summary written without one."""
+    notebooks = {name: nb.get("status") for name, nb in (summary.get("notebooks") or {}).items()
+                 if isinstance(nb, Mapping) and nb.get("status") in SEVERITY}
+    checks = [c for c in summary.get("checks") or [] if isinstance(c, Mapping) and c.get("status") in SEVERITY]
+    return run_verdict(worst([*notebooks.values(), *(c["status"] for c in checks)]), notebooks, checks)
 
 
 def _finding_row(finding: Any) -> dict[str, str]:
@@ -492,7 +475,7 @@ def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None)
         packages_=summary.get("packages") or {},
         rows=rows,
         status=_status(summary.get("status")),
-        verdict=summary.get("verdict") or _verdict_from_checks(summary),
+        verdict=summary.get("verdict") or _verdict_of(summary),
         findings=findings[:MAX_INDEX_FINDINGS],
         more_findings=max(0, len(findings) - MAX_INDEX_FINDINGS),
         notebooks=notebooks,

@@ -19,24 +19,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import platform
 import threading
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import nbformat
 
 from . import __version__, archive
-from .checks import SCHEMA, SEVERITY, exit_code, read_notebook_result, validate_summary, worst
+from .checks import SCHEMA, SEVERITY, exit_code, read_notebook_result, run_verdict, validate_summary, worst
 from .config import ModelConfig, Project, VersionConfig, load_project
 from .windows import parse_window
 from .data import combine_fingerprints, connect, window_stats
-from .errors import MlmonError, UsageError
-from .kernels import KERNEL_NAME, KernelPool, ensure_kernel  # noqa: F401 (re-exported)
+from .errors import UsageError
+from .kernels import KernelPool, ensure_kernel
 from .models import load_model, model_file_fingerprint
 from .provenance import package_versions
 from .resources import default_window_notebooks, notebook_path
@@ -286,27 +283,6 @@ def _notebook_verdict(outcome: NotebookOutcome) -> str:
         f"{len(outcome.result.get('checks', []))} checks recorded; worst status {outcome.status}.")
 
 
-def run_verdict(status: str, outcomes: Sequence[NotebookOutcome], checks: Sequence[Mapping]) -> str:
-    """One sentence saying what the run found."""
-    failed = [o.name for o in outcomes if o.status == "error"]
-    if failed:
-        return f"{len(failed)} notebook(s) failed ({', '.join(failed)}); their reports show the failing cell."
-    fired = [c for c in checks if c["status"] in ("alert", "warn")]
-    if not fired:
-        return (f"No check fired: all {len(checks)} checks of {len(outcomes)} notebook(s) are within "
-                f"their thresholds.")
-    by_kind: dict[str, list[str]] = {}
-    for c in sorted(fired, key=lambda c: -SEVERITY[c["status"]]):
-        by_kind.setdefault(c["kind"], []).append(c["subject"])
-    parts = []
-    for kind, subjects in list(by_kind.items())[:4]:
-        shown = ", ".join(subjects[:4]) + (f" and {len(subjects) - 4} more" if len(subjects) > 4 else "")
-        parts.append(f"{kind.replace('_', ' ')} in {shown}")
-    n_alert = sum(c["status"] == "alert" for c in fired)
-    n_warn = len(fired) - n_alert
-    return f"{status.upper()}: {n_alert} alert(s) and {n_warn} warning(s): " + "; ".join(parts) + "."
-
-
 def _window_param(start: dt.datetime, end: dt.datetime) -> str:
     return f"{start.isoformat()}/{end.isoformat()}"
 
@@ -418,7 +394,7 @@ def _summary(plan: RunPlan, run_id: str, generated_at: dt.datetime,
         "generated_at": generated_at.isoformat(),
         "mlmon_nb_version": __version__,
         "status": status,
-        "verdict": run_verdict(status, outcomes, checks),
+        "verdict": run_verdict(status, {o.name: o.status for o in outcomes}, checks),
         "findings": findings,
         "baseline_id": plan.baseline_id,
         "packages": package_versions(),

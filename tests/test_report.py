@@ -347,7 +347,7 @@ def test_run_index_sorts_checks_by_severity_then_notebook():
 
 def test_run_index_builds_a_verdict_from_the_checks():
     html = render_run_index(SUMMARY)
-    assert f"2 checks alert: feature_drift on price, {EVIL_ESCAPED}." in html
+    assert f"ALERT: 2 alert(s) and 1 warning(s): feature drift in price, {EVIL_ESCAPED}; performance in roc_auc." in html
     assert "1 check warn: performance on roc_auc." in html
     assert 'class="mlmon-banner mlmon-s-alert"' in html
 
@@ -372,14 +372,14 @@ def test_run_index_reports_override_links_and_must_be_relative():
 def test_run_index_verdict_names_a_failed_notebook():
     notebooks = {**SUMMARY["notebooks"], "concept_drift": {"status": "error", "report": "concept_drift.html"}}
     html = render_run_index({**SUMMARY, "status": "error", "notebooks": notebooks})
-    assert "A notebook failed: concept_drift. 2 checks alert:" in html
+    assert "1 notebook(s) failed (concept_drift); their reports show the failing cell." in html
     assert 'class="mlmon-banner mlmon-s-error"' in html
 
 
 def test_run_index_all_ok():
     summary = {**SUMMARY, "status": "ok", "checks": [c for c in SUMMARY["checks"] if c["status"] == "ok"]}
     html = render_run_index(summary)
-    assert "All 2 checks ok." in html
+    assert "No check fired: all 2 checks of 3 notebook(s) are within their thresholds." in html
 
 
 # --- archive index -----------------------------------------------------------
