@@ -11,6 +11,7 @@ which was archived before any delivery was attempted.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 import json
 import logging
 import os
@@ -21,8 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from .catalog import load_run
 from .checks import SEVERITY
 from .config import Project, WebhookConfig
+from .errors import ArchiveError
+from .journal import Journal
 
 logger = logging.getLogger(__name__)
 
@@ -31,17 +35,9 @@ DELIVERY_LOG = "webhooks.jsonl"
 BACKOFF_SECONDS = 0.5
 
 
-def _append_lines(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
-    """Append JSON lines with one write (O_APPEND), so concurrent runs never interleave a line."""
-    if not records:
-        return
-    data = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
+def _record_key(record: Mapping[str, Any]) -> tuple:
+    """What makes an alert line unique: its run and its check."""
+    return tuple(str(record.get(k)) for k in ("run", "notebook", "kind", "subject", "status", "method"))
 
 
 def alert_records(summary: Mapping[str, Any], href: str) -> list[dict[str, Any]]:
@@ -58,11 +54,33 @@ def alert_records(summary: Mapping[str, Any], href: str) -> list[dict[str, Any]]
 
 
 def append_alert_log(archive: Path, summary: Mapping[str, Any], run_dir: Path) -> int:
-    """Append the run's alerts to ``<archive>/alerts.jsonl``; return how many lines."""
+    """Append the run's alert lines to ``<archive>/alerts.jsonl`` unless they are there; return how many."""
     href = Path(os.path.relpath(run_dir, archive)).as_posix() + "/index.html"
-    records = alert_records(summary, href)
-    _append_lines(Path(archive) / ALERT_LOG, records)
-    return len(records)
+    return Journal(Path(archive) / ALERT_LOG).ensure(_record_key, alert_records(summary, href))
+
+
+def reconcile(archive: Path, runs: Sequence[Mapping[str, Any]]) -> int:
+    """Re-derive the alert lines of committed runs that the log lacks (idempotent); return how many.
+
+    A run killed after its folder was committed, or a log line cut by a full disk, loses
+    nothing: the next ``mlmon run`` or ``mlmon index`` writes the lines from the run folder.
+    ``runs`` are catalogue entries (:func:`mlmon_nb.catalog.scan`).
+    """
+    archive = Path(archive)
+    log = Journal(archive / ALERT_LOG)
+    have = Counter(r.get("run") for r in log.read().records)
+    added = 0
+    for run in runs:
+        if run.get("alert_lines", 0) > have.get(run["href"], 0):
+            try:
+                summary = load_run(archive / run["folder"])
+            except ArchiveError as exc:  # changed since the scan: it is listed as damaged next time
+                logger.warning("alert lines of %s not re-derived: %s", run["folder"], exc)
+                continue
+            added += log.ensure(_record_key, alert_records(summary, run["href"]))
+    if added:
+        logger.warning("re-derived %d alert line(s) missing from %s", added, log.path)
+    return added
 
 
 def slack_payload(summary: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
@@ -138,7 +156,7 @@ def notify(project: Project, summary: Mapping[str, Any], run_dir: Path,
             continue
         delivery = post(hook, slack_payload(summary, run_dir), sleep=sleep)
         deliveries.append(delivery)
-        _append_lines(project.archive / DELIVERY_LOG, [{
+        Journal(project.archive / DELIVERY_LOG).append([{
             "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "url": _redact(hook.url),
             "run_id": summary["run_id"], "model": summary["model"], "version": summary["version"],
             "ok": delivery.ok, "attempts": delivery.attempts, "detail": delivery.detail}])

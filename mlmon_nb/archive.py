@@ -18,14 +18,17 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
+import fcntl
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping, Sequence
 
-from .checks import SCHEMA, validate_summary
+from .alerts import reconcile
+from .catalog import scan
 from .errors import ArchiveError
+from .files import write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -47,20 +50,35 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return now.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-_RESERVED: set[str] = set()
-_RESERVE_LOCK = threading.Lock()
-
-
 def reserve_run_id(parent: Path, run_id: str) -> str:
-    """A run id not yet used under ``parent`` by a finished or concurrent run of this process."""
-    with _RESERVE_LOCK:
-        for n in range(0, 1000):
-            name = run_id if n == 0 else f"{run_id}-{n}"
-            key = str(Path(parent) / name)
-            if key not in _RESERVED and not (Path(parent) / name).exists():
-                _RESERVED.add(key)
-                return name
+    """A run id no finished or concurrent run (of any process) uses under ``parent``.
+
+    The id is claimed by creating ``<parent>/.<id>.reserved`` exclusively (``O_EXCL``
+    is atomic on the local filesystem), so two runs started in the same second get
+    ``X`` and ``X-1``, and every page of a run carries the id its folder will have.
+    :func:`commit` renames the staging folder to that id and removes the claim.
+    """
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    for n in range(0, 1000):
+        name = run_id if n == 0 else f"{run_id}-{n}"
+        if (parent / name).exists():
+            continue
+        try:
+            fd = os.open(parent / f".{name}.reserved", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        if (parent / name).exists():  # committed between the check and the claim
+            release_run_id(parent, name)
+            continue
+        return name
     raise ArchiveError(f"{parent}: could not find a free run id for {run_id}")
+
+
+def release_run_id(parent: Path, run_id: str) -> None:
+    """Give a claimed run id back (after its commit, or when the run is discarded)."""
+    (Path(parent) / f".{run_id}.reserved").unlink(missing_ok=True)
 
 
 def stage(archive: Path) -> Path:
@@ -95,82 +113,30 @@ def discard(staging: Path) -> None:
 
 
 def commit(staging: Path, target_parent: Path, run_id: str) -> Path:
-    """Move a finished staging folder into place under a unique run id.
+    """Move a finished staging folder into place as ``<target_parent>/<run_id>``.
 
-    Returns
-    -------
-    Path
-        The final run folder. Its name is ``run_id``, or ``run_id-N`` when a
-        run with that id already exists (two runs in the same second).
-    """
-    target_parent.mkdir(parents=True, exist_ok=True)
-    for n in range(0, 1000):
-        name = run_id if n == 0 else f"{run_id}-{n}"
-        target = target_parent / name
-        if target.exists():
-            continue
-        try:
-            os.rename(staging, target)
-        except OSError:
-            if target.exists():
-                continue
-            raise
-        discard_parent = staging.parent
-        try:
-            discard_parent.rmdir()
-        except OSError:
-            pass
-        return target
-    raise ArchiveError(f"{target_parent}: could not find a free run folder name for {run_id}")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a text file by writing a sibling and renaming it over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def iter_summaries(archive: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """Every run folder of an archive with its summary, in no particular order."""
-    archive = Path(archive)
-    if not archive.is_dir():
-        return
-    for path in archive.glob("*/*/*/*/summary.json"):
-        if STAGING in path.parts:
-            continue
-        try:
-            summary = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            logger.warning("skipping unreadable %s: %s", path, exc)
-            continue
-        if summary.get("schema") != SCHEMA:
-            logger.warning("skipping %s: schema %r is not %s", path, summary.get("schema"), SCHEMA)
-            continue
-        yield path.parent, summary
-
-
-def load_summary(run_dir: Path) -> dict[str, Any]:
-    """Read and validate a run folder's summary.json.
+    ``run_id`` must have been claimed with :func:`reserve_run_id`; the claim is
+    released once the folder is in place.
 
     Raises
     ------
     ArchiveError
-        When the folder is not a run folder or its summary is of another schema.
+        When a folder of that name exists (the id was not reserved).
     """
-    run_dir = Path(run_dir)
-    path = run_dir / "summary.json"
-    if not run_dir.is_dir():
-        raise ArchiveError(f"{run_dir}: not found or not a folder")
-    if not path.is_file():
-        raise ArchiveError(f"{run_dir}: not a run folder (no summary.json)")
+    target_parent.mkdir(parents=True, exist_ok=True)
+    target = target_parent / run_id
+    if target.exists():
+        raise ArchiveError(f"{target}: a run folder of that id exists; run ids must be reserved")
     try:
-        summary = json.loads(path.read_text())
-    except ValueError as exc:
-        raise ArchiveError(f"{path}: not valid JSON ({exc})") from exc
-    validate_summary(summary, str(path))
-    return summary
+        os.rename(staging, target)
+    except OSError as exc:
+        raise ArchiveError(f"{target}: could not move the run into place ({exc.strerror or exc})") from exc
+    release_run_id(target_parent, run_id)
+    try:
+        staging.parent.rmdir()  # the staging root, when no other run uses it
+    except OSError:
+        pass
+    return target
 
 
 def iter_baselines(archive: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
@@ -185,40 +151,58 @@ def iter_baselines(archive: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
             logger.warning("skipping unreadable %s: %s", path, exc)
 
 
+@contextmanager
+def locked(archive: Path) -> Iterator[None]:
+    """Hold the archive's bookkeeping lock (index page, catalogue, journals' re-derivation)."""
+    archive = Path(archive)
+    folder = archive / ".mlmon"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def write_index(archive: Path) -> Path:
-    """Rebuild ``<archive>/index.html`` from what is archived; return its path."""
-    from .report import render_archive_index
+    """Bring the archive's derived files up to date; return the index page's path.
+
+    Under the archive's lock: scan the run folders (:func:`mlmon_nb.catalog.scan`),
+    re-derive alert lines that committed runs lack (:func:`mlmon_nb.alerts.reconcile`),
+    and rebuild ``<archive>/index.html``. Damaged run folders are listed with the
+    reason and skipped; a trend chart that cannot be drawn is left out with a logged
+    warning. Never fails because of what one run folder holds.
+    """
+    from .report import render_archive_index  # jinja2 and the templates only when a page is written
 
     archive = Path(archive)
-    runs = []
-    for run_dir, summary in iter_summaries(archive):
-        entry = dict(summary)
-        entry["href"] = run_dir.relative_to(archive).as_posix() + "/index.html"
-        runs.append(entry)
-    runs.sort(key=lambda r: (r.get("generated_at", ""), r.get("run_id", "")), reverse=True)
-    baselines = []
-    for base_dir, manifest in iter_baselines(archive):
-        entry = {
-            "model": manifest.get("model"),
-            "version": manifest.get("version"),
-            "baseline_id": manifest.get("baseline_id", base_dir.name),
-            "generated_at": manifest.get("generated_at", ""),
-            "href": base_dir.relative_to(archive).as_posix() + "/baseline.html",
-        }
-        baselines.append(entry)
-    baselines.sort(key=lambda b: b["generated_at"], reverse=True)
-    path = archive / "index.html"
-    write_atomic(path, render_archive_index(runs, baselines, title=f"mlmon archive: {archive.name}",
-                                            charts=trend_charts(runs)))
+    with locked(archive):
+        catalogue = scan(archive)
+        reconcile(archive, catalogue.runs)
+        baselines = []
+        for base_dir, manifest in iter_baselines(archive):
+            baselines.append({
+                "model": manifest.get("model"),
+                "version": manifest.get("version"),
+                "baseline_id": manifest.get("baseline_id", base_dir.name),
+                "generated_at": manifest.get("generated_at", ""),
+                "href": base_dir.relative_to(archive).as_posix() + "/baseline.html",
+            })
+        baselines.sort(key=lambda b: str(b["generated_at"]), reverse=True)
+        path = archive / "index.html"
+        write_atomic(path, render_archive_index(
+            catalogue.runs, baselines, title=f"mlmon archive: {archive.name}", charts=trend_charts(catalogue.runs),
+            damaged=[{"folder": d.folder, "reason": d.reason} for d in catalogue.damaged]))
     return path
 
 
-def trend_charts(runs: list[dict[str, Any]]) -> list[dict[str, str]]:
+def trend_charts(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     """One embedded PNG of trends per model version that has at least two windows."""
     import base64
     import io
 
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for run in runs:
         groups.setdefault((run["model"], run["version"]), []).append(run)
     charts = []
@@ -232,10 +216,15 @@ def trend_charts(runs: list[dict[str, Any]]) -> list[dict[str, str]]:
 
         from .plots.trends import trends
 
-        fig = trends(group, f"{model} v{version}: trends across windows")
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-        plt.close(fig)
+        try:
+            fig = trends(group, f"{model} v{version}: trends across windows")
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+        except (ValueError, OverflowError, TypeError) as exc:  # never let one chart stop the index
+            logger.warning("trend chart of %s v%s not drawn: %s", model, version, exc)
+            continue
+        finally:
+            plt.close("all")
         charts.append({"model": model, "version": version,
                        "src": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
                        "alt": f"{model} v{version}: alerting features, performance, latency p95 and "

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .archive import load_summary, write_atomic
+from .catalog import load_run
+from .files import write_atomic
 from .errors import ArchiveError
 
 
@@ -39,7 +40,7 @@ def build_bundle(run_dir: Path) -> str:
         summary schema, or lacks a report its summary lists.
     """
     run_dir = Path(run_dir)
-    summary = load_summary(run_dir)
+    summary = load_run(run_dir)
     index_path = run_dir / "index.html"
     if not index_path.is_file():
         raise ArchiveError(f"{run_dir}: not a complete run folder (no index.html)")
@@ -77,7 +78,7 @@ def build_bundle(run_dir: Path) -> str:
 
 def write_bundle(run_dir: Path, out: Path | None = None) -> Path:
     """Write the bundle of a run (default: ``<model>_<version>_<window>_<run id>.html`` here)."""
-    summary = load_summary(run_dir)
+    summary = load_run(run_dir)
     if out is None:
         window = f"{summary['window']['start'][:10]}_{summary['window']['end'][:10]}"
         out = Path.cwd() / re.sub(r"[^A-Za-z0-9._-]", "_",

@@ -9,6 +9,7 @@ reads after execution; in JupyterLab (no output file) it only displays them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import logging
@@ -229,6 +230,15 @@ def summary_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
+@functools.lru_cache(maxsize=1)
+def summary_validator():
+    """A compiled validator of the shipped schema (compiling it costs more than validating)."""
+    import jsonschema  # here: the CLI's start does not need it
+
+    schema = summary_schema()
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
 def validate_summary(summary: Mapping[str, Any], where: str = "summary.json") -> None:
     """Validate a summary against the shipped schema.
 
@@ -237,16 +247,13 @@ def validate_summary(summary: Mapping[str, Any], where: str = "summary.json") ->
     ArchiveError
         When the summary has another schema version or does not match.
     """
-    import jsonschema
-
     schema_name = summary.get("schema") if isinstance(summary, Mapping) else None
     if schema_name != SCHEMA:
         raise ArchiveError(f"{where}: schema {schema_name!r} is not supported; this mlmon_nb reads {SCHEMA}")
-    try:
-        jsonschema.validate(summary, summary_schema())
-    except jsonschema.ValidationError as exc:
-        path = "/".join(str(p) for p in exc.absolute_path) or "(top)"
-        raise ArchiveError(f"{where}: {path}: {exc.message}") from exc
+    error = next(summary_validator().iter_errors(summary), None)
+    if error is not None:
+        path = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        raise ArchiveError(f"{where}: {path}: {error.message}")
 
 
 def run_verdict(status: str, notebooks: Mapping[str, str], checks: Iterable[Mapping[str, Any]]) -> str:

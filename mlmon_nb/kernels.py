@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .files import write_atomic
+
 logger = logging.getLogger(__name__)
 
 KERNEL_NAME = "mlmon-nb"
@@ -79,8 +81,6 @@ def ensure_kernel() -> str:
     folder.mkdir(parents=True, exist_ok=True)
     spec = {"argv": argv, "display_name": "Python (mlmon-nb)", "language": "python",
             "metadata": {"debugger": True}}
-    from .archive import write_atomic
-
     write_atomic(folder / "kernel.json", json.dumps(spec, indent=1))
     return KERNEL_NAME
 

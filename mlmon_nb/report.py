@@ -515,7 +515,7 @@ def _count(run: Mapping, status: str, key: str) -> int:
 
 def render_archive_index(
     runs: Sequence[Mapping], baselines: Sequence[Mapping] = (), title: str = "mlmon archive",
-    charts: Sequence[Mapping] = (),
+    charts: Sequence[Mapping] = (), damaged: Sequence[Mapping] = (),
 ) -> str:
     """Render the archive's index.html: every run, newest first, and the baselines.
 
@@ -538,6 +538,8 @@ def render_archive_index(
     charts : Sequence[Mapping], optional
         Trend charts: ``model``, ``version``, ``src`` (a ``data:image/png``
         URI) and ``alt`` (what the chart shows).
+    damaged : Sequence[Mapping], optional
+        Run folders that could not be read: ``folder`` (relative) and ``reason``.
 
     Returns
     -------
@@ -595,6 +597,7 @@ def render_archive_index(
         series=trends,
         baselines=baseline_rows,
         charts=list(charts),
+        damaged=[{"folder": str(d.get("folder", "")), "reason": str(d.get("reason", ""))} for d in damaged],
         models=sorted({r["model"] for r in rows}),
         versions=sorted({r["version"] for r in rows}, key=lambda v: (len(v), v)),
         statuses=[s for s in STATUS_ORDER if any(r["status"] == s for r in rows)],

@@ -299,8 +299,9 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
     generated_at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     parent = plan.project.archive / plan.model.name / plan.version.name / archive.window_slug(plan.start, plan.end)
     run_id = archive.reserve_run_id(parent, archive.new_run_id(generated_at))
-    staging = archive.stage(plan.project.archive)
+    staging = None
     try:
+        staging = archive.stage(plan.project.archive)
         outcomes = _execute_all(plan, staging, run_id, generated_at, say, show_progress, kernels)
         summary = _summary(plan, run_id, generated_at, outcomes)
         validate_summary(summary, "summary.json (about to be written)")
@@ -311,11 +312,10 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
         (staging / "index.html").write_text(render_run_index(summary, reports), encoding="utf-8")
         run_dir = archive.commit(staging, parent, run_id)
     except BaseException:
-        archive.discard(staging)
+        if staging is not None:
+            archive.discard(staging)
+        archive.release_run_id(parent, run_id)
         raise
-    if run_dir.name != run_id:  # same-second collision: keep summary and folder consistent
-        summary["run_id"] = run_dir.name
-        archive.write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
     archive.write_index(plan.project.archive)
     from .alerts import notify
 
@@ -461,8 +461,9 @@ def _execute_baseline(plan: RunPlan, say: Progress, show_progress: bool, now: dt
     generated_at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
     target = plan.project.archive / plan.model.name / plan.version.name / "baseline"
     baseline_id = archive.reserve_run_id(target, archive.new_run_id(generated_at))
-    staging = archive.stage(plan.project.archive)
+    staging = None
     try:
+        staging = archive.stage(plan.project.archive)
         say(f"[1/1] baseline of {plan.model.name} {plan.version.name}: running")
         t0 = time.perf_counter()
         result_path = staging / "baseline.result.json"
@@ -489,18 +490,17 @@ def _execute_baseline(plan: RunPlan, say: Progress, show_progress: bool, now: dt
         if not ok:
             # A failed baseline is never archived as a baseline: keep its report for diagnosis.
             failed = plan.project.archive / plan.model.name / plan.version.name / "baseline-failed"
-            run_dir = archive.commit(staging, failed, baseline_id)
+            failed_id = archive.reserve_run_id(failed, baseline_id)
+            archive.release_run_id(target, baseline_id)
+            run_dir = archive.commit(staging, failed, failed_id)
             say(f"baseline failed: {error or 'no baseline.json written'}; report in {run_dir}")
             return RunOutcome(run_dir=run_dir, summary={"status": "error"}, exit_code=3)
-        target = plan.project.archive / plan.model.name / plan.version.name / "baseline"
         run_dir = archive.commit(staging, target, baseline_id)
     except BaseException:
-        archive.discard(staging)
+        if staging is not None:
+            archive.discard(staging)
+        archive.release_run_id(target, baseline_id)
         raise
-    if run_dir.name != baseline_id:  # same-second collision: the id is the folder's name
-        manifest = json.loads((run_dir / "baseline.json").read_text())
-        manifest["baseline_id"] = run_dir.name
-        archive.write_atomic(run_dir / "baseline.json", json.dumps(manifest, indent=1))
     say(f"[1/1] baseline: done ({time.perf_counter() - t0:.1f} s)")
     archive.write_index(plan.project.archive)
     return RunOutcome(run_dir=run_dir, summary={"status": "ok", "baseline_id": run_dir.name}, exit_code=0)

@@ -14,6 +14,12 @@ from typing import Any
 from .errors import UsageError
 
 _REPR_LIMIT = 60
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+"""No window starts before this (logs are never older; year 1 would overflow date arithmetic)."""
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
+"""No window ends after this."""
+MAX_WINDOW_DAYS = 366
+"""Longest window by default (``max_window_days`` in mlmon.yaml changes it)."""
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ISO_DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from mlmon_nb.alerts import ALERT_LOG, DELIVERY_LOG, notify, post
-from mlmon_nb.archive import load_summary
+from mlmon_nb.catalog import load_run
 from mlmon_nb.bundle import build_bundle, write_bundle
 from mlmon_nb.config import WebhookConfig, load_project
 from mlmon_nb.errors import ArchiveError, ConfigError
@@ -154,4 +154,4 @@ def test_older_schema_is_named(tmp_path, drift_run):
     summary["schema"] = "mlmon.summary/0"
     (old / "summary.json").write_text(json.dumps(summary))
     with pytest.raises(ArchiveError, match=r"mlmon\.summary/0.*mlmon\.summary/1"):
-        load_summary(old)
+        load_run(old)

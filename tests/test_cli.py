@@ -235,9 +235,10 @@ def test_killed_run_leaves_no_run_folder(project, tmp_path):
     proc.wait()
     window_dir = project.parent / "reports" / "m" / "1" / "2026-10-05_2026-10-12"
     assert not window_dir.exists() or not any(window_dir.iterdir())
-    from mlmon_nb.archive import iter_summaries
+    from mlmon_nb.catalog import scan
 
-    assert list(iter_summaries(project.parent / "reports")) == []
+    catalogue = scan(project.parent / "reports")
+    assert catalogue.runs == () and catalogue.damaged == ()
 
 
 def test_interrupted_run_says_one_line_and_leaves_no_run_folder_or_kernel(project, tmp_path):

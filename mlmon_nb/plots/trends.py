@@ -12,50 +12,45 @@ from .common import CUR_COLOR, REF_COLOR
 
 __all__ = ["TREND_SERIES", "trend_points", "trends"]
 
-#: (panel title, y label, series: (label, kind, subjects, statuses-count?))
+#: (panel title, y label, series labels): the labels are the run entries' ``figures`` keys
+#: (:data:`mlmon_nb.catalog.TREND_FIGURES`).
 TREND_SERIES = (
-    ("Features alerting for drift", "features (count)", (("alerting features", "feature_drift", None, True),)),
-    ("Performance", "ROC AUC", (("realized", "performance", ("roc_auc",), False),
-                                ("estimated (no labels)", "estimated_performance", ("roc_auc",), False))),
-    ("Latency p95", "milliseconds", (("p95", "operational", ("latency_p95",), False),)),
-    ("Exposure concentration", "Gini over items", (("Gini", "feedback_loop", ("exposure_gini",), False),)),
+    ("Features alerting for drift", "features (count)", ("alerting features",)),
+    ("Performance", "ROC AUC", ("realized", "estimated (no labels)")),
+    ("Latency p95", "milliseconds", ("p95",)),
+    ("Exposure concentration", "Gini over items", ("Gini",)),
 )
 
 
-def trend_points(summaries: Sequence[Mapping]) -> dict[str, list[tuple[dt.datetime, float]]]:
-    """Per series label, (window start, value) using the latest run of each window."""
-    latest: dict[str, Mapping] = {}
-    for s in summaries:
-        key = s["window"]["start"]
-        if key not in latest or s.get("generated_at", "") > latest[key].get("generated_at", ""):
-            latest[key] = s
+def trend_points(runs: Sequence[Mapping]) -> dict[str, list[tuple[dt.datetime, float]]]:
+    """Per series label, (window start, value) from the latest run of each window that measured it.
+
+    A later run that did not measure a figure (a re-run of one notebook) never hides the
+    value an earlier, fuller run of the same window measured.
+    """
+    best: dict[tuple[str, str], tuple[str, float]] = {}
+    for run in runs:
+        start, made = run["window"]["start"], str(run.get("generated_at", ""))
+        for label, value in (run.get("figures") or {}).items():
+            key = (label, start)
+            if key not in best or made > best[key][0]:
+                best[key] = (made, float(value))
     out: dict[str, list[tuple[dt.datetime, float]]] = {}
-    for start, s in sorted(latest.items()):
-        x = dt.datetime.fromisoformat(start)
-        for _, _, series in TREND_SERIES:
-            for label, kind, subjects, count in series:
-                checks = [c for c in s.get("checks", []) if c["kind"] == kind]
-                if count:
-                    if checks:
-                        out.setdefault(label, []).append((x, float(sum(c["status"] == "alert" for c in checks))))
-                    continue
-                values = [c.get("value") for c in checks if c["subject"] in subjects
-                          and isinstance(c.get("value"), (int, float))]
-                if values:
-                    out.setdefault(label, []).append((x, float(values[0])))
+    for (label, start), (_, value) in sorted(best.items(), key=lambda kv: kv[0][1]):
+        out.setdefault(label, []).append((dt.datetime.fromisoformat(start), value))
     return out
 
 
-def trends(summaries: Sequence[Mapping], title: str):
-    """A 2 x 2 figure of the trend panels for one model version."""
-    points = trend_points(summaries)
+def trends(runs: Sequence[Mapping], title: str):
+    """A 2 x 2 figure of the trend panels for one model version (``runs``: catalogue entries)."""
+    points = trend_points(runs)
     fig, axes = plt.subplots(2, 2, figsize=(10, 5.2), dpi=80, layout="constrained")
     colors = (REF_COLOR, CUR_COLOR)
-    starts = sorted({dt.datetime.fromisoformat(s["window"]["start"]) for s in summaries})
+    starts = sorted({dt.datetime.fromisoformat(r["window"]["start"]) for r in runs})
     pad = dt.timedelta(days=3)
     for ax, (panel, ylabel, series) in zip(axes.flat, TREND_SERIES):
         drawn = False
-        for (label, _, _, _), color in zip(series, colors):
+        for label, color in zip(series, colors):
             pts = points.get(label, [])
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=color, label=label, ms=3)

@@ -1,0 +1,24 @@
+"""Files written whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a text file by writing a sibling and renaming it over the target.
+
+    The sibling is removed on every path that does not rename it (a full disk,
+    an interrupt), so no ``.<name>.<uuid>.tmp`` is ever left behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
