@@ -18,8 +18,8 @@ import yaml
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from mlmon_nb import demo as demo_module
 from mlmon_nb.demo import DemoProject, build_demo
+from mlmon_nb.demo import write as demo_write
 from mlmon_nb.errors import UsageError
 
 SCALE = 0.25
@@ -410,7 +410,7 @@ def test_a_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(demo_module, "_write_models", broken)
+    monkeypatch.setattr(demo_write, "write_models", broken)
     with pytest.raises(OSError, match="disk full"):
         build_demo(tmp_path / "demo", scale=0.02, weeks=1)
     assert not (tmp_path / "demo").exists()
