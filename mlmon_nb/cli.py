@@ -3,6 +3,9 @@
 Exit codes: 0 done, nothing at or above ``--fail-on`` fired; 1 a check at or
 above ``--fail-on`` fired; 2 bad input (one line on stderr, archive
 untouched); 3 a notebook failed (its report is archived with status error).
+
+Each command imports what it needs when it runs ("lazy: fast CLI start"): ``mlmon --help``
+and input errors then answer without loading pandas, DuckDB, nbconvert or scikit-learn.
 """
 
 from __future__ import annotations
@@ -87,20 +90,20 @@ def run(project: Path, model: str, version: str, window: str, notebooks: tuple[s
 
     Example: mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-09/2026-11-16
     """
-    from .kernels import KernelPool, ensure_kernel
-    from .resources import default_window_notebooks
+    from .kernels import KernelPool, ensure_kernel  # lazy: fast CLI start
+    from .resources import default_window_notebooks  # lazy: fast CLI start
 
     names = _split_names(notebooks)
     with KernelPool(ensure_kernel()) as kernels:
         # The first notebook's kernel boots and imports while the inputs are checked.
         kernels.prestart((names or default_window_notebooks() or ("",))[0])
-        from .runner import execute_plan, parse_parameters, prepare_window_run
+        from .runner import execute_plan, parse_parameters, prepare_window_run  # lazy: fast CLI start
 
         plan = prepare_window_run(project, model, version, window, names, parse_parameters(params))
         outcome = execute_plan(plan, fail_on=fail_on, progress=_say, show_progress=sys.stderr.isatty(),
                                kernels=kernels)
     _say(f"status {outcome.summary['status']}: {outcome.summary['verdict']}")
-    from .alerts import describe_failure
+    from .alerts import describe_failure  # lazy: fast CLI start
 
     for delivery in outcome.deliveries:
         if not delivery.ok:
@@ -118,11 +121,11 @@ def baseline(project: Path, model: str, version: str) -> None:
 
     Example: mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2
     """
-    from .kernels import KernelPool, ensure_kernel
+    from .kernels import KernelPool, ensure_kernel  # lazy: fast CLI start
 
     with KernelPool(ensure_kernel()) as kernels:
         kernels.prestart("baseline")  # boots and imports while the inputs are checked
-        from .runner import execute_baseline, prepare_baseline
+        from .runner import execute_baseline, prepare_baseline  # lazy: fast CLI start
 
         plan = prepare_baseline(project, model, version)
         outcome = execute_baseline(plan, progress=_say, show_progress=sys.stderr.isatty(), kernels=kernels)
@@ -137,8 +140,8 @@ def index(project: Path) -> None:
 
     Example: mlmon index -p mlmon.yaml
     """
-    from .archive import write_index
-    from .config import load_project
+    from .archive import write_index  # lazy: fast CLI start
+    from .config import load_project  # lazy: fast CLI start
 
     proj = load_project(project)
     click.echo(str(write_index(proj.archive)))
@@ -153,7 +156,7 @@ def bundle(run_folder: Path, out: Path | None) -> None:
 
     Example: mlmon bundle reports/ctr-ranker/2/2026-11-09_2026-11-16/20261116T060102Z -o incident-42.html
     """
-    from .bundle import write_bundle
+    from .bundle import write_bundle  # lazy: fast CLI start
 
     click.echo(str(write_bundle(run_folder, out)))
 
@@ -179,7 +182,7 @@ def demo(out: Path, scale: float, weeks: int, seed: int, exposure: str, notebook
 
     Example: mlmon demo --out mlmon-demo --scale 0.5
     """
-    from .demo import run_demo
+    from .demo import run_demo  # lazy: fast CLI start
 
     index_path = run_demo(out, scale=scale, weeks=weeks, seed=seed, exposure=exposure,
                           notebooks=_split_names(notebooks) or None, progress=_say,
