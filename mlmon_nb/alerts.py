@@ -10,13 +10,16 @@ which was archived before any delivery was attempted.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections import Counter
 import json
 import logging
 import os
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +28,9 @@ from typing import Any, Callable, Mapping, Sequence
 from .catalog import load_run
 from .checks import SEVERITY
 from .config import Project, WebhookConfig
-from .errors import ArchiveError
+from .errors import ArchiveError, ConfigError
 from .journal import Journal
+from .redact import redact_text
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +111,7 @@ def slack_payload(summary: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Delivery:
-    """The outcome of one webhook delivery."""
+    """The outcome of one webhook delivery (``url`` is the redacted form)."""
 
     url: str
     ok: bool
@@ -115,35 +119,82 @@ class Delivery:
     detail: str
 
 
-def _redact(url: str) -> str:
-    """A webhook URL without its secret path (Slack URLs carry the token in the path)."""
-    from urllib.parse import urlsplit
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers, not instructions: a 3xx is reported, never followed as a GET."""
 
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/…" if parts.path not in ("", "/") else url
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102 (urllib's hook)
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect())
+
+
+def _request(url: str, body: bytes) -> urllib.request.Request:
+    """A POST to ``url``; credentials in the URL (``user:password@``) become a Basic header."""
+    parts = urllib.parse.urlsplit(url)
+    headers = {"Content-Type": "application/json", "User-Agent": "mlmon-nb"}
+    if parts.username is not None:
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        url = urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return urllib.request.Request(url, data=body, method="POST", headers=headers)
+
+
+def _attempt(url: str, body: bytes, timeout: float) -> tuple[str, int | None, str]:
+    """One POST within a *total* time limit: ("ok"|"http"|"net", status, detail).
+
+    urllib's timeout applies to each socket operation, so an endpoint answering one byte at
+    a time would hold a run for ever; the request runs on a daemon thread that is abandoned
+    (and its socket with it) when the limit passes.
+    """
+    box: dict[str, Any] = {}
+
+    def go() -> None:
+        try:
+            with _OPENER.open(_request(url, body), timeout=timeout) as resp:  # noqa: S310 (http(s) only, checked in config)
+                resp.read(65536)
+                box["out"] = ("ok", resp.status, f"HTTP {resp.status}")
+        except urllib.error.HTTPError as exc:
+            note = " (redirects are not followed)" if 300 <= exc.code < 400 else ""
+            box["out"] = ("http", exc.code, f"HTTP {exc.code} {exc.reason}{note}")
+        except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            box["out"] = ("net", None, f"{type(reason).__name__}: {reason}")
+
+    thread = threading.Thread(target=go, name="mlmon-webhook", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        return "net", None, f"no complete answer within {timeout:g} s"
+    return box["out"]
 
 
 def post(hook: WebhookConfig, payload: Mapping[str, Any],
          sleep: Callable[[float], None] = time.sleep) -> Delivery:
-    """POST a JSON payload, retrying connection errors, timeouts, 429 and 5xx with backoff."""
+    """POST a JSON payload, retrying connection errors, timeouts, 429 and 5xx with backoff.
+
+    Each attempt has ``timeout_seconds`` in total; a redirect is reported as a failure.
+    Every detail that reaches a log is redacted (the URL is a secret).
+    """
     body = json.dumps(payload).encode()
+    shown = hook.shown
+    try:
+        url = hook.resolve()
+    except ConfigError as exc:
+        return Delivery(shown, False, 0, str(exc))
     detail = ""
     for attempt in range(1, hook.retries + 2):
-        req = urllib.request.Request(hook.url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "User-Agent": "mlmon-nb"})
-        try:
-            with urllib.request.urlopen(req, timeout=hook.timeout_seconds) as resp:  # noqa: S310 (http(s) only, checked in config)
-                return Delivery(hook.url, True, attempt, f"HTTP {resp.status}")
-        except urllib.error.HTTPError as exc:
-            detail = f"HTTP {exc.code} {exc.reason}"
-            if exc.code < 500 and exc.code != 429:
-                return Delivery(hook.url, False, attempt, detail)  # the request itself is wrong: no retry
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            detail = f"{type(reason).__name__}: {reason}"
+        kind, code, detail = _attempt(url, body, hook.timeout_seconds)
+        detail = redact_text(detail, [url])
+        if kind == "ok" and code is not None and 200 <= code < 300:
+            return Delivery(shown, True, attempt, detail)
+        if kind == "http" and code is not None and code < 500 and code != 429:
+            return Delivery(shown, False, attempt, detail)  # the request itself is wrong: no retry
         if attempt <= hook.retries:
             sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
-    return Delivery(hook.url, False, hook.retries + 1, detail)
+    return Delivery(shown, False, hook.retries + 1, detail)
 
 
 def notify(project: Project, summary: Mapping[str, Any], run_dir: Path,
@@ -156,17 +207,20 @@ def notify(project: Project, summary: Mapping[str, Any], run_dir: Path,
             continue
         delivery = post(hook, slack_payload(summary, run_dir), sleep=sleep)
         deliveries.append(delivery)
-        Journal(project.archive / DELIVERY_LOG).append([{
-            "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "url": _redact(hook.url),
-            "run_id": summary["run_id"], "model": summary["model"], "version": summary["version"],
-            "ok": delivery.ok, "attempts": delivery.attempts, "detail": delivery.detail}])
+        try:
+            Journal(project.archive / DELIVERY_LOG).append([{
+                "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "url": delivery.url,
+                "run_id": summary["run_id"], "model": summary["model"], "version": summary["version"],
+                "ok": delivery.ok, "attempts": delivery.attempts, "detail": delivery.detail}])
+        except ArchiveError as exc:  # the delivery happened; only its log line is lost
+            logger.warning("%s", exc)
         if not delivery.ok:
-            logger.warning("webhook %s failed after %d attempt(s): %s", _redact(hook.url), delivery.attempts,
+            logger.warning("webhook %s failed after %d attempt(s): %s", delivery.url, delivery.attempts,
                            delivery.detail)
     return deliveries
 
 
 def describe_failure(delivery: Delivery) -> str:
     """One line for the CLI about a failed delivery."""
-    return (f"webhook {_redact(delivery.url)} failed after {delivery.attempts} attempt(s): {delivery.detail}; "
+    return (f"webhook {delivery.url} failed after {delivery.attempts} attempt(s): {delivery.detail}; "
             f"the run is archived and unchanged")

@@ -25,6 +25,7 @@ import datetime as dt
 import difflib
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -34,6 +35,7 @@ import yaml
 from . import yamlschema as ys
 from .alertable import STATISTICS, method_names, metric_names
 from .errors import ConfigError
+from .redact import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -188,12 +190,62 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class WebhookConfig:
-    """A Slack-compatible webhook notified after each run at or above ``min_status``."""
+    """A Slack-compatible webhook notified after each run at or above ``min_status``.
 
-    url: str
+    The URL is a secret: it is never part of the repr (which lands in notebooks);
+    ``url_env`` names an environment variable holding it instead of the file.
+    """
+
+    url: str | None = field(default=None, repr=False)
+    url_env: str | None = None
     min_status: str = "alert"
     timeout_seconds: float = 5.0
     retries: int = 3
+
+    @property
+    def shown(self) -> str:
+        """How the webhook is named in messages and logs (no credentials)."""
+        if self.url_env:
+            return f"${self.url_env}"
+        return redact_url(self.url or "")
+
+    def resolve(self) -> str:
+        """The URL to post to.
+
+        Raises
+        ------
+        ConfigError
+            When ``url_env`` names a variable that is not set or not an http(s) URL.
+        """
+        if not self.url_env:
+            return self.url or ""
+        value = os.environ.get(self.url_env, "")
+        problem = url_problem(value) if value else "is not set"
+        if problem:
+            raise ConfigError(f"alerts.webhooks: environment variable {self.url_env} (url_env) {problem}")
+        return value
+
+
+MAX_WEBHOOK_TIMEOUT = 60.0
+MAX_WEBHOOK_RETRIES = 10
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not a webhook URL (None when it is one)."""
+    from urllib.parse import urlsplit  # noqa: here, like the other checks of rare keys
+
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "contains whitespace or control characters"
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an http(s) URL with a host, e.g. https://hooks.slack.com/services/..."
+    if port == 0:
+        return "has port 0"
+    return None
 
 
 @dataclass(frozen=True)
@@ -483,28 +535,41 @@ _MODEL = {
 }
 
 def _url_check(value: Any, where: ys.Where) -> str:
-    from urllib.parse import urlsplit
-
     if not isinstance(value, str):
-        where.fail("an http(s) URL", value)
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        where.fail("an http(s) URL with a host, e.g. https://hooks.slack.com/services/...", value)
-    return value.strip()
+        where.fail("an http(s) URL", got="a " + type(value).__name__)
+    problem = url_problem(value)
+    if problem:  # the value is a secret: the message never repeats it
+        where.fail("an http(s) URL without spaces or control characters", got=f"a URL that {problem}")
+    return value
+
+
+def _env_name_check(value: Any, where: ys.Where) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        where.fail("an environment variable name, e.g. MLMON_SLACK_URL", value)
+    return value
 
 
 _WEBHOOK = {
-    "url": ys.Key(ys.Check("an http(s) URL", _url_check), required=True),
+    "url": ys.Key(ys.Check("an http(s) URL", _url_check)),
+    "url_env": ys.Key(ys.Check("an environment variable name", _env_name_check)),
     "min_status": ys.Key(ys.choice_check(("warn", "alert", "error"))),
-    "timeout_seconds": ys.Key(ys.number_check("a number of seconds > 0", lambda x: x > 0)),
-    "retries": ys.Key(ys.integer_check("an integer >= 0", 0)),
+    "timeout_seconds": ys.Key(ys.number_check(f"a number of seconds > 0 and <= {MAX_WEBHOOK_TIMEOUT:g}",
+                                              lambda x: 0 < x <= MAX_WEBHOOK_TIMEOUT)),
+    "retries": ys.Key(ys.integer_check(f"an integer from 0 to {MAX_WEBHOOK_RETRIES}", 0, MAX_WEBHOOK_RETRIES)),
 }
+
+
+def _webhook(item: Any, where: ys.Where) -> WebhookConfig:
+    values = ys.check_block(item, _WEBHOOK, where)
+    if ("url" in values) == ("url_env" in values):
+        where.fail("exactly one of url or url_env", got="both" if "url" in values else "neither")
+    return WebhookConfig(**values)
 
 
 def _webhooks_check(value: Any, where: ys.Where) -> tuple[WebhookConfig, ...]:
     if not isinstance(value, list):
-        where.fail("a list of webhooks ({url, min_status, timeout_seconds, retries})", value)
-    return tuple(WebhookConfig(**ys.check_block(item, _WEBHOOK, where.child(i))) for i, item in enumerate(value))
+        where.fail("a list of webhooks ({url or url_env, min_status, timeout_seconds, retries})", value)
+    return tuple(_webhook(item, where.child(i)) for i, item in enumerate(value))
 
 
 _ALERTS = {

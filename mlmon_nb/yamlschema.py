@@ -245,9 +245,10 @@ def number_check(what: str, accept: Callable[[float], bool]) -> Check:
 ANY_NUMBER = number_check("a number", lambda x: True)
 
 
-def integer_check(what: str, minimum: int) -> Check:
+def integer_check(what: str, minimum: int, maximum: int | None = None) -> Check:
     def convert(value: Any, where: Where) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum \
+                or (maximum is not None and value > maximum):
             where.fail(what, value)
         return value
 
