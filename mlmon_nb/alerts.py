@@ -199,8 +199,15 @@ def post(hook: WebhookConfig, payload: Mapping[str, Any],
 
 def notify(project: Project, summary: Mapping[str, Any], run_dir: Path,
            sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
-    """Log the run's alerts and deliver its webhooks; never raises for a delivery failure."""
-    append_alert_log(project.archive, summary, run_dir)
+    """Log the run's alerts and deliver its webhooks; never raises for a delivery or log failure.
+
+    A log line that cannot be written (a full disk) is re-derived by the next run or
+    ``mlmon index``; the webhooks are still tried.
+    """
+    try:
+        append_alert_log(project.archive, summary, run_dir)
+    except ArchiveError as exc:
+        logger.warning("alert log not updated (the next run or 'mlmon index' re-derives it): %s", exc)
     deliveries = []
     for hook in project.alerts.webhooks:
         if SEVERITY[summary["status"]] < SEVERITY[hook.min_status]:

@@ -81,6 +81,46 @@ def release_run_id(parent: Path, run_id: str) -> None:
     (Path(parent) / f".{run_id}.reserved").unlink(missing_ok=True)
 
 
+MIN_FREE_BYTES = 64 << 20
+"""Free space a run needs in the archive's filesystem to start (reports, notebooks, summary)."""
+
+
+def check_writable(archive: Path, where: str = "archive") -> None:
+    """The archive folder can be written (checked before a run; nothing is created).
+
+    Raises
+    ------
+    ArchiveError
+        When the path is a file, lies under a file, is not writable, or its filesystem is full.
+    """
+    archive = Path(archive)
+    probe = archive
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ArchiveError(f"{where}: {probe} is a file, not a folder; set 'archive' to a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ArchiveError(f"{where}: {probe} is not writable by this user; fix its permissions or "
+                           f"set 'archive' to a writable folder")
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        return
+    if free < MIN_FREE_BYTES:
+        raise ArchiveError(f"{where}: only {free >> 20} MiB free on the filesystem of {probe}; "
+                           f"a run needs at least {MIN_FREE_BYTES >> 20} MiB")
+
+
+def disk_full(path: Path) -> bool:
+    """Whether the filesystem holding ``path`` is (nearly) full."""
+    try:
+        return shutil.disk_usage(path).free < (1 << 20)
+    except OSError:
+        return False
+
+
 def stage(archive: Path) -> Path:
     """Create a private staging folder inside the archive (same filesystem as the target)."""
     root = Path(archive) / STAGING

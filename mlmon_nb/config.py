@@ -576,8 +576,21 @@ _ALERTS = {
     "webhooks": ys.Key(ys.Check("a list of webhooks", _webhooks_check)),
 }
 
+#: Folders an archive may never be (``mlmon index`` would write ``/index.html``).
+SYSTEM_FOLDERS = frozenset({"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/proc", "/root",
+                            "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"})
+
+
+def _archive_check(value: Any, where: ys.Where) -> Path:
+    path = ys.PATH.convert(value, where)
+    real = os.path.realpath(path)
+    if real in SYSTEM_FOLDERS or os.path.dirname(real) == real:
+        where.fail("a folder of its own for the archive, e.g. reports", value, note=f"{real} is a system folder")
+    return path
+
+
 _PROJECT = {
-    "archive": ys.Key(ys.PATH, required=True),
+    "archive": ys.Key(ys.Check("a folder for the archive (not a system folder)", _archive_check), required=True),
     "alerts": ys.Key(ys.block_check(_ALERTS, ys.dataclass_of(AlertsConfig))),
     "models": ys.Key(
         ys.entries_check(

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import numpy as np
 import pandas as pd
 
-from .config import FeaturesConfig, ModelConfig
+from .config import FeaturesConfig, ModelConfig, Project
 from .errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -117,10 +117,7 @@ def resolve_source(path: str | Path, where: str) -> Source:
         if not files:
             raise DataError(f"{where}: no files match {text}")
     elif os.path.isdir(text):
-        files = sorted(
-            f for f in globmod.glob(os.path.join(text, "**", "*"), recursive=True)
-            if os.path.isfile(f) and _kind_of(f) and not os.path.basename(f).startswith((".", "_"))
-        )
+        files = _data_files(text, where)
         if not files:
             raise DataError(f"{where}: folder {text} holds no parquet or CSV files")
     elif os.path.isfile(text):
@@ -137,6 +134,40 @@ def resolve_source(path: str | Path, where: str) -> Source:
         if os.path.getsize(f) == 0:
             raise DataError(f"{where}: {f} is empty (0 bytes)")
     return Source(path=Path(text), kind=kinds.pop(), files=tuple(files), where=where)
+
+
+#: Folders that are never a data source (walking them would list the whole machine).
+SYSTEM_FOLDERS = frozenset({"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin",
+                            "/sys", "/usr", "/var"})
+MAX_SOURCE_FILES = 200_000
+"""Most files a source folder may hold (a folder with more is not a data folder by mistake)."""
+MAX_WALKED_ENTRIES = 2_000_000
+
+
+def _data_files(folder: str, where: str) -> list[str]:
+    """Parquet/CSV files under a folder (hidden and ``_``-prefixed names skipped), bounded.
+
+    Raises
+    ------
+    DataError
+        For a system folder, or a folder so large it cannot be meant (``logs: /``).
+    """
+    real = os.path.realpath(folder)
+    if real in SYSTEM_FOLDERS or os.path.dirname(real) == real:
+        raise DataError(f"{where}: {folder} is a system folder, not a folder of data; "
+                        f"point it at the folder holding the parquet or CSV files")
+    files, walked = [], 0
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        walked += len(dirs) + len(names)
+        for name in names:
+            if not name.startswith((".", "_")) and _kind_of(name):
+                files.append(os.path.join(root, name))
+        if len(files) > MAX_SOURCE_FILES or walked > MAX_WALKED_ENTRIES:
+            raise DataError(f"{where}: {folder} holds more than {MAX_SOURCE_FILES:,} files or "
+                            f"{MAX_WALKED_ENTRIES:,} entries; point it at the folder of this model's data "
+                            f"(or a glob such as {os.path.join(folder, 'day=*', '*.parquet')})")
+    return sorted(f for f in files if os.path.isfile(f))
 
 
 def _friendly(exc: Exception, source: Source) -> DataError:
@@ -690,7 +721,7 @@ def window_types(source: Source, timestamp: str, start: dt.datetime, end: dt.dat
     return describe(Source(path=source.path, kind=source.kind, files=tuple(files), where=source.where), con)
 
 
-def reference_stats(project: "Project", model: ModelConfig,
+def reference_stats(project: Project, model: ModelConfig,
                     con: duckdb.DuckDBPyConnection | None = None) -> tuple[int, str]:
     """Row count and fingerprint of the reference data, computed by DuckDB."""
     con = con or connect()

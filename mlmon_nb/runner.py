@@ -32,7 +32,7 @@ from .checks import SCHEMA, SEVERITY, exit_code, read_notebook_result, run_verdi
 from .config import ModelConfig, Project, VersionConfig, load_project
 from .windows import parse_window
 from .data import combine_fingerprints, connect, window_stats
-from .errors import UsageError
+from .errors import ArchiveError, UsageError
 from .kernels import KernelPool, ensure_kernel
 from .models import load_model, model_file_fingerprint
 from .provenance import package_versions
@@ -129,6 +129,9 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
         Any bad input: config, model, version, window, data, notebook names.
     """
     project = load_project(project_path)
+    for hook in project.alerts.webhooks:
+        hook.resolve()  # a url_env that is not set fails now (exit 2), not after the run
+    archive.check_writable(project.archive, f"{project.path.name}: archive")
     mcfg = project.model(model)
     vcfg = project.version(model, version)
     start, end = parse_window(window)
@@ -311,12 +314,20 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
         reports = {o.name: f"{o.name}.html" for o in outcomes}
         (staging / "index.html").write_text(render_run_index(summary, reports), encoding="utf-8")
         run_dir = archive.commit(staging, parent, run_id)
-    except BaseException:
+    except BaseException as exc:
         if staging is not None:
             archive.discard(staging)
         archive.release_run_id(parent, run_id)
+        if isinstance(exc, Exception) and archive.disk_full(plan.project.archive):
+            raise ArchiveError(f"{plan.project.archive}: the disk filled up while the run's reports were "
+                               f"written; nothing was archived. Free some space and run again") from exc
         raise
-    archive.write_index(plan.project.archive)
+    try:
+        archive.write_index(plan.project.archive)
+    except (OSError, ArchiveError) as exc:  # the run is archived; its derived files heal on the next run
+        logger.warning("run archived in %s, but the index and alert log could not be updated: %s", run_dir, exc)
+        say(f"warning: the archive index and alert log were not updated ({exc}); "
+            f"'mlmon index' repairs them")
     from .alerts import notify
 
     deliveries = notify(plan.project, summary, run_dir)

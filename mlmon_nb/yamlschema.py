@@ -99,12 +99,28 @@ def truncated(value: Any) -> str:
 # YAML loading.
 
 
+MAX_VALUES = 100_000
+"""Most values a document may expand to through aliases (a project file has a few hundred)."""
+
+
 class Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses duplicate keys and reports bad dates.
+    """``yaml.SafeLoader`` that refuses duplicate keys, reports bad dates and alias bombs.
 
     Plain ``safe_load`` keeps the last of two equal keys silently, which hides
-    exactly the kind of slip the project file must not ignore.
+    exactly the kind of slip the project file must not ignore. A few nested
+    aliases (``b: [*a, *a, ...]``) can expand a small file into billions of
+    values: the composed document's expanded size is counted (linear in the
+    file) and refused above :data:`MAX_VALUES` before anything is built.
     """
+
+    def compose_document(self) -> yaml.Node:
+        node = super().compose_document()
+        sizes: dict[int, int] = {}
+        if _expanded(node, sizes) > MAX_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"the document expands to more than {MAX_VALUES:,} values through aliases "
+                            f"(an alias bomb?); write the values out", node.start_mark)
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[Any] = set()
@@ -130,6 +146,22 @@ class Loader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(
                 None, None, f"invalid date {node.value!r} ({exc})", node.start_mark
             ) from exc
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Values ``node`` stands for once every alias is expanded (memoised: linear in the file)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    sizes[key] = MAX_VALUES + 1  # a node reached again while being counted: a recursive alias
+    if isinstance(node, yaml.MappingNode):
+        total = 1 + sum(_expanded(k, sizes) + _expanded(v, sizes) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        total = 1 + sum(_expanded(v, sizes) for v in node.value)
+    else:
+        total = 1
+    sizes[key] = min(total, MAX_VALUES + 1)
+    return sizes[key]
 
 
 Loader.add_constructor("tag:yaml.org,2002:map", Loader.construct_mapping)
