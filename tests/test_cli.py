@@ -76,6 +76,11 @@ def _edit(path: Path, change) -> None:
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 
+_BOMB = "x_bomb:\n" + "".join(
+    f"  {n}: &{n} [" + ", ".join([f"*{p}"] * 9) + "]\n" for p, n in zip("abcdefgh", "bcdefghi")
+).replace("  b: &b [*a", "  a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n  b: &b [*a", 1)
+
+
 def _bad_cases():
     m = lambda cfg: cfg["models"]["m"]  # noqa: E731
     return {
@@ -113,7 +118,20 @@ def _bad_cases():
                                             ["-m", "../x"], "archive"),
         "version name escaping the archive": (None, ["-v", "../1"], "version"),
         "unknown statistic in thresholds": (lambda p: _edit(p, lambda c: m(c).__setitem__(
-            "thresholds", {"methods": {"kss": {"alert": 0.2}}})), [], "unknown statistic 'kss'"),
+            "thresholds", {"methods": {"kss": {"alert": 0.2}}})), [], "unknown name 'kss'"),
+        "unknown metric in thresholds": (lambda p: _edit(p, lambda c: m(c).__setitem__(
+            "thresholds", {"metrics": {"latency_p59": {"alert": 200}}})), [], "thresholds.metrics.latency_p59"),
+        "yaml alias bomb": (lambda p: p.write_text(p.read_text() + _BOMB), [], "alias bomb"),
+        "archive is a system folder": (lambda p: _edit(p, lambda c: c.__setitem__("archive", "/")), [],
+                                       "system folder"),
+        "archive is a file": (lambda p: ((p.parent / "afile").write_text("x"), _edit(
+            p, lambda c: c.__setitem__("archive", "afile"))), [], "is a file, not a folder"),
+        "logs at the filesystem root": (lambda p: _edit(p, lambda c: m(c).__setitem__("logs", "/")), [],
+                                        "system folder"),
+        "webhook url with a space": (lambda p: _edit(p, lambda c: c.__setitem__(
+            "alerts", {"webhooks": [{"url": "https://h.example/T0 B1"}]})), [], "whitespace"),
+        "webhook url_env not set": (lambda p: _edit(p, lambda c: c.__setitem__(
+            "alerts", {"webhooks": [{"url_env": "MLMON_UNSET_HOOK_VARIABLE"}]})), [], "MLMON_UNSET_HOOK_VARIABLE"),
         "threshold for a feature not monitored": (lambda p: _edit(p, lambda c: m(c).__setitem__(
             "thresholds", {"features": {"prize": {"alert": 0.2}}})), [], "'prize' is not a monitored feature"),
         "unknown notebook": (None, ["-n", "nope"], "unknown notebook 'nope'"),
