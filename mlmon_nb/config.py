@@ -36,6 +36,7 @@ from . import yamlschema as ys
 from .alertable import STATISTICS, method_names, metric_names
 from .errors import ConfigError
 from .redact import redact_url
+from .windows import MAX_WINDOW_DAYS
 
 logger = logging.getLogger(__name__)
 
@@ -263,6 +264,7 @@ class Project:
     archive: Path
     models: Mapping[str, ModelConfig]
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    max_window_days: int = MAX_WINDOW_DAYS
 
     @property
     def root(self) -> Path:
@@ -366,7 +368,8 @@ def load_project(path: str | Path) -> Project:
         where.fail("a mapping with the keys " + ", ".join(_PROJECT), got="an empty file")
     values = ys.check_block(document, _PROJECT, where)
     project = Project(path=file, archive=values["archive"], models=values["models"],
-                      alerts=values.get("alerts") or AlertsConfig())
+                      alerts=values.get("alerts") or AlertsConfig(),
+                      max_window_days=values.get("max_window_days", MAX_WINDOW_DAYS))
     logger.debug("loaded %s: models %s", file, ", ".join(project.models))
     return project
 
@@ -592,6 +595,7 @@ def _archive_check(value: Any, where: ys.Where) -> Path:
 _PROJECT = {
     "archive": ys.Key(ys.Check("a folder for the archive (not a system folder)", _archive_check), required=True),
     "alerts": ys.Key(ys.block_check(_ALERTS, ys.dataclass_of(AlertsConfig))),
+    "max_window_days": ys.Key(ys.integer_check("a whole number of days from 1 to 3660", 1, 3660)),
     "models": ys.Key(
         ys.entries_check(
             "a non-empty mapping of model name -> model",

@@ -42,6 +42,10 @@ def templates_dir() -> Path:
 NOTEBOOK_PATH_ENV = "MLMON_NOTEBOOK_PATH"
 
 
+#: Names a notebook cannot have: its report would overwrite the run's own page.
+RESERVED_NAMES = frozenset({"index", "summary", "bundle"})
+
+
 def available_notebooks() -> dict[str, Path]:
     """Notebooks by machine name: the shipped ones, then any in ``$MLMON_NOTEBOOK_PATH``.
 
@@ -60,6 +64,8 @@ def available_notebooks() -> dict[str, Path]:
 
 def notebook_path(name: str) -> Path:
     """Path of a shipped notebook, or UsageError listing the known ones."""
+    if name in RESERVED_NAMES:
+        raise UsageError(f"notebook name {name!r} is reserved (the run folder's {name}.html); rename the notebook")
     known = available_notebooks()
     if name not in known:
         raise UsageError(f"unknown notebook {name!r}; available: {', '.join(sorted(known))}")

@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import nbformat
 
-from . import __version__, archive
+from . import __version__, archive, parameters
 from .checks import SCHEMA, SEVERITY, exit_code, read_notebook_result, run_verdict, validate_summary, worst
 from .config import ModelConfig, Project, VersionConfig, load_project
 from .windows import parse_window
@@ -102,20 +102,22 @@ def parse_parameters(pairs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def _notebook_parameters(name: str) -> set[str]:
-    import papermill
+def _notebook_parameters(name: str) -> dict[str, dict[str, Any]]:
+    import papermill  # lazy: papermill only when a run is prepared
 
-    return set(papermill.inspect_notebook(str(notebook_path(name))))
+    return dict(papermill.inspect_notebook(str(notebook_path(name))))
 
 
 def _split_parameters(names: Sequence[str], extra: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each notebook's share of the ``-P`` values, checked against its declared types and ranges."""
     declared = {n: _notebook_parameters(n) for n in names}
     for key in extra:
         if not any(key in d for d in declared.values()):
             known = sorted(set().union(*declared.values()) - set(RUN_PARAMETERS))
             raise UsageError(f"parameter {key!r} is not a parameter of {', '.join(names)}; "
                              f"known: {', '.join(known) or '(none)'}")
-    return {n: {k: v for k, v in extra.items() if k in declared[n]} for n in names}
+    return {n: parameters.check(n, {k: v for k, v in extra.items() if k in declared[n]}, declared[n])
+            for n in names}
 
 
 def prepare_window_run(project_path: str | Path, model: str, version: str, window: str,
@@ -135,7 +137,11 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
     mcfg = project.model(model)
     vcfg = project.version(model, version)
     start, end = parse_window(window)
-    names = tuple(notebooks) if notebooks else default_window_notebooks()
+    days = (end - start).total_seconds() / 86400
+    if days > project.max_window_days:
+        raise UsageError(f"window {window}: {days:g} days is longer than the {project.max_window_days} days "
+                         f"allowed (max_window_days in {project.path.name}); run shorter windows")
+    names = tuple(dict.fromkeys(notebooks)) if notebooks else default_window_notebooks()
     for n in names:
         notebook_path(n)
         if n == "baseline":

@@ -88,9 +88,12 @@ def parse_window(text: str) -> tuple[dt.datetime, dt.datetime]:
     '2026-11-23T04:00:00+00:00'
     """
     try:
-        return window_bounds(text)
+        start, end = window_bounds(text)
     except ValueError as exc:
         raise UsageError(f"window {_short(text)}: {exc}") from None
+    if start < EARLIEST or end > LATEST:
+        raise UsageError(f"window {_short(text)}: dates must lie between {EARLIEST.date()} and {LATEST.date()}")
+    return start, end
 
 
 def _short(value: Any) -> str:

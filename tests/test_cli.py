@@ -136,6 +136,15 @@ def _bad_cases():
             "thresholds", {"features": {"prize": {"alert": 0.2}}})), [], "'prize' is not a monitored feature"),
         "unknown notebook": (None, ["-n", "nope"], "unknown notebook 'nope'"),
         "unknown parameter": (None, ["-P", "nope=1"], "parameter 'nope'"),
+        "parameter of the wrong type": (None, ["-P", "top_n=abc"], "data_drift's top_n expects an integer"),
+        "parameter out of range": (None, ["-n", "explainability", "-P", "max_rows=0"], "max_rows expects an integer >= 1"),
+        "unknown statistic parameter": (None, ["-P", "statistics=bogus"], "'bogus' is not one"),
+        "cohort that is code": (None, ["-n", "explainability", "-P",
+                                       "cohort=price.__init__.__globals__.get('sys').modules.get('os')"
+                                       ".system('touch pwned') == 0"], "is not allowed (attribute"),
+        "window of year 1": (None, ["-w", "0001-01-01/2026-11-16"], "between 1970-01-01 and 2200-01-01"),
+        "window longer than allowed": (None, ["-w", "2025-01-01/2026-10-12"], "max_window_days"),
+        "reserved notebook name": (None, ["-n", "index"], "reserved"),
     }
 
 
@@ -156,6 +165,7 @@ def test_bad_input_exits_2_with_one_line_and_leaves_the_archive_alone(project, c
     assert lines[0].startswith("mlmon: error: ")
     assert expected in lines[0], lines[0]
     assert "Traceback" not in err
+    assert not (Path.cwd() / "pwned").exists() and not (project.parent / "pwned").exists()
     assert _tree(archive) == before
 
 

@@ -251,11 +251,11 @@ def test_yaml_that_safe_load_would_get_wrong(tmp_path, text, expected):
 @pytest.mark.parametrize(
     ("document", "expected"),
     [
-        ([1, 2], "top level: expected a mapping with the keys archive, alerts, models, got list ([1, 2])"),
-        ("", "top level: expected a mapping with the keys archive, alerts, models, got an empty file"),
+        ([1, 2], "top level: expected a mapping with the keys archive, alerts, max_window_days, models, got list ([1, 2])"),
+        ("", "top level: expected a mapping with the keys archive, alerts, max_window_days, models, got an empty file"),
         (
             "just text",
-            "top level: expected a mapping with the keys archive, alerts, models, got string ('just text')",
+            "top level: expected a mapping with the keys archive, alerts, max_window_days, models, got string ('just text')",
         ),
     ],
 )
@@ -300,7 +300,7 @@ V3 = (*M, "versions", "3")
     [
         (
             drop("archive"),
-            "mlmon.yaml: archive: expected a path (string, relative to the project file), got nothing",
+            "mlmon.yaml: archive: expected a folder for the archive (not a system folder), got nothing",
         ),
         (
             drop("models"),
