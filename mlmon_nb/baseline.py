@@ -31,6 +31,7 @@ A baseline is never modified: fitting again writes a new id.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 SCHEMA = "mlmon.baseline/1"
 SAMPLE_ROWS = 20_000
+ARTEFACTS = ("baseline.json", "reference_sorted.parquet", "sample.parquet", "chunks.parquet")
+CHECKSUMS = "checksums.json"
 
 
 # --------------------------------------------------------------------------- the Baseline object
@@ -146,6 +149,8 @@ class Baseline:
         self.sample.to_parquet(folder / "sample.parquet", index=False)
         self.chunks.to_parquet(folder / "chunks.parquet", index=False)
         (folder / "baseline.json").write_text(json.dumps(self.manifest, indent=1, default=_json_default))
+        sums = {name: _sha256(folder / name) for name in ARTEFACTS}
+        (folder / CHECKSUMS).write_text(json.dumps(sums, indent=1, sort_keys=True))
         self.path = folder
         return folder
 
@@ -183,13 +188,7 @@ def load_baseline(project: Project, model: str, version: str, baseline_id: str |
         raise ArchiveError(f"{root}: no baseline for model {model!r} version {version!r}; "
                            f"run 'mlmon baseline -p {project.path.name} -m {model} -v {version}' first")
     folder = root / bid
-    path = folder / "baseline.json"
-    if not path.is_file():
-        raise ArchiveError(f"{folder}: not a baseline folder (no baseline.json)")
-    manifest = json.loads(path.read_text())
-    if manifest.get("schema") != SCHEMA:
-        raise ArchiveError(f"{path}: baseline format {manifest.get('schema')!r} is not supported; "
-                           f"this mlmon_nb reads {SCHEMA}; recompute it with 'mlmon baseline'")
+    manifest = verify_baseline(folder)
     sorted_df = pd.read_parquet(folder / "reference_sorted.parquet")
     sorted_values = {c: (lambda a: a[~np.isnan(a)])(sorted_df[c].to_numpy(dtype=float)) for c in sorted_df.columns}
     sample = pd.read_parquet(folder / "sample.parquet")
@@ -198,6 +197,57 @@ def load_baseline(project: Project, model: str, version: str, baseline_id: str |
             sample[c] = sample[c].astype("category")
     return Baseline(manifest=manifest, sorted_values=sorted_values, sample=sample,
                     chunks=pd.read_parquet(folder / "chunks.parquet"), path=folder)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_baseline(folder: Path) -> dict[str, Any]:
+    """Check an archived baseline is whole and unchanged; return its manifest.
+
+    Every artefact must exist and match the checksum written with it (a baseline is
+    immutable: changed bands would silently change every later verdict). Baselines
+    written before checksums existed are accepted with a logged warning.
+
+    Raises
+    ------
+    ArchiveError
+        For a missing or changed file, a manifest that is not JSON or of an unknown format.
+    """
+    folder = Path(folder)
+    where = f"baseline {folder.name} ({folder})"
+    path = folder / "baseline.json"
+    if not path.is_file():
+        raise ArchiveError(f"{folder}: not a baseline folder (no baseline.json)")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ArchiveError(f"{path}: not valid JSON ({exc}); fit a new baseline with 'mlmon baseline'") from exc
+    if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
+        found = manifest.get("schema") if isinstance(manifest, dict) else type(manifest).__name__
+        raise ArchiveError(f"{path}: baseline format {found!r} is not supported; "
+                           f"this mlmon_nb reads {SCHEMA}; recompute it with 'mlmon baseline'")
+    missing = [name for name in ARTEFACTS if not (folder / name).is_file()]
+    if missing:
+        raise ArchiveError(f"{where}: {', '.join(missing)} missing; fit a new baseline with 'mlmon baseline'")
+    try:
+        sums = json.loads((folder / CHECKSUMS).read_text())
+    except FileNotFoundError:
+        sums = None
+        logger.warning("%s has no %s (written before checksums): not verified", where, CHECKSUMS)
+    except (OSError, ValueError) as exc:
+        raise ArchiveError(f"{where}: {CHECKSUMS} unreadable ({exc}); fit a new baseline") from exc
+    if sums is not None:
+        for name in ARTEFACTS:
+            if sums.get(name) != _sha256(folder / name):
+                raise ArchiveError(f"{where}: {name} was changed after the baseline was written (checksum "
+                                   f"mismatch); a baseline is immutable: fit a new one with 'mlmon baseline'")
+    return manifest
 
 
 def baseline_root(project: Project, model: str, version: str) -> Path:

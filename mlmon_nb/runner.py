@@ -158,8 +158,8 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
             model_fp.append(model_file_fingerprint(mcfg, vcfg))
     con = connect()
     stats = window_stats(mcfg, start, end, version=version if mcfg.version_column else None, con=con)
-    from .baseline import latest_baseline_id
-    from .data import reference_stats
+    from .baseline import baseline_root, latest_baseline_id, verify_baseline  # lazy: pandas
+    from .data import reference_stats  # lazy: DuckDB
 
     ref_rows, ref_fp = reference_stats(project, mcfg, con=con)
     data = {
@@ -170,10 +170,9 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
     }
     baseline_id = latest_baseline_id(project, model, version)
     if baseline_id is None:
-        from .errors import ArchiveError
-
         raise ArchiveError(f"{project.archive}: no baseline for model {model!r} version {version!r}; run "
                            f"'mlmon baseline -p {project.path} -m {model} -v {version}' first")
+    verify_baseline(baseline_root(project, model, version) / baseline_id)
     return RunPlan(project=project, model=mcfg, version=vcfg, start=start, end=end, notebooks=names,
                    parameters=params, data=data, baseline_id=baseline_id)
 

@@ -294,6 +294,26 @@ def test_load_baseline_errors(tmp_path):
         bl.load_baseline(project, "m", "1", baseline_id="nope")
 
 
+def test_a_changed_or_incomplete_baseline_is_refused(fitted):
+    """Baselines are immutable: tampered bands or a deleted artefact never go unnoticed (issue 13)."""
+    project, _, _, base = fitted
+    folder = base.save(bl.baseline_root(project, "m", "1") / "20261021T000000Z")
+    assert bl.load_baseline(project, "m", "1", "20261021T000000Z").manifest == json.loads(
+        (folder / "baseline.json").read_text())
+    manifest = json.loads((folder / "baseline.json").read_text())
+    key = next(iter(manifest["bands"]))
+    manifest["bands"][key]["sd"] = 1e9  # a band nothing would ever leave
+    (folder / "baseline.json").write_text(json.dumps(manifest, indent=1))
+    with pytest.raises(ArchiveError, match="baseline.json was changed after the baseline was written"):
+        bl.load_baseline(project, "m", "1", "20261021T000000Z")
+    (folder / "sample.parquet").unlink()
+    with pytest.raises(ArchiveError, match="sample.parquet missing"):
+        bl.verify_baseline(folder)
+    (folder / "baseline.json").write_text("{not json")
+    with pytest.raises(ArchiveError, match="not valid JSON"):
+        bl.verify_baseline(folder)
+
+
 # --------------------------------------------------------------------------- bad input (issue 3)
 
 
@@ -382,6 +402,7 @@ def test_pooling_rare_levels_leaves_the_chunk_statistics_unchanged():
     assert pooled.isna().sum() == values.isna().sum()
     chunk = np.arange(1000, 1500)
     for name in ("chi2", "tvd", "psi", "jensen_shannon", "unseen"):
-        raw = stats.compute_against_baseline(name, "categorical", None, values.iloc[chunk], prof, 5000)
-        new = stats.compute_against_baseline(name, "categorical", None, pooled.iloc[chunk], prof, 5000)
+        ref = stats.CategoricalReference.from_profile(prof, 5000)
+        raw = stats.categorical_against(ref, values.iloc[chunk], [name])[name]
+        new = stats.categorical_against(ref, pooled.iloc[chunk], [name])[name]
         assert new.value == pytest.approx(raw.value, nan_ok=True), name
