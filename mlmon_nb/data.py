@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,14 +78,44 @@ class Source:
     kind: str
     files: tuple[str, ...]
     where: str
+    hive: bool = True
 
     @property
     def relation(self) -> str:
         """SQL table function reading every file of the source."""
         files = "[" + ", ".join(_literal(f) for f in self.files) + "]"
+        hive = "true" if self.hive else "false"
         if self.kind == "parquet":
-            return f"read_parquet({files}, hive_partitioning=true, union_by_name=true)"
-        return f"read_csv({files}, hive_partitioning=true, union_by_name=true, auto_detect=true)"
+            return f"read_parquet({files}, hive_partitioning={hive}, union_by_name=true)"
+        return f"read_csv({files}, hive_partitioning={hive}, union_by_name=true, auto_detect=true)"
+
+
+_HIVE_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=[^/]*$")
+
+
+def _hive_keys(root: str, files: Sequence[str]) -> set[str]:
+    """``key`` of every ``key=value`` folder between the source folder and its files."""
+    keys: set[str] = set()
+    for f in files[:1000]:
+        rel = os.path.relpath(os.path.dirname(f), root) if os.path.isdir(root) else os.path.dirname(f)
+        for part in Path(rel).parts:
+            m = _HIVE_SEGMENT.match(part)
+            if m:
+                keys.add(m.group(1))
+    return keys
+
+
+def _file_columns(file: str, kind: str) -> set[str]:
+    """Column names stored in one data file (its own schema, no partition keys)."""
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq  # noqa: only when partition folders are present
+
+            return set(pq.read_schema(file).names)
+        with open(file, encoding="utf-8", errors="replace") as fh:
+            return {c.strip().strip('"') for c in fh.readline().rstrip("\r\n").split(",")}
+    except (OSError, ValueError):
+        return set()
 
 
 def _kind_of(file: str) -> str | None:
@@ -133,7 +164,16 @@ def resolve_source(path: str | Path, where: str) -> Source:
     for f in files:
         if os.path.getsize(f) == 0:
             raise DataError(f"{where}: {f} is empty (0 bytes)")
-    return Source(path=Path(text), kind=kinds.pop(), files=tuple(files), where=where)
+    kind = kinds.pop()
+    hive = True
+    keys = _hive_keys(text, files)
+    if keys:
+        clash = keys & _file_columns(files[0], kind)
+        if clash:  # a folder named like a column must never replace the logged values
+            logger.warning("%s: partition folders %s are named like columns of the files; the files' "
+                           "values are used", where, ", ".join(f"{k}=..." for k in sorted(clash)))
+            hive = False
+    return Source(path=Path(text), kind=kind, files=tuple(files), where=where, hive=hive)
 
 
 #: Folders that are never a data source (walking them would list the whole machine).
