@@ -1,4 +1,4 @@
-"""Tests of mlmon_nb.operations: the decision functions, the DuckDB aggregates, the notebook.
+"""Tests of the mlmon_nb.operations package: the decision functions, the DuckDB aggregates, the notebook.
 
 Decision functions are checked against hand-worked cases and scipy; the
 aggregates against pandas/numpy on a synthetic project with planted incidents;
@@ -20,8 +20,9 @@ from scipy import stats
 
 from mlmon_nb import operations as op
 from mlmon_nb.fit import fit
-from mlmon_nb.rules import Band
-from mlmon_nb.config import load_project
+from mlmon_nb.rules import Band, bonferroni_sigmas
+from mlmon_nb.config import Thresholds, load_project
+from mlmon_nb.data import connect
 from mlmon_nb.context import open_window
 
 from conftest import UTC, checks_of, make_frame, run_window, write_project
@@ -148,9 +149,9 @@ def test_binomial_critical_rate_is_the_first_significant_count():
 
 
 def test_bonferroni_sigmas():
-    assert op.bonferroni_sigmas(3.0, 1) == 3.0
-    assert op.bonferroni_sigmas(3.0, 7) == pytest.approx(stats.norm.isf(stats.norm.sf(3.0) / 7))
-    assert op.bonferroni_sigmas(3.0, 7) == pytest.approx(3.55, abs=0.01)
+    assert bonferroni_sigmas(3.0, 1) == 3.0
+    assert bonferroni_sigmas(3.0, 7) == pytest.approx(stats.norm.isf(stats.norm.sf(3.0) / 7))
+    assert bonferroni_sigmas(3.0, 7) == pytest.approx(3.55, abs=0.01)
 
 
 def test_dispersion_from_band_compares_with_binomial_noise():
@@ -209,7 +210,7 @@ def test_latency_needs_both_the_band_and_the_floor(value, status):
     band = _band(40.0, 1.2)  # band edge 43.6; floors 44 (warn) and 50 (alert)
     daily = pd.DataFrame({"day": pd.date_range("2026-09-28", periods=2, freq="D", tz="UTC"),
                           "rows": [700, 700], "p50": [40.0, 40.0], "p95": [np.nan] * 2, "p99": [np.nan] * 2})
-    res = op.latency({"p50": value}, daily, {"p50": band, "p95": None, "p99": None}, {}, {"p50": 40.0})
+    res = op.latency({"p50": value}, daily, {"p50": band, "p95": None, "p99": None}, Thresholds(), {"p50": 40.0})
     window = next(d for d in res.decisions if d.subject == "latency_p50")
     assert window.status == status
     assert res.limits["p50"].warn_at == pytest.approx(44.0)
@@ -221,8 +222,8 @@ def test_latency_days_use_a_bonferroni_widened_band_and_skip_thin_days():
     daily = pd.DataFrame({"day": pd.date_range("2026-09-28", periods=7, freq="D", tz="UTC"),
                           "rows": [700] * 6 + [50],
                           "p95": [100, 100, 133, 137, 100, 100, 400], "p50": np.nan, "p99": np.nan})
-    res = op.latency({"p95": 110.0}, daily, {"p95": band}, {}, {"p95": 100.0}, min_day_rows=350)
-    edge = 100 + op.bonferroni_sigmas(3, 6) * 10  # six days judged
+    res = op.latency({"p95": 110.0}, daily, {"p95": band}, Thresholds(), {"p95": 100.0}, min_day_rows=350)
+    edge = 100 + bonferroni_sigmas(3, 6) * 10  # six days judged
     assert res.daily_limits["p95"].alert_at == pytest.approx(edge)
     day = next(d for d in res.decisions if d.subject == "latency_p95_daily")
     assert (day.status, day.value, day.details["days_flagged"]) == ("alert", 137, 1)
@@ -232,8 +233,8 @@ def test_latency_days_use_a_bonferroni_widened_band_and_skip_thin_days():
 def test_latency_slo_replaces_the_band():
     daily = pd.DataFrame({"day": pd.date_range("2026-09-28", periods=1, tz="UTC"), "rows": [10],
                           "p50": [1.0], "p95": [180.0], "p99": [1.0]})
-    res = op.latency({"p95": 180.0}, daily, {"p95": _band(100, 1)}, {"latency_p95": {"warn": 150, "alert": 200}},
-                     {"p95": 100.0})
+    res = op.latency({"p95": 180.0}, daily, {"p95": _band(100, 1)},
+                     Thresholds(metrics={"latency_p95": {"warn": 150, "alert": 200}}), {"p95": 100.0})
     d = next(d for d in res.decisions if d.subject == "latency_p95")
     assert (d.status, d.method, d.threshold) == ("warn", "slo", 150)
 
@@ -328,6 +329,29 @@ def test_duckdb_aggregates_match_pandas(incidents):
                                    check_freq=False)
 
 
+def test_baseline_operational_figures_match_pandas(incidents):
+    path, logs = incidents
+    model = load_project(path).model("m")
+    notes: list[str] = []
+    ops, chunks = op.fit_operational(model, connect(), notes)
+    start, end = model.baseline.window
+    b = logs[(logs["ts"] >= pd.Timestamp(start)) & (logs["ts"] < pd.Timestamp(end))]
+    assert ops["rows"] == len(b)
+    by_day = b.groupby(b["ts"].dt.floor("D"))
+    assert ops["rows_per_day"] == {str(d.date()): int(n) for d, n in by_day.size().items()}
+    np.testing.assert_allclose([ops["latency_ms"][p] for p in op.PERCENTILES],
+                               np.percentile(b["latency_ms"], [50, 95, 99]))
+    assert ops["error_rate"] == pytest.approx(b["error_code"].notna().mean())
+    assert ops["rows_per_version"] == b["model_version"].value_counts().to_dict()
+    how = (b["ts"].dt.day_of_week * 24 + b["ts"].dt.hour).value_counts()
+    np.testing.assert_allclose(ops["rows_per_hour_of_week"], how.reindex(range(168), fill_value=0) / 2)
+    assert sum(ops["latency_histogram"].values()) == len(b)
+    p95 = [v for (_, _, _, metric, _, v, _) in chunks if metric == "latency_p95"]
+    # One chunk per day, the first and last days left out (partial in general).
+    np.testing.assert_allclose(p95, by_day["latency_ms"].quantile(0.95).to_numpy()[1:-1])
+    assert notes == []
+
+
 def test_quality_counts_match_pandas(incidents):
     path, logs = incidents
     ctx, report = _analyse(path, WEEK4)
@@ -335,7 +359,7 @@ def test_quality_counts_match_pandas(incidents):
              & (logs["model_version"] == "1")]
     ref = ctx.reference.frame
     assert report.version_rows == len(w)
-    table = report.quality.table.set_index("column")
+    table = report.quality.columns.set_index("column")
     assert table.loc["price", "missing (window)"] == pytest.approx(w["price"].isna().mean())
     tenure = w["user_tenure_days"]
     outside = ((tenure < ref["user_tenure_days"].min()) | (tenure > ref["user_tenure_days"].max())).mean()
@@ -365,8 +389,8 @@ def test_planted_incidents_are_found(incidents):
     for quiet in ("device:unseen_categories", "device:missing_rate", "user_tenure_days:missing_rate",
                   "price:out_of_range", "price:type"):
         assert got[quiet].status == "ok", quiet
-    assert report.cannot == []
-    assert "Error rate" in op.verdict(report) or "Version" in op.verdict(report)
+    assert report.notes == ()
+    assert "Error rate" in report.verdict() or "Version" in report.verdict()
 
 
 def test_a_quiet_week_raises_nothing(incidents):
@@ -374,7 +398,7 @@ def test_a_quiet_week_raises_nothing(incidents):
     _, report = _analyse(path, WEEK3)
     flagged = [(d.subject, d.status) for d in report.decisions if d.status != "ok"]
     assert flagged == []
-    assert op.verdict(report).startswith("Operations healthy")
+    assert report.verdict().startswith("Operations healthy")
 
 
 def test_without_operational_config_the_rest_still_runs(tmp_path):
@@ -393,7 +417,7 @@ def test_without_operational_config_the_rest_still_runs(tmp_path):
     fit(project, "m", "1").save(project.archive / "m" / "1" / "baseline" / "20261001T000000Z")
     ctx, report = _analyse(project.path, (dt.datetime(2026, 10, 5, tzinfo=UTC), dt.datetime(2026, 10, 12, tzinfo=UTC)))
     assert report.traffic is report.latency is report.errors is report.versions is None
-    text = " ".join(report.cannot)
+    text = " ".join(report.notes)
     for needed in ("baseline.window", "operational.latency_ms", "operational.error", "version_column"):
         assert needed in text
     assert {d.kind for d in report.decisions} == {"data_quality"}

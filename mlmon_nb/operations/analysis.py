@@ -1,0 +1,135 @@
+"""``analyse(ctx)``: every operational and data-quality figure of a window, judged and gathered in one result."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ..baseline import Baseline
+from ..config import ModelConfig, Thresholds
+from ..data import describe, resolve_source, window_types
+from .aggregate import LogsWindow, finite_float
+from .error_rate import error_rate
+from .latency import latency
+from .policy import PERCENTILES
+from .quality import quality
+from .result import ErrorResult, LatencyResult, OperationsResult, QualityResult, TrafficResult
+from .traffic import profile_rates, traffic
+from .versions import serving_versions
+
+
+def analyse(ctx, con: duckdb.DuckDBPyConnection | None = None) -> OperationsResult:
+    """Compute and judge every operational and data-quality figure of a window.
+
+    Parameters
+    ----------
+    ctx : WindowContext
+        From :func:`mlmon_nb.open_window`.
+    con : DuckDBPyConnection, optional
+        Connection to run the aggregates on (a new one when omitted).
+
+    Returns
+    -------
+    OperationsResult
+        Call ``record(ctx.recorder)`` to record its checks, notes, findings and verdict.
+    """
+    model, base = ctx.model, ctx.baseline
+    logs = LogsWindow.open(model, ctx.start, ctx.end, con)
+    ops = base.manifest.get("operational") or {}
+    where = f"models.{model.name}"
+    window, daily, per_version = logs.figures()
+    rows = int(window["rows"])
+    notes: list[str] = []
+
+    traffic_res, more = _traffic(logs, ops, ctx.start, ctx.end, where)
+    notes += more
+    latency_res, more = _latency(logs, model, ops, base, ctx.thresholds, window, daily, where)
+    notes += more
+    errors_res, more = _errors(logs, model, ops, base, ctx.thresholds, window, daily, where)
+    notes += more
+    versions_res = None
+    if logs.version is None:
+        notes.append(_missing_column("Serving versions", model.version_column, f"{where}.version_column"))
+    else:
+        versions_res = serving_versions(per_version, ctx.version.name, ops.get("rows_per_version"))
+    version_rows, quality_res, more = _quality(logs, model, base, ctx.version.name, ctx.start, ctx.end, where)
+    notes += more
+    return OperationsResult(traffic=traffic_res, latency=latency_res, errors=errors_res, versions=versions_res,
+                            quality=quality_res, notes=tuple(notes), rows=rows, version_rows=version_rows)
+
+
+def _traffic(logs: LogsWindow, ops: Mapping[str, Any], start, end, where: str) -> tuple[TrafficResult | None, list[str]]:
+    if not ops.get("rows_per_hour_of_week"):
+        return None, [f"Traffic: the baseline has no hour-of-week profile; set {where}.baseline.window to a "
+                      f"healthy period of the logs and recompute the baseline."]
+    if np.isnan(profile_rates(ops)[0]).any():
+        return None, [f"Traffic: the baseline window {ops['window'][0]} → {ops['window'][1]} is shorter than a "
+                      f"week, so some hours of the week have no expectation; set {where}.baseline.window to at "
+                      f"least one week (better two or more) and recompute the baseline."]
+    return traffic(logs.hourly_counts(), ops, start, end), []
+
+
+def _latency(logs: LogsWindow, model: ModelConfig, ops: Mapping[str, Any], base: Baseline, thresholds: Thresholds,
+             window: pd.Series, daily: pd.DataFrame, where: str) -> tuple[LatencyResult | None, list[str]]:
+    if logs.latency is None:
+        op = model.operational
+        return None, [_missing_column("Latency", op.latency_ms if op else None, f"{where}.operational.latency_ms")]
+    notes = []
+    bands = {p: base.band("operational", f"latency_{p}", "all") for p in PERCENTILES}
+    has_slo = any(thresholds.metric(f"latency_{p}") is not None for p in PERCENTILES)
+    if not any(bands.values()) and not has_slo:
+        notes.append(f"Latency: no baseline band and no fixed limit; set {where}.baseline.window (or "
+                     f"{where}.thresholds.metrics.latency_p95) to judge it.")
+    base_lat = ops.get("latency_ms") or {}
+    day_band = next((b for b in bands.values() if b is not None), None)
+    baseline_hist = ops.get("latency_histogram") or None
+    hist = logs.latency_histogram([float(k) for k in baseline_hist if k != "inf"]) if baseline_hist else None
+    res = latency({p: finite_float(window[p]) for p in PERCENTILES}, daily, bands, thresholds,
+                  {p: base_lat.get(p) for p in PERCENTILES},
+                  min_day_rows=0.5 * day_band.chunk_rows if day_band else 0.0,
+                  histogram=hist, baseline_histogram=baseline_hist)
+    return res, notes
+
+
+def _errors(logs: LogsWindow, model: ModelConfig, ops: Mapping[str, Any], base: Baseline, thresholds: Thresholds,
+            window: pd.Series, daily: pd.DataFrame, where: str) -> tuple[ErrorResult | None, list[str]]:
+    if logs.error is None:
+        op = model.operational
+        return None, [_missing_column("Error rate", op.error if op else None, f"{where}.operational.error")]
+    p0 = ops.get("error_rate")
+    slo = thresholds.metric("error_rate")
+    notes = []
+    if p0 is None and slo is None:
+        notes.append(f"Error rate: no baseline rate and no fixed limit; set {where}.baseline.window (or "
+                     f"{where}.thresholds.metrics.error_rate) to judge it.")
+    res = error_rate(int(window["errors"]), int(window["rows"]), daily, p0,
+                     base.band("operational", "error_rate", "all"), slo, int(ops.get("rows", 0)))
+    return res, notes
+
+
+def _quality(logs: LogsWindow, model: ModelConfig, base: Baseline, version: str, start, end,
+             where: str) -> tuple[int, QualityResult, list[str]]:
+    """Data quality of the analysed version's rows: (rows judged, result, notes)."""
+    features = base.features
+    profiles = base.manifest["profiles"]
+    pred = model.prediction if model.prediction in logs.types else None
+    n_rows, counts = logs.quality_counts(features.numeric, features.categorical, profiles,
+                                         logs.version_filter(version), extra=[pred] if pred else [])
+    all_profiles = dict(profiles)
+    bands = {c: base.band("quality", "missing_rate", c) for c in [*features.numeric, *features.categorical]}
+    if pred:
+        all_profiles[pred] = {**base.manifest["prediction"], "kind": "prediction"}
+        bands[pred] = base.band("quality", "missing_rate", base.prediction_column)
+    ref_types = describe(resolve_source(model.reference, f"{where}.reference"), logs.con)
+    wtypes = window_types(resolve_source(model.logs, f"{where}.logs"), model.timestamp, start, end, logs.con)
+    res, notes = quality(counts, n_rows, all_profiles, bands, ref_types, wtypes)
+    return n_rows, res, notes
+
+
+def _missing_column(what: str, column: str | None, key: str) -> str:
+    if column is None:
+        return f"{what}: not checked, no column configured; set {key} in mlmon.yaml."
+    return f"{what}: not checked, column {column!r} ({key}) is not in the logs."
