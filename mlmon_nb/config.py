@@ -186,6 +186,7 @@ class ModelConfig:
     segments: tuple[str, ...] = ()
     chunk: str = "1d"
     decision_threshold: float = 0.5
+    positive_class: str | None = None
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
 
 
@@ -507,6 +508,12 @@ _BASELINE = {
     "chunks": ys.Key(ys.integer_check(f"an integer >= {MIN_BASELINE_CHUNKS}", MIN_BASELINE_CHUNKS)),
 }
 
+def _scalar_text(value: Any, where: ys.Where) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or str(value) == "":
+        where.fail("a string or number (the target value meaning positive, e.g. yes)", value)
+    return str(value)
+
+
 _MODEL = {
     "task": ys.Key(ys.choice_check(TASKS), required=True),
     "timestamp": ys.Key(ys.COLUMN, required=True),
@@ -535,6 +542,7 @@ _MODEL = {
     "chunk": ys.Key(ys.CHUNK),
     "baseline": ys.Key(ys.block_check(_BASELINE, ys.dataclass_of(BaselineConfig))),
     "decision_threshold": ys.Key(ys.number_check("a number between 0 and 1 (exclusive)", lambda x: 0 < x < 1)),
+    "positive_class": ys.Key(ys.Check("the target value meaning positive (a string or number)", _scalar_text)),
 }
 
 def _url_check(value: Any, where: ys.Where) -> str:

@@ -468,6 +468,7 @@ def window_columns(model: ModelConfig, features: FeaturesConfig) -> list[str]:
 @dataclass(frozen=True)
 class _WindowQuery:
     sql: str
+    raw_sql: str
     source: Source
     features: FeaturesConfig
     columns: tuple[str, ...]
@@ -506,8 +507,51 @@ def _window_query(model: ModelConfig, start: dt.datetime, end: dt.datetime, vers
         sql = _join_labels(con, sql, model, types, present)
         if model.target not in present:
             present.append(model.target)
-    return _WindowQuery(sql=sql, source=source, features=features, columns=tuple(present),
+    mapped = _map_target(sql, model) if model.target in present else sql
+    return _WindowQuery(sql=mapped, raw_sql=sql, source=source, features=features, columns=tuple(present),
                         start=start, end=end)
+
+
+BINARY_VALUES = frozenset({"0", "1", "0.0", "1.0", "true", "false"})
+
+
+def _map_target(sql: str, model: ModelConfig) -> str:
+    """The query with a binary target mapped to 1/0 by ``positive_class`` (when configured)."""
+    if model.task != "binary_classification" or model.positive_class is None:
+        return sql
+    t = _quote(model.target)
+    return (f"SELECT * REPLACE (CASE WHEN {t} IS NULL THEN NULL WHEN CAST({t} AS VARCHAR) = "
+            f"{_literal(model.positive_class)} THEN 1 ELSE 0 END AS {t}) FROM ({sql})")
+
+
+def check_target(con, model: ModelConfig, sql: str, where: str) -> None:
+    """A binary target holds 0/1 (or true/false), or two classes one of which is ``positive_class``.
+
+    Raises
+    ------
+    DataError
+        Naming the values found and the setting that maps them.
+    """
+    if model.task != "binary_classification":
+        return
+    t = _quote(model.target)
+    try:
+        values = [r[0] for r in con.execute(
+            f"SELECT DISTINCT CAST({t} AS VARCHAR) FROM ({sql}) WHERE {t} IS NOT NULL LIMIT 12").fetchall()]
+    except duckdb.Error:
+        return  # the reads that follow report unreadable data with the file's name
+    shown = ", ".join(repr(v) for v in sorted(values)[:10]) + (" ..." if len(values) > 10 else "")
+    if model.positive_class is None:
+        if {str(v).strip().lower() for v in values} <= BINARY_VALUES:
+            return
+        raise DataError(f"{where}: the target {model.target!r} holds {shown}; a binary target must be 0/1 or "
+                        f"true/false, or set models.{model.name}.positive_class to the value meaning positive")
+    if len(values) > 2:
+        raise DataError(f"{where}: the target {model.target!r} holds {len(values)}+ values ({shown}); "
+                        f"a binary_classification target has two classes")
+    if values and model.positive_class not in values and len(values) == 2:
+        raise DataError(f"{where}: the target {model.target!r} holds {shown}, not the positive_class "
+                        f"{model.positive_class!r} of models.{model.name}")
 
 
 @dataclass(frozen=True)
@@ -532,6 +576,9 @@ def window_stats(model: ModelConfig, start: dt.datetime, end: dt.datetime, *,
     con = con or connect()
     q = _window_query(model, start, end, version, None, labels, con)
     target = model.target if model.target in q.columns else None
+    if target:
+        where = f"models.{model.name}.labels" if labels and model.labels else q.source.where
+        check_target(con, model, q.raw_sql, where)
     labelled = f"count({_quote(target)})" if target else "0"
     cols = ", ".join(_quote(c) for c in q.columns)
     try:
@@ -651,6 +698,9 @@ def read_reference(model: ModelConfig, *, columns: Sequence[str] | None = None,
     wanted = list(columns) if columns is not None else window_columns(model, features)
     present = [c for c in wanted if c in types]
     sql = f"SELECT {', '.join(_select_list(types, present, features))} FROM {source.relation}"
+    if model.target in present:
+        sql = _map_target(sql, model)
+
     def fingerprint() -> str:
         return _fingerprint(con, sql, present, "reference")
 
@@ -768,7 +818,19 @@ def reference_stats(project: Project, model: ModelConfig,
     source = resolve_source(model.reference, f"models.{model.name}.reference")
     types = describe(source, con)
     features = model_features(model, con)
+    _check_features(types, features, source, model)
     present = [c for c in window_columns(model, features) if c in types]
     sql = f"SELECT {', '.join(_select_list(types, present, features))} FROM {source.relation}"
-    n = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
-    return int(n), _fingerprint(con, sql, present, "reference")
+    try:
+        n = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+    except duckdb.Error as exc:
+        raise _friendly(exc, source) from exc
+    if n == 0:
+        raise DataError(f"{source.where}: {source.path} has no rows")
+    if model.target in present:
+        check_target(con, model, sql, source.where)
+    try:
+        return int(n), _fingerprint(con, _map_target(sql, model) if model.target in present else sql, present,
+                                    "reference")
+    except duckdb.Error as exc:
+        raise _friendly(exc, source) from exc

@@ -81,6 +81,15 @@ _BOMB = "x_bomb:\n" + "".join(
 ).replace("  b: &b [*a", "  a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n  b: &b [*a", 1)
 
 
+def _csv_reference(project: Path, bad: str) -> None:
+    import pandas as pd
+
+    ref = pd.read_parquet(project.parent / "data/reference.parquet")
+    ref["price"] = ref["price"].astype(object)
+    ref.loc[17, "price"] = bad
+    ref.to_csv(project.parent / "data/reference.csv", index=False)
+
+
 def _bad_cases():
     m = lambda cfg: cfg["models"]["m"]  # noqa: E731
     return {
@@ -145,6 +154,11 @@ def _bad_cases():
         "window of year 1": (None, ["-w", "0001-01-01/2026-11-16"], "between 1970-01-01 and 2200-01-01"),
         "window longer than allowed": (None, ["-w", "2025-01-01/2026-10-12"], "max_window_days"),
         "reserved notebook name": (None, ["-n", "index"], "reserved"),
+        "text in a numeric reference column": (lambda p: (_csv_reference(p, "abc"), _edit(
+            p, lambda c: m(c).__setitem__("reference", "data/reference.csv"))), [], "expected a number"),
+        "reference without the configured columns": (lambda p: (
+            __import__("pandas").DataFrame({"a": range(10)}).to_parquet(p.parent / "data/other.parquet"),
+            _edit(p, lambda c: m(c).__setitem__("reference", "data/other.parquet"))), [], "column 'price'"),
     }
 
 

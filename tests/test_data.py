@@ -100,6 +100,36 @@ def test_late_labels_are_joined_by_key(tmp_path):
     assert df["clicked"].isna().sum() == 40
 
 
+def _yes_no_labels(tmp_path, model_extra=None):
+    rng = np.random.default_rng(2)
+    (tmp_path / "data/labels").mkdir(parents=True)
+    make_frame(300, "2026-09-01", rng).to_parquet(tmp_path / "data/reference.parquet")
+    logs = make_frame(100, "2026-10-05", rng)
+    logs.drop(columns="clicked").to_parquet(tmp_path / "data/logs.parquet")
+    labels = logs[["request_id", "clicked"]].iloc[:60].copy()
+    labels["clicked"] = np.where(labels["clicked"] == 1, "yes", "no")
+    labels.to_parquet(tmp_path / "data/labels/l.parquet")
+    path = write_project(tmp_path, logs="data/logs.parquet", model_extra={
+        "labels": {"path": "data/labels", "key": "request_id"}, **(model_extra or {})})
+    return load_project(path).model("m"), labels
+
+
+def test_labels_of_other_values_are_refused_naming_them(tmp_path):
+    """Labels re-encoded "no"/"yes" used to give "no labels yet" with 2,602 labelled rows (issue 13)."""
+    model, _ = _yes_no_labels(tmp_path)
+    with pytest.raises(DataError, match=r"models\.m\.labels: the target 'clicked' holds 'no', 'yes'.*positive_class"):
+        window_stats(model, dt.datetime(2026, 10, 5, tzinfo=UTC), dt.datetime(2026, 10, 6, tzinfo=UTC))
+
+
+def test_positive_class_maps_a_binary_target(tmp_path):
+    model, labels = _yes_no_labels(tmp_path, {"positive_class": "yes"})
+    start, end = dt.datetime(2026, 10, 5, tzinfo=UTC), dt.datetime(2026, 10, 6, tzinfo=UTC)
+    assert window_stats(model, start, end).labelled_rows == 60
+    df = read_window(model, start, end).frame.set_index("request_id")
+    got = df.loc[labels["request_id"], "clicked"].to_numpy()
+    assert (got == (labels["clicked"] == "yes").astype(int).to_numpy()).all()
+
+
 def test_fingerprint_tracks_content(small_project):
     path, _ = small_project
     model = load_project(path).model("m")
