@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -211,7 +212,7 @@ def _error_notebook(src: Path, message: str) -> nbformat.NotebookNode:
 
 
 def execute_notebook(name: str, out_ipynb: Path, parameters: Mapping[str, Any],
-                     show_progress: bool = False, km=None) -> tuple[bool, str | None]:
+                     show_progress: bool = False, km=None, rows: int | None = None) -> tuple[bool, str | None]:
     """Run one notebook with papermill in a fresh kernel.
 
     ``km`` is a kernel started for this notebook by a
@@ -245,14 +246,37 @@ def execute_notebook(name: str, out_ipynb: Path, parameters: Mapping[str, Any],
     except PapermillExecutionError as exc:
         return False, f"{exc.ename}: {exc.evalue}"
     except Exception as exc:  # kernel death, timeouts, nbclient errors: the run reports them
-        logger.exception("notebook %s failed outside a cell", name)
+        logger.info("notebook %s failed outside a cell", name, exc_info=True)
         message = f"{type(exc).__name__}: {exc}"
+        if type(exc).__name__ == "DeadKernelError":
+            message = dead_kernel_message(name, km, rows)
         if not out_ipynb.exists():
             nbformat.write(_error_notebook(src, message), str(out_ipynb))
         return False, message
     finally:
         if km is not None:
             shutdown(km)
+
+
+def dead_kernel_message(name: str, km, rows: int | None) -> str:
+    """One line for a kernel that died: killed by the system (memory) or crashed."""
+    code = None
+    try:
+        code = km.provisioner.process.poll() if km is not None else None
+    except AttributeError:
+        pass
+    size = f"the window has {rows:,} rows; " if rows else ""
+    if code in (-9, 137) or code is None:
+        return (f"the {name} kernel was killed, most likely out of memory ({size}the machine has "
+                f"{_memory_gib():.0f} GiB): run a shorter window (-w) or fewer notebooks at once")
+    return f"the {name} kernel died (exit code {code}); {size}its report shows the last cell that ran"
+
+
+def _memory_gib() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return float("nan")
 
 
 def _title(nb: nbformat.NotebookNode, name: str) -> str:
@@ -372,7 +396,8 @@ def _execute_each(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.da
         }
         params.update(plan.parameters.get(name, {}))
         out_ipynb = staging / f"{name}.ipynb"
-        ok, error = execute_notebook(name, out_ipynb, params, show_progress=show_progress, km=km)
+        ok, error = execute_notebook(name, out_ipynb, params, show_progress=show_progress, km=km,
+                                     rows=plan.data.get("current_rows"))
         result = read_notebook_result(result_path)
         status = worst(c["status"] for c in result.get("checks", [])) if ok else "error"
         outcome = NotebookOutcome(name=name, status=status, seconds=0.0, result=result, error=error)
@@ -387,7 +412,8 @@ def _execute_each(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.da
         }
         export_report(out_ipynb, staging / f"{name}.html", meta)
         outcome.seconds = round(time.perf_counter() - t0, 2)
-        say(f"[{i}/{len(plan.notebooks)}] {name}: {status} ({outcome.seconds:.1f} s)")
+        say(f"[{i}/{len(plan.notebooks)}] {name}: {status} ({outcome.seconds:.1f} s)"
+            + (f": {error}" if error else ""))
         outcomes.append(outcome)
     return outcomes
 

@@ -253,6 +253,19 @@ def test_failing_notebook_exits_3_and_archives_its_error_report(project, tmp_pat
     assert (run_dir / "probe_fail.ipynb").is_file()
 
 
+def test_a_kernel_killed_for_memory_is_named_with_the_window_rows(project, tmp_path, monkeypatch, capsys):
+    """The kernel is SIGKILLed as the kernel's out-of-memory killer would (issue 13, finding 9)."""
+    _baseline(project)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    _notebook(extra / "probe_oom.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    monkeypatch.setenv("MLMON_NOTEBOOK_PATH", str(extra))
+    code, out, err = invoke(["run", "-p", str(project), "-m", "m", "-v", "1", "-w", WINDOW, "-n", "probe_oom"], capsys)
+    assert code == 3
+    assert "probe_oom kernel was killed, most likely out of memory (the window has 1,008 rows" in err
+    assert "shorter window" in err and "Traceback" not in err
+
+
 def _start_slow_run(project, tmp_path, notebooks: str):
     """Start ``mlmon run`` in its own session with a notebook that sleeps; return once it is running."""
     _baseline(project)
