@@ -64,3 +64,19 @@ def chunk_word(length: dt.timedelta) -> str:
         return "week"
     hours = length / dt.timedelta(hours=1)
     return f"{hours:g}-hour chunk" if hours < 24 else f"{hours / 24:g}-day chunk"
+
+
+def to_utc(moment):
+    """A ``pandas.Timestamp`` in UTC; a naive time is taken to be UTC already.
+
+    Examples
+    --------
+    >>> to_utc("2026-10-28T12:00")
+    Timestamp('2026-10-28 12:00:00+0000', tz='UTC')
+    >>> to_utc("2026-10-28T14:00+02:00")
+    Timestamp('2026-10-28 12:00:00+0000', tz='UTC')
+    """
+    import pandas as pd  # here: config validates chunk sizes without loading pandas
+
+    t = pd.Timestamp(moment)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")

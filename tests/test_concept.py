@@ -1,4 +1,4 @@
-"""Tests of mlmon_nb.concept.
+"""Tests of the mlmon_nb.concept package.
 
 Metrics are checked against scikit-learn, the DeLong error against its pairwise
 definition, CBPE against labels drawn from calibrated scores, the segment
@@ -169,12 +169,14 @@ def test_a_reference_without_labels_is_reported_not_an_error():
     win = ref.assign(ts=pd.Timestamp("2026-01-05", tz="UTC") + pd.to_timedelta(np.arange(500), unit="min"))
     result = concept.analyse_frames(_spec(), ref, win)
     assert result.chunks is None and result.checks() == []
-    assert "labelled reference rows" in result.cannot[0] and "could not be assessed" in result.verdict()
+    assert "labelled reference rows" in result.notes[0] and "could not be assessed" in result.verdict()
 
 
 def test_bad_arguments_say_what_was_expected():
-    with pytest.raises(UsageError, match="The 'chunk' parameter of concept_drift must be a size like 1d"):
-        concept.chunk_delta("daily")
+    ref = pd.DataFrame({"y": np.nan, "__prediction__": np.linspace(0, 1, 10)})
+    win = ref.assign(ts=pd.Timestamp("2026-01-05", tz="UTC") + pd.to_timedelta(np.arange(10), unit="min"))
+    with pytest.raises(UsageError, match="the 'chunk' parameter of concept_drift: expected a chunk size like 1d"):
+        concept.analyse_frames(_spec(), ref, win, chunk="daily")
     with pytest.raises(UsageError, match="The 'task' parameter of ModelSpec"):
         concept.ModelSpec(task="ranking", target="y")
     with pytest.raises(UsageError, match="must name detectors among adwin"):
@@ -239,6 +241,7 @@ SEA_SPEC = concept.ModelSpec(task="binary_classification", target="y", timestamp
 
 def test_synthetic_switch_is_detected_with_its_delay_and_no_feature_drift(sea_model):
     from mlmon_nb import drift
+    from mlmon_nb.fit import fit_frame
 
     model, ref = sea_model
     win = _sea_window(model, variant_after=2)  # SEA threshold 8 -> 7 at row 4000; inputs unchanged
@@ -253,7 +256,7 @@ def test_synthetic_switch_is_detected_with_its_delay_and_no_feature_drift(sea_mo
             (pd.Timestamp(c["detected_at"]) - pd.Timestamp(c["at"])).total_seconds() / 3600)
     assert result.status == "alert"
     # The inputs did not move: the data-drift checks stay quiet on the same rows.
-    base = drift.fit_reference(ref[["x1", "x2", "x3"]], FeaturesConfig(numeric=("x1", "x2", "x3")))
+    base = fit_frame(ref[["x1", "x2", "x3"]], FeaturesConfig(numeric=("x1", "x2", "x3")))
     assert all(f.status != "alert" for f in drift.univariate(base, win[["x1", "x2", "x3"]]).features)
 
 
@@ -331,7 +334,7 @@ def test_covariate_drift_weeks_do_not_raise_concept_drift(covariate_weeks, week)
 @pytest.mark.parametrize("week", [5, 6])
 def test_estimated_auc_without_labels_is_within_003_of_realized(covariate_weeks, week):
     labelled, blind = covariate_weeks[week]
-    assert blind.labelled == 0 and blind.concept is None and blind.cannot
+    assert blind.labelled == 0 and blind.concept is None and blind.notes
     realized = labelled.chunks.window("roc_auc")["realized"]
     estimated = blind.chunks.window("roc_auc")["estimated"]
     assert abs(estimated - realized) <= 0.03, (estimated, realized)

@@ -1,15 +1,24 @@
 """Figures of the concept-drift notebook: performance timeline, label coverage, the
-detectors' loss stream, segments, residuals per bin and calibration."""
+detectors' loss stream, segments, residuals per bin and calibration.
+
+Each function takes a part of :class:`mlmon_nb.concept.ConceptDriftResult`
+(duck-typed: the attributes it reads are named in its docstring) or plain data,
+and returns a matplotlib Figure.
+"""
 
 from __future__ import annotations
 
 import textwrap
 import types
+from typing import Mapping
 
 import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..alertable import HIGHER_IS_BETTER
+from .baseline import calibration_curve
 from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS, _fig
 
 __all__ = ["performance_timeline", "label_coverage", "loss_stream", "segment_bars", "residual_bins",
@@ -20,15 +29,7 @@ _BAND_COLOR = "#4C72B0"
 _MUTED = "#9aa4ae"
 
 
-def _display(metric: str) -> str:
-    from ..concept import DISPLAY
-
-    return DISPLAY.get(metric, metric)
-
-
 def _direction(metric: str) -> str:
-    from ..alertable import HIGHER_IS_BETTER
-
     return {True: "higher is better", False: "lower is better"}.get(HIGHER_IS_BETTER.get(metric), "")
 
 
@@ -49,17 +50,19 @@ def _time_axis(ax, span_days: float) -> None:
         label.set_fontsize(8)
 
 
-def _unit(chunk: str) -> str:
-    return {"1d": "day", "1w": "week", "1h": "hour"}.get(chunk, f"chunk of {chunk}")
-
-
-def performance_timeline(chunks, metric: str, changes=None):
+def performance_timeline(chunks, metric: str, changes=None, label: str | None = None):
     """Realized metric per chunk with 95% intervals, the label-free estimate, the baseline band
-    and the change points the detectors agree on."""
+    and the change points the detectors agree on.
+
+    ``chunks`` has ``chunks(metric)`` (a DataFrame per chunk) and ``unit`` (``day``);
+    ``changes`` has ``detections``, ``clusters`` and ``cluster_status(cluster)``; ``label`` is the
+    metric's display name.
+    """
+    label = label or metric
     t = chunks.chunks(metric)
     fig, ax = _fig(9.0, 4.0)
     if t.empty:
-        ax.set_title(f"{_display(metric)} per {_unit(chunks.chunk)}: no chunks")
+        ax.set_title(f"{label} per {chunks.unit}: no chunks")
         return fig
     starts, ends = _naive(t["start"]), _naive(t["end"])
     mids = starts + (ends - starts) / 2
@@ -88,27 +91,27 @@ def performance_timeline(chunks, metric: str, changes=None):
             ax.errorbar(mids[mask], r, yerr=[np.nan_to_num(lo), np.nan_to_num(hi)], capsize=3, ms=6, lw=1.2,
                         label=label, **style)
     if changes is not None and not changes.detections.empty:
-        det = changes.detections
         first = True
         for cl in changes.clusters.to_dict("records"):
-            st = det.loc[det["cluster"] == cl["cluster"], "status"]
-            status = "alert" if (st == "alert").any() else "warn" if (st == "warn").any() else "ok"
             if not cl["consensus"]:
                 continue
-            ax.axvline(_naive([cl["at"]])[0], color=STATUS_COLORS[status], lw=1.6, ls="-",
-                       label="change point (detectors agree)" if first else None)
+            ax.axvline(_naive([cl["at"]])[0], color=STATUS_COLORS[changes.cluster_status(cl["cluster"])], lw=1.6,
+                       ls="-", label="change point (detectors agree)" if first else None)
             first = False
     span = (ends.max() - starts.min()).total_seconds() / 86400
     _time_axis(ax, span)
     ax.set_xlabel("time (UTC)")
-    ax.set_ylabel(f"{_display(metric)} ({_direction(metric)})")
-    ax.set_title(f"{_display(metric)} per {_unit(chunks.chunk)}: realized, estimated without labels, baseline band")
+    ax.set_ylabel(f"{label} ({_direction(metric)})")
+    ax.set_title(f"{label} per {chunks.unit}: realized, estimated without labels, baseline band")
     ax.legend(frameon=False, fontsize=8, loc="best")
     return fig
 
 
 def label_coverage(chunks):
-    """Share of each chunk's rows that have a label, with the labelled count on each bar."""
+    """Share of each chunk's rows that have a label, with the labelled count on each bar.
+
+    ``chunks`` has ``coverage_df()``, ``unit`` and ``min_labels``.
+    """
     t = chunks.coverage_df()
     fig, ax = _fig(9.0, 2.8)
     if t.empty:
@@ -122,19 +125,20 @@ def label_coverage(chunks):
         ax.text(xi, c + 2, f"{int(n):,}", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, [pd.Timestamp(s).strftime("%a %d %b") for s in t["start"]], fontsize=8)
     ax.set_ylim(0, 115)
-    ax.set_xlabel(f"{_unit(chunks.chunk)} (UTC); number on each bar = labelled rows")
+    ax.set_xlabel(f"{chunks.unit} (UTC); number on each bar = labelled rows")
     ax.set_ylabel("labelled rows (% of rows)")
-    ax.set_title(f"Label coverage per {_unit(chunks.chunk)} (grey: fewer than {chunks.min_labels} labels or "
+    ax.set_title(f"Label coverage per {chunks.unit} (grey: fewer than {chunks.min_labels} labels or "
                  f"too few of a class)")
     return fig
 
 
-def loss_stream(changes):
-    """The detectors' input (excess loss per block, standardised) and where each detector fired."""
-    import matplotlib.pyplot as plt
+def loss_stream(changes, detectors: Mapping[str, str]):
+    """The detectors' input (excess loss per block, standardised) and where each detector fired.
 
-    from ..concept import DETECTORS
-
+    ``changes`` has ``stream`` (``first_ts``, ``z``, ``block_size``), ``detections``,
+    ``clusters``, ``cluster_status(cluster)`` and ``calibration`` (name -> an object with ``used``); ``detectors``
+    maps every detector's machine name to its display name, in lane order.
+    """
     s = changes.stream
     used = [n for n, c in changes.calibration.items() if c.used]
     fig, (ax, lanes) = plt.subplots(2, 1, figsize=(9.0, 4.6), dpi=90, sharex=True, layout="constrained",
@@ -148,14 +152,13 @@ def loss_stream(changes):
     det = changes.detections
     for cl in changes.clusters.to_dict("records") if len(changes.clusters) else []:
         if cl["consensus"]:
-            st = det.loc[det["cluster"] == cl["cluster"], "status"]
-            color = STATUS_COLORS["alert" if (st == "alert").any() else "warn"]
+            color = STATUS_COLORS["alert" if changes.cluster_status(cl["cluster"]) == "alert" else "warn"]
             for a in (ax, lanes):
                 a.axvline(_naive([cl["at"]])[0], color=color, lw=1.4)
     ax.set_ylabel("excess loss (z, reference sd)")
     ax.set_title(f"Excess loss per block of {s.block_size:,} labelled rows, and where river's detectors fired")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    names = list(DETECTORS)
+    names = list(detectors)
     for i, name in enumerate(names):
         hits = det[det["detector"] == name] if len(det) else det
         for r in hits.to_dict("records"):
@@ -165,7 +168,7 @@ def loss_stream(changes):
             lanes.plot([a], [i], "o", color=color, ms=5)
             lanes.plot([b], [i], "|", color=color, ms=10, mew=2)
     lanes.set_yticks(range(len(names)),
-                     [DETECTORS[n].display + ("" if n in used else " (off)") for n in names], fontsize=8)
+                     [detectors[n] + ("" if n in used else " (off)") for n in names], fontsize=8)
     lanes.set_ylim(-0.7, len(names) - 0.3)
     lanes.invert_yaxis()
     lanes.set_xlabel("time (UTC); ● estimated onset, | detection")
@@ -175,7 +178,10 @@ def loss_stream(changes):
 
 
 def segment_bars(segments, top: int = 10):
-    """The segments that lost the most, weighted by their share, with 95% intervals."""
+    """The segments that lost the most, weighted by their share, with 95% intervals.
+
+    ``segments`` has ``table`` (ranked), ``unit`` and ``scope``.
+    """
     t = segments.table.head(top).iloc[::-1]
     fig, ax = _fig(9.0, max(2.4, 0.42 * len(t) + 1.2))
     if t.empty:
@@ -198,7 +204,7 @@ def segment_bars(segments, top: int = 10):
 
 
 def residual_bins(residuals, feature: str | None):
-    """Mean residual per bin of one feature, reference against window."""
+    """Mean residual per bin of one feature, reference against window (``residuals.bins_df(feature)``)."""
     fig, ax = _fig(8.0, 3.4)
     if feature is None:
         ax.set_title("Residuals per bin: nothing to compare")
@@ -218,10 +224,11 @@ def residual_bins(residuals, feature: str | None):
     return fig
 
 
-def calibration_compare(calibration: dict):
-    """Calibration of the reference (baseline) and of the window, per decile of predictions."""
-    from .baseline import calibration_curve
+def calibration_compare(calibration: Mapping):
+    """Calibration of the reference (baseline) and of the window, per decile of predictions.
 
+    ``calibration`` holds the two curves under ``reference`` and ``window``.
+    """
     fig = calibration_curve(types.SimpleNamespace(manifest={"calibration": calibration.get("reference")}),
                             calibration.get("window"))
     fig.axes[0].set_title("Calibration: reference vs window")
