@@ -20,7 +20,8 @@ import pandas as pd
 from .checks import Recorder
 from .config import FeaturesConfig, ModelConfig, Project, Thresholds, VersionConfig, load_project
 from .windows import parse_window
-from .data import Table, connect, read_reference, read_window, resolve_source
+from .data import Table, read_reference, read_window
+from .sources import connect, resolve_source
 from .models import LoadedModel, load_model
 
 if TYPE_CHECKING:

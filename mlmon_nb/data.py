@@ -15,15 +15,12 @@ Categorical features come back as pandas ``category``; numeric features as
 from __future__ import annotations
 
 import datetime as dt
-import glob as globmod
 import hashlib
 import json
 import logging
 import os
-import re
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import duckdb
@@ -34,6 +31,7 @@ import pandas as pd
 
 from .config import FeaturesConfig, ModelConfig, Project
 from .errors import DataError
+from .sources import Source, connect, describe, friendly_error, literal, quote, resolve_source
 
 logger = logging.getLogger(__name__)
 
@@ -42,206 +40,6 @@ _NUMERIC_TYPES = (
     "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL", "BOOLEAN",
 )
 _CATEGORICAL_TYPES = ("VARCHAR", "BOOLEAN", "ENUM", "TINYINT", "SMALLINT", "INTEGER", "BIGINT")
-_PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
-_CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".txt")
-
-
-def _quote(name: str) -> str:
-    """Quote an identifier for DuckDB (column names are data: never trust them)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """Open an in-memory DuckDB connection set to UTC.
-
-    Parameters
-    ----------
-    threads : int, optional
-        Worker threads; DuckDB's default (all cores) when omitted.
-    """
-    con = duckdb.connect(database=":memory:")
-    con.execute("SET TimeZone='UTC'")
-    if threads:
-        con.execute(f"SET threads={int(threads)}")
-    return con
-
-
-@dataclass(frozen=True)
-class Source:
-    """A readable data location and the DuckDB table expression that scans it."""
-
-    path: Path
-    kind: str
-    files: tuple[str, ...]
-    where: str
-    hive: bool = True
-
-    @property
-    def relation(self) -> str:
-        """SQL table function reading every file of the source."""
-        files = "[" + ", ".join(_literal(f) for f in self.files) + "]"
-        hive = "true" if self.hive else "false"
-        if self.kind == "parquet":
-            return f"read_parquet({files}, hive_partitioning={hive}, union_by_name=true)"
-        return f"read_csv({files}, hive_partitioning={hive}, union_by_name=true, auto_detect=true)"
-
-
-_HIVE_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=[^/]*$")
-
-
-def _hive_keys(root: str, files: Sequence[str]) -> set[str]:
-    """``key`` of every ``key=value`` folder between the source folder and its files."""
-    keys: set[str] = set()
-    for f in files[:1000]:
-        rel = os.path.relpath(os.path.dirname(f), root) if os.path.isdir(root) else os.path.dirname(f)
-        for part in Path(rel).parts:
-            m = _HIVE_SEGMENT.match(part)
-            if m:
-                keys.add(m.group(1))
-    return keys
-
-
-def _file_columns(file: str, kind: str) -> set[str]:
-    """Column names stored in one data file (its own schema, no partition keys)."""
-    try:
-        if kind == "parquet":
-            import pyarrow.parquet as pq  # noqa: only when partition folders are present
-
-            return set(pq.read_schema(file).names)
-        with open(file, encoding="utf-8", errors="replace") as fh:
-            return {c.strip().strip('"') for c in fh.readline().rstrip("\r\n").split(",")}
-    except (OSError, ValueError):
-        return set()
-
-
-def _kind_of(file: str) -> str | None:
-    lower = file.lower()
-    if lower.endswith(_PARQUET_SUFFIXES):
-        return "parquet"
-    if lower.endswith(_CSV_SUFFIXES):
-        return "csv"
-    return None
-
-
-def resolve_source(path: str | Path, where: str) -> Source:
-    """Resolve a file, glob or folder into a :class:`Source`.
-
-    Parameters
-    ----------
-    path : str or Path
-        A parquet/CSV file, a glob pattern, or a folder searched recursively.
-    where : str
-        Where the path was configured (``mlmon.yaml: models.x.logs``), for messages.
-
-    Raises
-    ------
-    DataError
-        When nothing readable is found there, or parquet and CSV are mixed.
-    """
-    text = str(path)
-    if any(ch in text for ch in "*?["):
-        files = sorted(f for f in globmod.glob(text, recursive=True) if os.path.isfile(f))
-        if not files:
-            raise DataError(f"{where}: no files match {text}")
-    elif os.path.isdir(text):
-        files = _data_files(text, where)
-        if not files:
-            raise DataError(f"{where}: folder {text} holds no parquet or CSV files")
-    elif os.path.isfile(text):
-        files = [text]
-    else:
-        raise DataError(f"{where}: not found: {text}")
-    kinds = {_kind_of(f) for f in files}
-    if None in kinds:
-        bad = next(f for f in files if _kind_of(f) is None)
-        raise DataError(f"{where}: {bad}: expected a .parquet or .csv file")
-    if len(kinds) > 1:
-        raise DataError(f"{where}: {text} mixes parquet and CSV files; keep one format per source")
-    for f in files:
-        if os.path.getsize(f) == 0:
-            raise DataError(f"{where}: {f} is empty (0 bytes)")
-    kind = kinds.pop()
-    hive = True
-    keys = _hive_keys(text, files)
-    if keys:
-        clash = keys & _file_columns(files[0], kind)
-        if clash:  # a folder named like a column must never replace the logged values
-            logger.warning("%s: partition folders %s are named like columns of the files; the files' "
-                           "values are used", where, ", ".join(f"{k}=..." for k in sorted(clash)))
-            hive = False
-    return Source(path=Path(text), kind=kind, files=tuple(files), where=where, hive=hive)
-
-
-#: Folders that are never a data source (walking them would list the whole machine).
-SYSTEM_FOLDERS = frozenset({"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin",
-                            "/sys", "/usr", "/var"})
-MAX_SOURCE_FILES = 200_000
-"""Most files a source folder may hold (a folder with more is not a data folder by mistake)."""
-MAX_WALKED_ENTRIES = 2_000_000
-
-
-def _data_files(folder: str, where: str) -> list[str]:
-    """Parquet/CSV files under a folder (hidden and ``_``-prefixed names skipped), bounded.
-
-    Raises
-    ------
-    DataError
-        For a system folder, or a folder so large it cannot be meant (``logs: /``).
-    """
-    real = os.path.realpath(folder)
-    if real in SYSTEM_FOLDERS or os.path.dirname(real) == real:
-        raise DataError(f"{where}: {folder} is a system folder, not a folder of data; "
-                        f"point it at the folder holding the parquet or CSV files")
-    files, walked = [], 0
-    for root, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
-        walked += len(dirs) + len(names)
-        for name in names:
-            if not name.startswith((".", "_")) and _kind_of(name):
-                files.append(os.path.join(root, name))
-        if len(files) > MAX_SOURCE_FILES or walked > MAX_WALKED_ENTRIES:
-            raise DataError(f"{where}: {folder} holds more than {MAX_SOURCE_FILES:,} files or "
-                            f"{MAX_WALKED_ENTRIES:,} entries; point it at the folder of this model's data "
-                            f"(or a glob such as {os.path.join(folder, 'day=*', '*.parquet')})")
-    return sorted(f for f in files if os.path.isfile(f))
-
-
-def _friendly(exc: Exception, source: Source) -> DataError:
-    """Turn a DuckDB error about a file into one line that names the file."""
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    lower = str(exc).lower()
-    if "unicode" in lower or "utf-8" in lower or "utf8" in lower:
-        what = "contains bytes that are not valid UTF-8"
-    elif "parquet" in lower and ("magic" in lower or "not a parquet" in lower or "too small" in lower
-                                 or "corrupt" in lower or "invalid" in lower):
-        what = "is not a readable parquet file (corrupt or truncated)"
-    else:
-        what = f"could not be read ({msg})"
-    files = [f for f in source.files if os.path.basename(f) in str(exc)]
-    name = files[0] if files else str(source.path)
-    return DataError(f"{source.where}: {name} {what}")
-
-
-def describe(source: Source, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, str]:
-    """Return the columns of a source and their DuckDB types.
-
-    Raises
-    ------
-    DataError
-        When a file of the source cannot be read.
-    """
-    con = con or connect()
-    try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()
-    except duckdb.Error as exc:
-        raise _friendly(exc, source) from exc
-    return {r[0]: r[1] for r in rows}
-
-
 def _is_numeric(dtype: str) -> bool:
     return dtype.upper().split("(")[0] in _NUMERIC_TYPES
 
@@ -311,7 +109,7 @@ class Table:
             try:
                 self._fingerprint = self.fingerprint_of()
             except duckdb.Error as exc:
-                raise _friendly(exc, self.source) from exc
+                raise friendly_error(exc, self.source) from exc
         return self._fingerprint
 
     def __len__(self) -> int:
@@ -349,7 +147,7 @@ def _select_list(types: dict[str, str], wanted: Sequence[str], features: Feature
     for col in wanted:
         if col not in types:
             continue
-        q = _quote(col)
+        q = quote(col)
         if col in features.numeric:
             out.append(f"CAST({q} AS DOUBLE) AS {q}")
         elif col in features.categorical:
@@ -359,22 +157,22 @@ def _select_list(types: dict[str, str], wanted: Sequence[str], features: Feature
     return out
 
 
-def _time_filter(ts: str, dtype: str, start: dt.datetime, end: dt.datetime) -> str:
+def time_filter(ts: str, dtype: str, start: dt.datetime, end: dt.datetime) -> str:
     """A filter on the raw column (no cast on it) so DuckDB can prune row groups."""
-    q = _quote(ts)
+    q = quote(ts)
     upper = dtype.upper()
     s_utc = start.astimezone(dt.timezone.utc)
     e_utc = end.astimezone(dt.timezone.utc)
     if "WITH TIME ZONE" in upper:
-        return (f"{q} >= TIMESTAMPTZ {_literal(s_utc.isoformat())} "
-                f"AND {q} < TIMESTAMPTZ {_literal(e_utc.isoformat())}")
+        return (f"{q} >= TIMESTAMPTZ {literal(s_utc.isoformat())} "
+                f"AND {q} < TIMESTAMPTZ {literal(e_utc.isoformat())}")
     if upper.startswith("TIMESTAMP") or upper == "DATE":
         fmt = "%Y-%m-%d %H:%M:%S.%f"
-        return (f"{q} >= TIMESTAMP {_literal(s_utc.strftime(fmt))} "
-                f"AND {q} < TIMESTAMP {_literal(e_utc.strftime(fmt))}")
+        return (f"{q} >= TIMESTAMP {literal(s_utc.strftime(fmt))} "
+                f"AND {q} < TIMESTAMP {literal(e_utc.strftime(fmt))}")
     # Strings (CSV without detected types): parse, accepting offsets.
-    return (f"CAST({q} AS TIMESTAMPTZ) >= TIMESTAMPTZ {_literal(s_utc.isoformat())} "
-            f"AND CAST({q} AS TIMESTAMPTZ) < TIMESTAMPTZ {_literal(e_utc.isoformat())}")
+    return (f"CAST({q} AS TIMESTAMPTZ) >= TIMESTAMPTZ {literal(s_utc.isoformat())} "
+            f"AND CAST({q} AS TIMESTAMPTZ) < TIMESTAMPTZ {literal(e_utc.isoformat())}")
 
 
 def _to_frame(rel: duckdb.DuckDBPyRelation, source: Source, timestamp: str | None,
@@ -383,7 +181,7 @@ def _to_frame(rel: duckdb.DuckDBPyRelation, source: Source, timestamp: str | Non
         fetch = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
         table = fetch()
     except duckdb.Error as exc:
-        raise _friendly(exc, source) from exc
+        raise friendly_error(exc, source) from exc
     df = _arrow_to_frame(table, set(features.categorical))
     del table
     if timestamp and timestamp in df.columns:
@@ -444,7 +242,7 @@ _NULLABLE = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32():
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, sql: str, columns: Sequence[str], extra: str) -> str:
     """Content fingerprint of a query result: row count and an order-free hash sum."""
-    cols = ", ".join(_quote(c) for c in columns)
+    cols = ", ".join(quote(c) for c in columns)
     n, total = con.execute(f"SELECT count(*), coalesce(sum(hash({cols})), 0) FROM ({sql})").fetchall()[0]
     return _digest(n, total, columns, extra)
 
@@ -494,12 +292,12 @@ def _window_query(model: ModelConfig, start: dt.datetime, end: dt.datetime, vers
         raise DataError(f"{source.where}: prediction column {model.prediction!r} "
                         f"(models.{model.name}.prediction) not found in {source.path}")
     wanted = list(columns) if columns is not None else window_columns(model, features)
-    conditions = [_time_filter(model.timestamp, ts_type, start, end)]
+    conditions = [time_filter(model.timestamp, ts_type, start, end)]
     if version is not None and model.version_column:
         if model.version_column not in types:
             raise DataError(f"{source.where}: version column {model.version_column!r} "
                             f"(models.{model.name}.version_column) not found in {source.path}")
-        conditions.append(f"CAST({_quote(model.version_column)} AS VARCHAR) = {_literal(version)}")
+        conditions.append(f"CAST({quote(model.version_column)} AS VARCHAR) = {literal(version)}")
     present = [c for c in wanted if c in types]
     sql = (f"SELECT {', '.join(_select_list(types, present, features))} FROM {source.relation} "
            f"WHERE {' AND '.join(conditions)}")
@@ -519,9 +317,9 @@ def _map_target(sql: str, model: ModelConfig) -> str:
     """The query with a binary target mapped to 1/0 by ``positive_class`` (when configured)."""
     if model.task != "binary_classification" or model.positive_class is None:
         return sql
-    t = _quote(model.target)
+    t = quote(model.target)
     return (f"SELECT * REPLACE (CASE WHEN {t} IS NULL THEN NULL WHEN CAST({t} AS VARCHAR) = "
-            f"{_literal(model.positive_class)} THEN 1 ELSE 0 END AS {t}) FROM ({sql})")
+            f"{literal(model.positive_class)} THEN 1 ELSE 0 END AS {t}) FROM ({sql})")
 
 
 def check_target(con, model: ModelConfig, sql: str, where: str) -> None:
@@ -534,7 +332,7 @@ def check_target(con, model: ModelConfig, sql: str, where: str) -> None:
     """
     if model.task != "binary_classification":
         return
-    t = _quote(model.target)
+    t = quote(model.target)
     try:
         values = [r[0] for r in con.execute(
             f"SELECT DISTINCT CAST({t} AS VARCHAR) FROM ({sql}) WHERE {t} IS NOT NULL LIMIT 12").fetchall()]
@@ -579,13 +377,13 @@ def window_stats(model: ModelConfig, start: dt.datetime, end: dt.datetime, *,
     if target:
         where = f"models.{model.name}.labels" if labels and model.labels else q.source.where
         check_target(con, model, q.raw_sql, where)
-    labelled = f"count({_quote(target)})" if target else "0"
-    cols = ", ".join(_quote(c) for c in q.columns)
+    labelled = f"count({quote(target)})" if target else "0"
+    cols = ", ".join(quote(c) for c in q.columns)
     try:
         n, total, n_lab = con.execute(
             f"SELECT count(*), coalesce(sum(hash({cols})), 0), {labelled} FROM ({q.sql})").fetchall()[0]
     except duckdb.Error as exc:
-        raise _friendly(exc, q.source) from exc
+        raise friendly_error(exc, q.source) from exc
     if n == 0:
         _no_rows(model, q, version)
     return WindowStats(rows=int(n), labelled_rows=int(n_lab),
@@ -644,7 +442,7 @@ def read_window(
         # order; sorting here only when they are not is cheaper than a sort in every query.
         rel = con.sql(q.sql)
     except duckdb.Error as exc:
-        raise _friendly(exc, q.source) from exc
+        raise friendly_error(exc, q.source) from exc
     frame = _to_frame(rel, q.source, model.timestamp, q.features)
     if frame.empty:
         _no_rows(model, q, version)
@@ -667,9 +465,9 @@ def _join_labels(con, sql: str, model: ModelConfig, types: dict[str, str], prese
     if key not in types:
         raise DataError(f"models.{model.name}.logs: label key {key!r} (models.{model.name}.labels.key) "
                         f"not found in the logs")
-    qk, qt = _quote(key), _quote(target)
+    qk, qt = quote(key), quote(target)
     labels_sql = f"SELECT {qk} AS __k, last({qt}) AS __y FROM {lab.relation} GROUP BY {qk}"
-    cols = [f"w.{_quote(c)}" for c in present if c != target]
+    cols = [f"w.{quote(c)}" for c in present if c != target]
     if target in types:
         cols.append(f"coalesce(l.__y, w.{qt}) AS {qt}")
     else:
@@ -707,7 +505,7 @@ def read_reference(model: ModelConfig, *, columns: Sequence[str] | None = None,
     try:
         rel = con.sql(sql)
     except duckdb.Error as exc:
-        raise _friendly(exc, source) from exc
+        raise friendly_error(exc, source) from exc
     ts = model.timestamp if model.timestamp in types else None
     frame = _to_frame(rel, source, ts, features)
     if ts:
@@ -740,12 +538,12 @@ def scan_profile(model: ModelConfig, start: dt.datetime, end: dt.datetime,
     source = resolve_source(model.logs, f"models.{model.name}.logs")
     types = describe(source, con)
     cols = list(columns) if columns else [model.timestamp]
-    sql = (f"SELECT {', '.join(_quote(c) for c in cols)} FROM {source.relation} "
-           f"WHERE {_time_filter(model.timestamp, types[model.timestamp], _utc(start), _utc(end))}")
+    sql = (f"SELECT {', '.join(quote(c) for c in cols)} FROM {source.relation} "
+           f"WHERE {time_filter(model.timestamp, types[model.timestamp], _utc(start), _utc(end))}")
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "profile.json")
         con.execute("PRAGMA enable_profiling='json'")
-        con.execute(f"PRAGMA profiling_output={_literal(out)}")
+        con.execute(f"PRAGMA profiling_output={literal(out)}")
         rows = len(con.execute(sql).fetchall())
         con.execute("PRAGMA disable_profiling")
         with open(out) as fh:
@@ -799,13 +597,13 @@ def window_types(source: Source, timestamp: str, start: dt.datetime, end: dt.dat
         return {}
     file_col = "__mlmon_file__"
     # The relation is one table-function call: add the option naming each row's file.
-    relation = source.relation[:-1] + f", filename={_literal(file_col)})"
-    where = _time_filter(timestamp, types[timestamp], _utc(start), _utc(end))
+    relation = source.relation[:-1] + f", filename={literal(file_col)})"
+    where = time_filter(timestamp, types[timestamp], _utc(start), _utc(end))
     try:
         files = [r[0] for r in con.execute(
-            f"SELECT DISTINCT {_quote(file_col)} FROM {relation} WHERE {where} ORDER BY 1").fetchall()]
+            f"SELECT DISTINCT {quote(file_col)} FROM {relation} WHERE {where} ORDER BY 1").fetchall()]
     except duckdb.Error as exc:
-        raise _friendly(exc, source) from exc
+        raise friendly_error(exc, source) from exc
     if not files:
         return {}
     return describe(Source(path=source.path, kind=source.kind, files=tuple(files), where=source.where), con)
@@ -824,7 +622,7 @@ def reference_stats(project: Project, model: ModelConfig,
     try:
         n = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
     except duckdb.Error as exc:
-        raise _friendly(exc, source) from exc
+        raise friendly_error(exc, source) from exc
     if n == 0:
         raise DataError(f"{source.where}: {source.path} has no rows")
     if model.target in present:
@@ -833,4 +631,4 @@ def reference_stats(project: Project, model: ModelConfig,
         return int(n), _fingerprint(con, _map_target(sql, model) if model.target in present else sql, present,
                                     "reference")
     except duckdb.Error as exc:
-        raise _friendly(exc, source) from exc
+        raise friendly_error(exc, source) from exc

@@ -20,8 +20,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .config import ModelConfig, VersionConfig
-from .errors import ModelError
+from .config import FeaturesConfig, ModelConfig, VersionConfig
+from .errors import DataError, ModelError
 
 logger = logging.getLogger(__name__)
 

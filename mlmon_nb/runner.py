@@ -32,7 +32,8 @@ from . import __version__, archive, parameters
 from .checks import SCHEMA, SEVERITY, exit_code, read_notebook_result, run_verdict, validate_summary, worst
 from .config import ModelConfig, Project, VersionConfig, load_project
 from .windows import parse_window
-from .data import combine_fingerprints, connect, window_stats
+from .data import combine_fingerprints, window_stats
+from .sources import connect
 from .errors import ArchiveError, UsageError
 from .kernels import KernelPool, ensure_kernel
 from .models import load_model, model_file_fingerprint

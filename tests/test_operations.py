@@ -22,7 +22,7 @@ from mlmon_nb import operations as op
 from mlmon_nb.fit import fit
 from mlmon_nb.rules import Band, bonferroni_sigmas
 from mlmon_nb.config import Thresholds, load_project
-from mlmon_nb.data import connect
+from mlmon_nb.sources import connect
 from mlmon_nb.context import open_window
 
 from conftest import UTC, checks_of, make_frame, run_window, write_project

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import ModelConfig
-from ..data import _literal, _quote, _time_filter, connect, describe, resolve_source
+from ..data import time_filter
+from ..sources import connect, describe, literal, quote, resolve_source
 from .policy import PERCENTILES
 
 
@@ -34,7 +35,7 @@ def finite_float(v: Any) -> float | None:
 
 def _error_expr(col: str) -> str:
     """1 for an error row: not null, not '' and not '0'."""
-    q = _quote(col)
+    q = quote(col)
     return f"(CASE WHEN {q} IS NOT NULL AND CAST({q} AS VARCHAR) NOT IN ('', '0') THEN 1 ELSE 0 END)"
 
 
@@ -57,10 +58,10 @@ class LogsWindow:
         source = resolve_source(model.logs, f"models.{model.name}.logs")
         types = describe(source, con)
         ts = model.timestamp
-        where = _time_filter(ts, types[ts], start, end)
+        where = time_filter(ts, types[ts], start, end)
         op = model.operational
         return cls(con=con, relation=f"(SELECT * FROM {source.relation} WHERE {where})",
-                   ts_utc=f"CAST({_quote(ts)} AS TIMESTAMPTZ)", types=types,
+                   ts_utc=f"CAST({quote(ts)} AS TIMESTAMPTZ)", types=types,
                    latency=op.latency_ms if op and op.latency_ms in types else None,
                    error=op.error if op and op.error in types else None,
                    version=model.version_column if model.version_column in types else None)
@@ -77,9 +78,9 @@ class LogsWindow:
         Days are UTC days in time order; versions have the most requests first
         (an empty table without a version column).
         """
-        lat = f"TRY_CAST({_quote(self.latency)} AS DOUBLE)" if self.latency else "CAST(NULL AS DOUBLE)"
+        lat = f"TRY_CAST({quote(self.latency)} AS DOUBLE)" if self.latency else "CAST(NULL AS DOUBLE)"
         err = _error_expr(self.error) if self.error else "0"
-        ver = f"CAST({_quote(self.version)} AS VARCHAR)" if self.version else "CAST(NULL AS VARCHAR)"
+        ver = f"CAST({quote(self.version)} AS VARCHAR)" if self.version else "CAST(NULL AS VARCHAR)"
         # Without a version column, a constant version forms one group equal to the whole window.
         df = self.con.execute(
             f"SELECT GROUPING(day) AS g_day, GROUPING(version) AS g_version, day, version, count(*) AS rows, "
@@ -102,12 +103,12 @@ class LogsWindow:
 
     def latency_range(self) -> tuple[Any, Any]:
         """Smallest and largest latency, in the column's own type."""
-        lat = _quote(self.latency)
+        lat = quote(self.latency)
         return tuple(self.con.execute(f"SELECT min({lat}), max({lat}) FROM {self.relation}").fetchall()[0])
 
     def latency_histogram(self, edges: Sequence[float]) -> dict[str, int]:
         """Latency counts per bin (keys: the upper edges as text, then 'inf' for the rest)."""
-        lat = _quote(self.latency)
+        lat = quote(self.latency)
         hist = self.con.execute(f"SELECT histogram(TRY_CAST({lat} AS DOUBLE), [{', '.join(repr(float(e)) for e in edges)}]) "
                                 f"FROM {self.relation}").fetchall()[0][0] or {}
         keys = [str(e) for e in edges]
@@ -124,7 +125,7 @@ class LogsWindow:
         """
         parts, keys = ["count(*)"], []
         for col in numeric:
-            x = f"TRY_CAST({_quote(col)} AS DOUBLE)"
+            x = f"TRY_CAST({quote(col)} AS DOUBLE)"
             parts.append(f"count(*) FILTER (WHERE {x} IS NULL OR isnan({x}) OR isinf({x}))")
             keys.append((col, "missing"))
             prof = profiles[col]
@@ -135,18 +136,18 @@ class LogsWindow:
                 parts.append("0")
             keys.append((col, "out_of_range"))
         for col in categorical:
-            v = f"CAST({_quote(col)} AS VARCHAR)"
+            v = f"CAST({quote(col)} AS VARCHAR)"
             parts.append(f"count(*) FILTER (WHERE {v} IS NULL)")
             keys.append((col, "missing"))
             levels = list(profiles[col].get("frequencies", {}))
             if levels:
                 parts.append(f"count(*) FILTER (WHERE {v} IS NOT NULL AND {v} NOT IN "
-                             f"({', '.join(_literal(str(lv)) for lv in levels)}))")
+                             f"({', '.join(literal(str(lv)) for lv in levels)}))")
             else:
                 parts.append("count(*) FILTER (WHERE " + v + " IS NOT NULL)")
             keys.append((col, "unseen"))
         for col in extra:
-            x = f"TRY_CAST({_quote(col)} AS DOUBLE)"
+            x = f"TRY_CAST({quote(col)} AS DOUBLE)"
             parts.append(f"count(*) FILTER (WHERE {x} IS NULL OR isnan({x}) OR isinf({x}))")
             keys.append((col, "missing"))
         where = f" WHERE {version_filter}" if version_filter else ""
@@ -158,4 +159,4 @@ class LogsWindow:
 
     def version_filter(self, version: str) -> str | None:
         """SQL keeping the rows served by ``version`` (None without a version column: every row)."""
-        return f"CAST({_quote(self.version)} AS VARCHAR) = {_literal(version)}" if self.version else None
+        return f"CAST({quote(self.version)} AS VARCHAR) = {literal(version)}" if self.version else None

@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..baseline import Baseline
 from ..config import ModelConfig, Thresholds
-from ..data import describe, resolve_source, window_types
+from ..data import window_types
+from ..sources import describe, resolve_source
 from .aggregate import LogsWindow, finite_float
 from .error_rate import error_rate
 from .latency import latency
