@@ -18,7 +18,8 @@ import yaml
 from scipy import stats
 
 from mlmon_nb import feedback as fb
-from mlmon_nb.rules import Band
+from mlmon_nb.alertable import METRICS
+from mlmon_nb.rules import Band, decide
 from mlmon_nb.checks import Recorder
 from mlmon_nb.config import FeedbackConfig, ModelConfig
 from mlmon_nb.errors import UsageError
@@ -27,6 +28,11 @@ from conftest import checks_of, run_window
 
 
 # --------------------------------------------------------------------------- measures
+
+def test_measures_are_the_alertable_feedback_names():
+    assert tuple(fb.MEASURES) == METRICS["feedback_loop"]
+    assert set(fb.ITEM_SUBJECTS) | set(fb.PREDICTION_SUBJECTS) | {"training_provenance"} == set(fb.MEASURES)
+
 
 def _gini_mad(x):
     """Gini as the mean absolute difference over twice the mean (an independent definition)."""
@@ -148,16 +154,18 @@ BAND = Band(mean=0.5, sd=0.01, low_seen=0.48, high_seen=0.52, chunk_rows=600, n_
     (0.535, "up", None, "alert"),              # no material change: outside the band alerts
 ])
 def test_decide(value, worse, material, status):
-    d = fb.decide(value, BAND, worse, material=material)
-    assert d["status"] == status
-    assert d["z"] == pytest.approx((value - 0.5) / 0.01)
+    lim = fb.limits(BAND, worse, material=material)
+    assert decide(value, lim.warn_limit, lim.alert_limit, worse=worse) == status
+    assert lim.z(value) == pytest.approx((value - 0.5) / 0.01)
 
 
 def test_decide_margin_and_fixed_limits():
-    assert fb.decide(0.535, BAND, "up", margin=1.0)["status"] == "ok"   # band widened to 4 sd
-    d = fb.decide(0.3, None, "up", fixed={"warn": 0.2, "alert": 0.4})
-    assert (d["status"], d["warn_limit"], d["alert_limit"]) == ("warn", 0.2, 0.4)
-    assert fb.decide(0.9, None, "up")["status"] == "ok"                 # no band: nothing to decide on
+    wide = fb.limits(BAND, "up", margin=1.0)                            # band widened to 4 sd
+    assert decide(0.535, wide.warn_limit, wide.alert_limit) == "ok"
+    lim = fb.limits(None, "up", fixed={"warn": 0.2, "alert": 0.4})
+    assert (decide(0.3, lim.warn_limit, lim.alert_limit), lim.warn_limit, lim.alert_limit) == ("warn", 0.2, 0.4)
+    none = fb.limits(None, "up")                                         # no band: nothing to decide on
+    assert decide(0.9, none.warn_limit, none.alert_limit) == "ok"
 
 
 # --------------------------------------------------------------------------- analysis on planted frames
@@ -202,7 +210,7 @@ def test_planted_concentration_alerts_and_equal_distribution_does_not():
     statuses = {a.subject: a.status for a in bad.checks()}
     for s in ("exposure_gini", "top1pct_share", "top10pct_share", "coverage", "exposure_entropy"):
         assert statuses[s] == "alert", bad.to_df()
-    assert ok.provenance_check.value == pytest.approx(ref["from_model"].mean())
+    assert ok.provenance.check.value == pytest.approx(ref["from_model"].mean())
     assert bad.verdict().startswith("A feedback loop is likely")
 
 
@@ -213,7 +221,7 @@ def test_like_with_like_heavy_traffic_does_not_alert():
     ref = _frames(rng, days=21, per_day=300, alpha=0.5, start="2026-01-01")
     heavy = _frames(rng, days=7, per_day=3000, alpha=0.5, start="2026-03-01")
     res = fb.analyse_frames(heavy, ref, _model(**FULL), version="1")
-    assert res.per_chunk <= 300
+    assert res.exposure.per_chunk <= 300
     assert res.status == "ok", res.to_df()
     day = heavy[heavy["ts"] < pd.Timestamp("2026-03-02", tz="UTC")]["item"].value_counts().to_numpy()
     ref_day = ref[ref["ts"] < pd.Timestamp("2026-01-02", tz="UTC")]["item"].value_counts().to_numpy()
@@ -226,14 +234,14 @@ def test_missing_configuration_and_columns_are_reported_not_raised():
     win = _frames(rng, days=7, per_day=200, alpha=0.3, start="2026-03-01")
     none = fb.analyse_frames(win, ref, _model(), version="1")
     assert not none.configured and none.checks() == []
-    assert "'feedback' block" in none.missing[0] and "item" in none.missing[0]
+    assert "'feedback' block" in none.notes[0] and "item" in none.notes[0]
     assert none.verdict().startswith("Feedback loops are not monitored")
     no_user = fb.analyse_frames(win.drop(columns="user"), ref, _model(**FULL), version="1")
     assert "homogenisation" not in {a.subject for a in no_user.checks()}
-    assert any("'user'" in m and "homogenisation" in m for m in no_user.missing)
+    assert any("'user'" in m and "homogenisation" in m for m in no_user.notes)
     rec = Recorder("feedback_loops")
     no_user.record(rec)
-    assert rec.missing == no_user.missing
+    assert rec.missing == list(no_user.notes)
     assert {c.kind for c in rec.checks} == {"feedback_loop"}
     c = rec.checks[0].to_dict()
     assert {"value", "threshold", "method", "band_low", "band_high", "z"} <= set(c)

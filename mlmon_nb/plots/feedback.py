@@ -1,9 +1,14 @@
-"""Figures of the feedback-loops notebook. Each takes a :class:`~mlmon_nb.feedback.FeedbackResult`."""
+"""Figures of the feedback-loops notebook, from plain data (:meth:`mlmon_nb.feedback.FeedbackResult.plot` calls them).
+
+A *panel* is a ``(measure, assessment)`` pair: the measure names the figure
+(``name``, ``display``, ``unit``, ``percent``), the assessment (or None) gives
+its band, limits and status.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,21 +20,24 @@ __all__ = ["feedback_over_time", "lorenz_curves", "outcome_rates", "prediction_n
 _STRIP = 2.2  # width of the baseline strip, in window-chunk units
 
 
-def lorenz_curves(result):
-    """Lorenz curves of exposure over the catalogue: baseline period against window."""
+def lorenz_curves(curves: Mapping[str, tuple[Any, Any, float]], exposures: int | None = None):
+    """Lorenz curves of exposure over the catalogue: baseline period against window.
+
+    ``curves`` maps ``baseline`` and ``window`` to ``(x, y, gini)``; ``exposures``
+    is the count each period was subsampled to.
+    """
     fig, ax = _fig(5.6, 4.6)
     ax.plot([0, 100], [0, 100], ls="--", color="#999", lw=1, label="perfect equality")
     for period, color, label in (("baseline", REF_COLOR, "baseline period"), ("window", CUR_COLOR, "window")):
-        if period in result.lorenz:
-            x, y, g = result.lorenz[period]
+        if period in curves:
+            x, y, g = curves[period]
             ax.plot(np.asarray(x) * 100, np.asarray(y) * 100, color=color, lw=2, label=f"{label} (Gini {g:.3f})")
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
     ax.set_xlabel("cumulative share of catalogue items, least exposed first (%)")
     ax.set_ylabel("cumulative share of exposures (%)")
-    n = result.whole_exposures
     ax.set_title("Lorenz curves of exposure over the catalogue"
-                 + (f"\n(each period subsampled to {n:,} exposures)" if n else ""), fontsize=11)
+                 + (f"\n(each period subsampled to {exposures:,} exposures)" if exposures else ""), fontsize=11)
     ax.legend(frameon=False, loc="upper left")
     return fig
 
@@ -88,37 +96,39 @@ def _panel(ax, measure, assessment, base, bx, win, wx, band_rows):
     ax.grid(axis="x", visible=False)
 
 
-def feedback_over_time(result, subjects: Sequence[str] | None = None):
-    """Every per-chunk figure over time: baseline chunks, then window chunks, with the baseline band."""
-    from ..feedback import ITEM_SUBJECTS, MEASURES, _chunk_word, _parse_chunk
+def feedback_over_time(chunks: pd.DataFrame, panels: Sequence[tuple[Any, Any]], *, word: str,
+                       per_chunk: int | None = None):
+    """Per-chunk figures over time: baseline chunks, then window chunks, with the baseline band.
 
-    by = {a.subject: a for a in result.assessments}
-    wanted = [s for s in (subjects or ITEM_SUBJECTS) if s in by and s in result.chunks.columns]
-    if not wanted:
-        wanted = [s for s in (subjects or ITEM_SUBJECTS) if s in result.chunks.columns][:1]
-    word = _chunk_word(_parse_chunk(result.chunk))
-    fig, axes = _grid(len(wanted), cols=min(2, len(wanted)), cell=(5.0, 2.7) if len(wanted) > 1 else (7.5, 3.0))
-    base, bx, win, wx = _positions(result.chunks)
-    for ax, subject in zip(axes, wanted):
-        _panel(ax, MEASURES[subject], by.get(subject), base, bx, win, wx, word)
+    ``chunks`` has ``period``, ``chunk``, ``start`` and a column per panel's
+    measure name; ``word`` names a chunk (``day``); ``per_chunk`` is the
+    exposures every chunk was subsampled to.
+    """
+    fig, axes = _grid(len(panels), cols=min(2, len(panels)), cell=(5.0, 2.7) if len(panels) > 1 else (7.5, 3.0))
+    base, bx, win, wx = _positions(chunks)
+    for ax, (measure, assessment) in zip(axes, panels):
+        _panel(ax, measure, assessment, base, bx, win, wx, word)
         _ticks(ax, base, bx, win, wx, word)
     if axes:
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncols=5, frameon=False, fontsize=8)
-    per = f"each {word} subsampled to {result.per_chunk:,} exposures" if result.per_chunk else ""
-    if len(wanted) == 1 and axes:
-        a = by.get(wanted[0])
+    per = f"each {word} subsampled to {per_chunk:,} exposures" if per_chunk else ""
+    if len(panels) == 1 and axes:
+        measure, a = panels[0]
         axes[0].set_title("")
         status = f" — {a.status}" if a is not None else ""
-        fig.suptitle(f"{MEASURES[wanted[0]].display} per {word}{status}\n({per})", fontsize=11)
+        fig.suptitle(f"{measure.display} per {word}{status}\n({per})", fontsize=11)
     else:
         fig.suptitle(f"Per-{word} figures: baseline period against the window ({per})", fontsize=11)
     return fig
 
 
-def outcome_rates(result):
-    """Outcome rate of model-driven against organic exposures, per period, with 95% Wilson intervals."""
-    df = result.outcomes
+def outcome_rates(df: pd.DataFrame, outcome: str | None = None):
+    """Outcome rate of model-driven against organic exposures, per period, with 95% Wilson intervals.
+
+    ``df`` has one row per ``period`` and ``exposures`` kind with ``rate``,
+    ``ci low``, ``ci high`` and ``labelled``; ``outcome`` names the outcome column.
+    """
     fig, ax = _fig(6.4, 3.6)
     periods = [p for p in ("baseline", "window") if p in set(df["period"])]
     groups = ("model-driven", "organic")
@@ -136,8 +146,7 @@ def outcome_rates(result):
             if np.isfinite(r):
                 ax.text(xi, 0, f"n={int(n):,}", ha="center", va="bottom", fontsize=7, color="white")
     ax.set_xticks(np.arange(len(periods)), ["baseline period" if p == "baseline" else "window" for p in periods])
-    outcome = result.columns.get("outcome") or "outcome"
-    ax.set_ylabel(f"outcome rate: mean of {outcome} (%)")
+    ax.set_ylabel(f"outcome rate: mean of {outcome or 'outcome'} (%)")
     ax.set_xlabel("period (bars: 95% Wilson interval; n = labelled rows)")
     ax.set_title("Outcome rate of model-driven against organic exposures")
     top = np.nanmax(df["ci high"].to_numpy(dtype=float)) * 100 if len(df) else 1.0
@@ -146,25 +155,24 @@ def outcome_rates(result):
     return fig
 
 
-def provenance_bars(result):
-    """Share of each version's reference/training data produced under the model's influence."""
-    from ..feedback import PROVENANCE_ALERT, PROVENANCE_WARN
+def provenance_bars(df: pd.DataFrame, version: str, *, warn_at: float, alert_at: float):
+    """Share of each version's reference/training data produced under the model's influence.
 
-    df = result.provenance
+    ``df`` has one row per version (``version``, ``share``, ``ci low``, ``ci high``,
+    ``deployed``, ``source``); ``version`` is this run's; ``warn_at`` and
+    ``alert_at`` are the check's limits.
+    """
     fig, ax = _fig(6.0, 3.4)
     x = np.arange(len(df))
     share = df["share"].astype(float).to_numpy() * 100
     lo = df.get("ci low", pd.Series([np.nan] * len(df))).astype(float).to_numpy() * 100
     hi = df.get("ci high", pd.Series([np.nan] * len(df))).astype(float).to_numpy() * 100
     err = [np.nan_to_num(np.clip(share - lo, 0, None)), np.nan_to_num(np.clip(hi - share, 0, None))]
-    colors = [CUR_COLOR if v == result.version else REF_COLOR for v in df["version"]]
+    colors = [CUR_COLOR if v == version else REF_COLOR for v in df["version"]]
     ax.bar(x, np.nan_to_num(share), 0.55, color=colors, yerr=err, capsize=4)
     for xi, v, src in zip(x, share, df["source"]):
         ax.text(xi, (v if np.isfinite(v) else 0) + 2, f"{v:.1f}%" if np.isfinite(v) else "no data",
                 ha="center", va="bottom", fontsize=8, color="#333" if np.isfinite(v) else "#888")
-    check = result.provenance_check
-    warn_at = check.warn_limit if check is not None else PROVENANCE_WARN
-    alert_at = check.alert_limit if check is not None else PROVENANCE_ALERT
     ax.axhline(warn_at * 100, color=STATUS_COLORS["warn"], ls="--", lw=1, label=f"warn at {warn_at:.0%}")
     ax.axhline(alert_at * 100, color=STATUS_COLORS["alert"], ls=":", lw=1, label=f"alert at {alert_at:.0%}")
     labels = [f"version {v}" + (f"\n{d}" if isinstance(d, str) and d else "")
@@ -178,18 +186,19 @@ def provenance_bars(result):
     return fig
 
 
-def prediction_narrowing(result):
-    """Prediction spread and extremity per chunk against the baseline band, and per version."""
-    from ..feedback import MEASURES, PREDICTION_SUBJECTS, _chunk_word, _parse_chunk
+def prediction_narrowing(chunks: pd.DataFrame, panels: Sequence[tuple[Any, Any]], versions: pd.DataFrame, *,
+                         word: str):
+    """Prediction spread and extremity per chunk against the baseline band, and per version.
 
-    by = {a.subject: a for a in result.assessments}
-    word = _chunk_word(_parse_chunk(result.chunk))
-    versions = result.prediction_versions
-    n = len(PREDICTION_SUBJECTS) + (1 if not versions.empty else 0)
+    ``chunks`` has ``period``, ``chunk``, ``start`` and a column per panel's
+    measure name; ``versions`` one row per version (``version``,
+    ``prediction_spread``, ``prediction_extremity``), possibly none.
+    """
+    n = len(panels) + (1 if not versions.empty else 0)
     fig, axes = _grid(n, cols=n, cell=(4.2, 3.0))
-    base, bx, win, wx = _positions(result.predictions)
-    for ax, subject in zip(axes, PREDICTION_SUBJECTS):
-        _panel(ax, MEASURES[subject], by.get(subject), base, bx, win, wx, word)
+    base, bx, win, wx = _positions(chunks)
+    for ax, (measure, assessment) in zip(axes, panels):
+        _panel(ax, measure, assessment, base, bx, win, wx, word)
         _ticks(ax, base, bx, win, wx, word)
         ax.legend(frameon=False, fontsize=6)
     if not versions.empty:
