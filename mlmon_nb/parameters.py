@@ -10,6 +10,7 @@ parameters are data, never code.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -17,6 +18,7 @@ from typing import Any, Callable, Mapping
 from .alertable import STATISTICS
 from .chunks import chunk_error
 from .errors import UsageError
+from .expressions import parse_filter
 
 _TOP_N = re.compile(r"(top|bottom):\s*([0-9]+)", re.IGNORECASE)
 
@@ -70,8 +72,6 @@ def _chunk(value: str) -> None:
 
 
 def _cohort(value: str) -> None:
-    from .expressions import parse_filter  # noqa: only when a cohort is given
-
     v = value.strip()
     if not v or v.lower() == "worst_segment":
         return
@@ -106,8 +106,6 @@ SPECS: dict[str, dict[str, Spec]] = {
 
 def spec_from_default(default: str) -> Spec:
     """The spec of a team notebook's parameter, from its default (papermill's source text)."""
-    import ast
-
     try:
         value = ast.literal_eval(default)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
