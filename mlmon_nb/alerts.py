@@ -1,21 +1,21 @@
 """Alerts: the archive's append-only alert log and Slack-compatible webhooks.
 
-After a run is archived, every check at warn or above becomes one JSON line in
-``<archive>/alerts.jsonl`` (with a link to the run), and each configured
-webhook whose ``min_status`` the run reached receives one message. Delivery is
-retried with exponential backoff; a webhook that still fails is reported (and
-logged in ``<archive>/webhooks.jsonl``) but never changes or loses the run,
-which was archived before any delivery was attempted.
+Only news is sent (:mod:`mlmon_nb.incidents`): a new incident, a worsening one,
+a reminder of an open one, a recovery when configured. Each notification is one
+JSON line in ``<archive>/alerts.jsonl`` naming its incident and the run that
+raised it, and each configured webhook whose ``min_status`` a run's pages reach
+receives one message for that run. Delivery is retried with exponential
+backoff; a webhook that still fails is reported (and logged in
+``<archive>/webhooks.jsonl``) but never changes or loses the run, which was
+archived before any delivery was attempted.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections import Counter
 import json
 import logging
-import os
 import threading
 import time
 import urllib.error
@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .catalog import load_run
 from .checks import SEVERITY
 from .config import Project, WebhookConfig
 from .errors import ArchiveError, ConfigError
+from .incidents import Page
 from .journal import Journal
 from .redact import redact_text
 
@@ -39,72 +39,41 @@ DELIVERY_LOG = "webhooks.jsonl"
 BACKOFF_SECONDS = 0.5
 
 
-def _record_key(record: Mapping[str, Any]) -> tuple:
-    """What makes an alert line unique: its run and its check."""
-    return tuple(str(record.get(k)) for k in ("run", "notebook", "kind", "subject", "status", "method"))
+def _page_key(record: Mapping[str, Any]) -> tuple:
+    """What makes a notification line unique: its incident, its kind and the run that raised it."""
+    return tuple(str(record.get(k)) for k in ("incident", "notification", "run"))
 
 
-def alert_records(summary: Mapping[str, Any], href: str) -> list[dict[str, Any]]:
-    """One record per check at warn or above (and one for a failed run)."""
-    base = {"model": summary["model"], "version": summary["version"], "window": summary["window"],
-            "run_id": summary["run_id"], "generated_at": summary["generated_at"], "run": href}
-    out = [{**base, **{k: c.get(k) for k in ("notebook", "kind", "subject", "status", "method", "value",
-                                              "threshold", "p_value", "at") if c.get(k) is not None}}
-           for c in summary["checks"] if SEVERITY[c["status"]] >= SEVERITY["warn"]]
-    for name, nb in summary.get("notebooks", {}).items():
-        if nb["status"] == "error":
-            out.append({**base, "notebook": name, "kind": "notebook", "subject": name, "status": "error"})
-    return out
+def reconcile(archive: Path, pages: Sequence[Page]) -> int:
+    """Make ``<archive>/alerts.jsonl`` hold one line per notification (idempotent); return how many were added.
 
-
-def append_alert_log(archive: Path, summary: Mapping[str, Any], run_dir: Path) -> int:
-    """Append the run's alert lines to ``<archive>/alerts.jsonl`` unless they are there; return how many."""
-    href = Path(os.path.relpath(run_dir, archive)).as_posix() + "/index.html"
-    return Journal(Path(archive) / ALERT_LOG).ensure(_record_key, alert_records(summary, href))
-
-
-def reconcile(archive: Path, runs: Sequence[Mapping[str, Any]]) -> int:
-    """Re-derive the alert lines of committed runs that the log lacks (idempotent); return how many.
-
-    A run killed after its folder was committed, or a log line cut by a full disk, loses
-    nothing: the next ``mlmon run`` or ``mlmon index`` writes the lines from the run folder.
-    ``runs`` are catalogue entries (:func:`mlmon_nb.catalog.scan`).
+    ``pages`` are every notification the archive's runs raised (:func:`mlmon_nb.incidents.derive`):
+    a run killed after its folder was committed, or a line cut by a full disk, loses nothing.
     """
-    archive = Path(archive)
-    log = Journal(archive / ALERT_LOG)
-    have = Counter(r.get("run") for r in log.read().records)
-    added = 0
-    for run in runs:
-        if run.get("alert_lines", 0) > have.get(run["href"], 0):
-            try:
-                summary = load_run(archive / run["folder"])
-            except ArchiveError as exc:  # changed since the scan: it is listed as damaged next time
-                logger.warning("alert lines of %s not re-derived: %s", run["folder"], exc)
-                continue
-            added += log.ensure(_record_key, alert_records(summary, run["href"]))
+    log = Journal(Path(archive) / ALERT_LOG)
+    added = log.ensure(_page_key, [p.record() for p in pages])
     if added:
-        logger.warning("re-derived %d alert line(s) missing from %s", added, log.path)
+        logger.info("alert log: %d notification line(s) written", added)
     return added
 
 
-def slack_payload(summary: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
-    """A Slack-compatible message (``text`` plus blocks) for a run."""
-    status = summary["status"].upper()
+def slack_payload(summary: Mapping[str, Any], pages: Sequence[Page], run_dir: Path) -> dict[str, Any]:
+    """A Slack-compatible message (``text`` plus blocks) for the notifications of one run."""
+    worst = max((SEVERITY.get(p.record()["status"], 0) for p in pages), default=0)
+    status = next(s for s, v in SEVERITY.items() if v == worst and s != "skipped").upper()
     window = f"{summary['window']['start'][:16]} → {summary['window']['end'][:16]}"
     head = f"[{status}] {summary['model']} v{summary['version']} {window}"
-    fired = [c for c in summary["checks"] if SEVERITY[c["status"]] >= SEVERITY["warn"]]
-    lines = [f"• {c['status']}: {c['kind']} {c['subject']}"
-             + (f" ({c['method']} {c['value']:.3g})" if isinstance(c.get("value"), (int, float)) and c.get("method") else "")
-             for c in sorted(fired, key=lambda c: -SEVERITY[c["status"]])[:10]]
-    if len(fired) > 10:
-        lines.append(f"… and {len(fired) - 10} more")
-    text = f"{head}: {summary.get('verdict', '')}"
+    lines = [f"• {p.kind}: {p.incident.sentence()} (`{p.incident.id}`)" for p in pages[:10]]
+    if len(pages) > 10:
+        lines.append(f"… and {len(pages) - 10} more")
+    text = f"{head}: " + "; ".join(f"{p.kind} {p.incident.label.lower()}" for p in pages)
     return {
         "text": text,
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*{head}*\n{summary.get('verdict', '')}"}},
-            *([{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}] if lines else []),
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"run `{summary['run_id']}` · report: {run_dir / 'index.html'}"}]},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"run `{summary['run_id']}` · report: "
+                                                                         f"{run_dir / 'index.html'}"}]},
         ],
     }
 
@@ -197,27 +166,30 @@ def post(hook: WebhookConfig, payload: Mapping[str, Any],
     return Delivery(shown, False, hook.retries + 1, detail)
 
 
-def notify(project: Project, summary: Mapping[str, Any], run_dir: Path,
+def notify(project: Project, summary: Mapping[str, Any], pages: Sequence[Page], run_dir: Path,
            sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
-    """Log the run's alerts and deliver its webhooks; never raises for a delivery or log failure.
+    """Log a run's notifications and deliver them to the webhooks; never raises for a failure.
 
     A log line that cannot be written (a full disk) is re-derived by the next run or
-    ``mlmon index``; the webhooks are still tried.
+    ``mlmon index``; the webhooks are still tried. A webhook receives the run's pages
+    when one of them reaches its ``min_status``; recoveries alone page nobody.
     """
     try:
-        append_alert_log(project.archive, summary, run_dir)
+        reconcile(project.archive, pages)
     except ArchiveError as exc:
         logger.warning("alert log not updated (the next run or 'mlmon index' re-derives it): %s", exc)
     deliveries = []
+    paging = [p for p in pages if p.pages]
     for hook in project.alerts.webhooks:
-        if SEVERITY[summary["status"]] < SEVERITY[hook.min_status]:
+        if not any(SEVERITY.get(p.record()["status"], 0) >= SEVERITY[hook.min_status] for p in paging):
             continue
-        delivery = post(hook, slack_payload(summary, run_dir), sleep=sleep)
+        delivery = post(hook, slack_payload(summary, pages, run_dir), sleep=sleep)
         deliveries.append(delivery)
         try:
             Journal(project.archive / DELIVERY_LOG).append([{
                 "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "url": delivery.url,
                 "run_id": summary["run_id"], "model": summary["model"], "version": summary["version"],
+                "incidents": sorted({p.incident.id for p in pages}),
                 "ok": delivery.ok, "attempts": delivery.attempts, "detail": delivery.detail}])
         except ArchiveError as exc:  # the delivery happened; only its log line is lost
             logger.warning("%s", exc)

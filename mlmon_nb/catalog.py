@@ -23,15 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .checks import SEVERITY, SCHEMA, summary_validator
+from .checks import READABLE_SCHEMAS, SEVERITY, summary_validator
 from .errors import ArchiveError
 from .files import write_atomic
+from .resources import WINDOW_NOTEBOOKS
 from .windows import EARLIEST, LATEST
 
 logger = logging.getLogger(__name__)
 
 CACHE = Path(".mlmon") / "catalog.json"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 #: (label, check kind, subjects or None to count alerting checks): the figures the trends plot.
 TREND_FIGURES = (
     ("alerting features", "feature_drift", None),
@@ -82,6 +83,13 @@ def entry_of(summary: Mapping[str, Any], folder: str) -> dict[str, Any]:
         + sum(nb["status"] == "error" for nb in summary["notebooks"].values()),
         "warns": sum(c["status"] == "warn" for c in checks),
         "figures": figures,
+        "complete": set(WINDOW_NOTEBOOKS) <= set(summary["notebooks"]),
+        **({"causes": [{"cause": c["cause"], "status": c["status"], "subjects": list(c.get("subjects", ())),
+                        "since": c.get("since"), "evidence": len(c.get("evidence", ())),
+                        "summary": c.get("summary", "")} for c in summary["causes"]]}
+           if "causes" in summary else {}),
+        "incidents": [{k: i.get(k) for k in ("id", "cause", "status", "first_seen", "notification")}
+                      for i in summary.get("incidents", ())],
     }
 
 
@@ -89,8 +97,8 @@ def problem_of(summary: Any) -> str | None:
     """Why a parsed summary cannot be used (None when it can)."""
     if not isinstance(summary, dict):
         return f"summary.json holds a JSON {type(summary).__name__}, not an object"
-    if summary.get("schema") != SCHEMA:
-        return f"schema {summary.get('schema')!r} is not {SCHEMA}"
+    if summary.get("schema") not in READABLE_SCHEMAS:
+        return f"schema {summary.get('schema')!r} is not one of {', '.join(READABLE_SCHEMAS)}"
     error = next(summary_validator().iter_errors(summary), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top)"

@@ -25,9 +25,11 @@ from .errors import ArchiveError, UsageError
 
 logger = logging.getLogger(__name__)
 
-SCHEMA = "mlmon.summary/1"
+SCHEMA = "mlmon.summary/2"
+READABLE_SCHEMAS = ("mlmon.summary/1", "mlmon.summary/2")
+"""Summaries this version reads: /2 adds ``causes``, ``incidents`` and ``explained_by`` to /1."""
 STATUSES = ("ok", "warn", "alert", "error")
-SEVERITY = {"ok": 0, "warn": 1, "alert": 2, "error": 3}
+SEVERITY = {"ok": 0, "skipped": 0, "warn": 1, "alert": 2, "error": 3}
 FAIL_ON = ("alert", "warn", "never")
 
 
@@ -71,6 +73,7 @@ class Check:
     threshold: float | None = None
     p_value: float | None = None
     at: str | None = None
+    explained_by: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -119,12 +122,13 @@ class Recorder:
 
     @property
     def status(self) -> str:
-        """Worst status of the checks recorded so far."""
-        return worst(c.status for c in self.checks)
+        """Worst status of the checks recorded so far that no cause explains (see ``explained_by``)."""
+        return worst(c.status for c in self.checks if not c.explained_by)
 
     def check(self, kind: str, subject: str, status: str, **figures: Any) -> Check:
         """Record one check; figures other than the standard ones go to ``details``."""
-        std = {k: figures.pop(k) for k in ("method", "value", "threshold", "p_value", "at") if k in figures}
+        std = {k: figures.pop(k) for k in ("method", "value", "threshold", "p_value", "at", "explained_by")
+               if k in figures}
         c = Check(notebook=self.notebook, kind=kind, subject=str(subject), status=status,
                   details=figures, **std)
         self.checks.append(c)
@@ -248,40 +252,50 @@ def validate_summary(summary: Mapping[str, Any], where: str = "summary.json") ->
         When the summary has another schema version or does not match.
     """
     schema_name = summary.get("schema") if isinstance(summary, Mapping) else None
-    if schema_name != SCHEMA:
-        raise ArchiveError(f"{where}: schema {schema_name!r} is not supported; this mlmon_nb reads {SCHEMA}")
+    if schema_name not in READABLE_SCHEMAS:
+        raise ArchiveError(f"{where}: schema {schema_name!r} is not supported; this mlmon_nb reads "
+                           f"{' and '.join(READABLE_SCHEMAS)}")
     error = next(summary_validator().iter_errors(summary), None)
     if error is not None:
         path = "/".join(str(p) for p in error.absolute_path) or "(top)"
         raise ArchiveError(f"{where}: {path}: {error.message}")
 
 
-def run_verdict(status: str, notebooks: Mapping[str, str], checks: Iterable[Mapping[str, Any]]) -> str:
-    """One sentence saying what a run found, from its status, its notebooks' statuses and its checks."""
+def run_verdict(status: str, notebooks: Mapping[str, str], checks: Iterable[Mapping[str, Any]],
+                causes: Iterable[Any] = (), incidents: Iterable[Mapping[str, Any]] = ()) -> str:
+    """One sentence saying what a run found: its problems (causes) and what is new about them.
+
+    ``causes`` are :class:`mlmon_nb.diagnosis.Cause` objects; ``incidents`` the run's
+    incident entries (``cause``, ``status``, ``notification``). The status word opening
+    the sentence is the run's status, so the badge beside it always agrees.
+    """
     checks = list(checks)
     failed = [name for name, s in notebooks.items() if s == "error"]
+    skipped = [name for name, s in notebooks.items() if s == "skipped"]
+    tail = f" Skipped: {', '.join(skipped)} (see why in their reports)." if skipped else ""
     if failed:
-        return f"{len(failed)} notebook(s) failed ({', '.join(failed)}); their reports show the failing cell."
-    fired = [c for c in checks if c["status"] in ("alert", "warn")]
-    if not fired:
-        return (f"No check fired: all {len(checks)} checks of {len(notebooks)} notebook(s) are within "
-                f"their thresholds.")
-    by_kind: dict[str, list[str]] = {}
-    for c in sorted(fired, key=lambda c: -SEVERITY[c["status"]]):
-        by_kind.setdefault(c["kind"], []).append(c["subject"])
+        return (f"{len(failed)} notebook(s) failed ({', '.join(failed)}); their reports show the failing "
+                f"cell.{tail}")
+    causes = list(causes)
+    if not causes:
+        ran = len(notebooks) - len(skipped)
+        return (f"No check fired: all {len(checks)} checks of {ran} notebook(s) are within their "
+                f"thresholds.{tail}")
+    by_cause = {i["cause"]: i for i in incidents}
     parts = []
-    for kind, subjects in list(by_kind.items())[:4]:
-        shown = ", ".join(subjects[:4]) + (f" and {len(subjects) - 4} more" if len(subjects) > 4 else "")
-        parts.append(f"{kind.replace('_', ' ')} in {shown}")
-    n_alert = sum(c["status"] == "alert" for c in fired)
-    n_warn = len(fired) - n_alert
-    return f"{status.upper()}: {n_alert} alert(s) and {n_warn} warning(s): " + "; ".join(parts) + "."
+    for cause in causes:
+        inc = by_cause.get(cause.cause)
+        state = ""
+        if inc is not None:
+            state = {"new": "new", "worsening": "worsening", "ongoing": "ongoing", "acknowledged": "acknowledged",
+                     "recovered": "recovered", "accepted": "accepted", "resolved": "resolved"}.get(inc["status"], "")
+            state = f", {state} since {str(inc['first_seen'])[:10]}" if state else ""
+        subjects = ", ".join(cause.subjects[:4]) + (f" and {len(cause.subjects) - 4} more"
+                                                     if len(cause.subjects) > 4 else "")
+        parts.append(f"{cause.label.lower()}{' in ' + subjects if subjects else ''} ({cause.status}{state})")
+    news = [i for i in incidents if i.get("notification") in ("new", "worsening", "reminder")]
+    head = f"{status.upper()}: {len(causes)} problem{'s' if len(causes) != 1 else ''}"
+    news_text = f"; {len(news)} with news" if news else "; nothing new"
+    return f"{head}{news_text}: " + "; ".join(parts) + "." + tail
 
 
-def exit_code(status: str, fail_on: str) -> int:
-    """The CLI exit code for a run's status under ``--fail-on``."""
-    if status == "error":
-        return 3
-    if fail_on == "never":
-        return 0
-    return 1 if SEVERITY[status] >= SEVERITY[fail_on] else 0

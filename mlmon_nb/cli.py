@@ -103,6 +103,8 @@ def run(project: Path, model: str, version: str, window: str, notebooks: tuple[s
         outcome = execute_plan(plan, fail_on=fail_on, progress=_say, show_progress=sys.stderr.isatty(),
                                kernels=kernels)
     _say(f"status {outcome.summary['status']}: {outcome.summary['verdict']}")
+    for page in outcome.pages:
+        _say(f"{page.kind}: {page.incident.sentence()} [{page.incident.id}]")
     from .alerts import describe_failure  # lazy: fast CLI start
 
     for delivery in outcome.deliveries:
@@ -142,9 +144,109 @@ def index(project: Path) -> None:
     """
     from .archive import write_index  # lazy: fast CLI start
     from .config import load_project  # lazy: fast CLI start
+    from .incidents import Policy  # lazy: fast CLI start
 
     proj = load_project(project)
-    click.echo(str(write_index(proj.archive)))
+    click.echo(str(write_index(proj.archive, Policy(proj.alerts.repeat, proj.alerts.recovery))))
+
+
+def _history(project: Path, model: str | None = None):
+    """The project, the archive's incidents (as of now) and the archive path; exit 2 without an archive."""
+    import datetime as dt
+
+    from .archive import locked  # lazy: fast CLI start
+    from .catalog import scan  # lazy: fast CLI start
+    from .config import load_project  # lazy: fast CLI start
+    from .errors import ArchiveError  # lazy: fast CLI start
+    from .incidents import Policy, derive, read_actions  # lazy: fast CLI start
+
+    proj = load_project(project)
+    if model is not None:
+        proj.model(model)
+    if not proj.archive.is_dir():
+        raise ArchiveError(f"{proj.path.name}: archive {proj.archive} does not exist yet; run 'mlmon run' first")
+    with locked(proj.archive):
+        runs = [r for r in scan(proj.archive).runs if model is None or r["model"] == model]
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        history = derive(runs, read_actions(proj.archive), Policy(proj.alerts.repeat, proj.alerts.recovery), now)
+    return proj, history
+
+
+def _incident(history, incident_id: str):
+    from .incidents import check_id  # lazy: fast CLI start
+
+    inc = history.get(check_id(incident_id))
+    if inc is None:
+        known = ", ".join(i.id for i in history.open()[:8]) or "(no open incident)"
+        raise UsageError(f"no incident {incident_id!r} in this archive; open ones: {known} (see 'mlmon incidents')")
+    return inc
+
+
+@main.command()
+@project_option
+@click.option("-m", "--model", default=None, help="Only this model's incidents.")
+@click.option("--all", "show_all", is_flag=True, help="Closed incidents too (recovered, resolved, accepted).")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of {id, cause, subjects, status, first_seen, "
+                                                      "last_seen, ...} instead of text.")
+def incidents(project: Path, model: str | None, show_all: bool, as_json: bool) -> None:
+    """List the current incidents (open ones, worst first).
+
+    Example: mlmon incidents -p mlmon.yaml --json
+    """
+    import json
+
+    _, history = _history(project, model)
+    shown = history.open() + ([i for i in history.incidents if not i.is_open] if show_all else [])
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in shown], indent=1))
+        return
+    if not shown:
+        click.echo("No open incident." if not show_all else "No incident.")
+    for inc in shown:
+        click.echo(f"{inc.id}\t{inc.status}\t{inc.severity}\t{inc.sentence()}")
+
+
+@main.command()
+@project_option
+@click.argument("incident_id", metavar="INCIDENT")
+@click.option("--until", default=None, help="Silence it until this ISO date or datetime (default: 7 days).")
+@click.option("--note", default=None, help="Why, for the next person (e.g. a ticket).")
+def ack(project: Path, incident_id: str, until: str | None, note: str | None) -> None:
+    """Acknowledge an open incident: known, being handled. It stops paging until --until.
+
+    Example: mlmon ack -p mlmon.yaml ctr-ranker.2.covariate_shift.20261005 --until 2026-12-15 --note JIRA-42
+    """
+    import datetime as dt
+
+    from .incidents import parse_until, record_action  # lazy: fast CLI start
+
+    moment = parse_until(until) if until else (
+        dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(days=7)).isoformat()
+    proj, history = _history(project)
+    inc = _incident(history, incident_id)
+    if not inc.is_open:
+        raise UsageError(f"incident {inc.id} is {inc.status}: only an open incident can be acknowledged")
+    record_action(proj.archive, "ack", incident=inc, until=moment, note=note)
+    click.echo(f"{inc.id} acknowledged until {moment}")
+
+
+@main.command()
+@project_option
+@click.argument("incident_id", metavar="INCIDENT")
+@click.option("--note", default=None, help="What was done (e.g. the fix or the ticket).")
+def resolve(project: Path, incident_id: str, note: str | None) -> None:
+    """Mark an incident resolved (closed); if the problem is seen again, it opens a new one.
+
+    Example: mlmon resolve -p mlmon.yaml ctr-ranker.2.operational_regression.20260928 --note "rolled back"
+    """
+    from .incidents import record_action  # lazy: fast CLI start
+
+    proj, history = _history(project)
+    inc = _incident(history, incident_id)
+    if not inc.is_open:
+        raise UsageError(f"incident {inc.id} is {inc.status} already")
+    record_action(proj.archive, "resolve", incident=inc, note=note)
+    click.echo(f"{inc.id} resolved")
 
 
 @main.command()

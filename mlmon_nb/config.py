@@ -252,9 +252,15 @@ def url_problem(value: str) -> str | None:
 
 @dataclass(frozen=True)
 class AlertsConfig:
-    """Where alerts go besides the archive's append-only alert log."""
+    """What pages and where pages go besides the archive's append-only alert log.
+
+    ``repeat``: remind of an open incident every ``daily``/``weekly`` window (or
+    ``every_run``; default ``never``); ``recovery``: also notify when one recovers.
+    """
 
     webhooks: tuple[WebhookConfig, ...] = ()
+    repeat: str = "never"
+    recovery: bool = False
 
 
 @dataclass(frozen=True)
@@ -585,6 +591,8 @@ def _webhooks_check(value: Any, where: ys.Where) -> tuple[WebhookConfig, ...]:
 
 _ALERTS = {
     "webhooks": ys.Key(ys.Check("a list of webhooks", _webhooks_check)),
+    "repeat": ys.Key(ys.choice_check(("never", "every_run", "daily", "weekly"))),
+    "recovery": ys.Key(ys.BOOL),
 }
 
 #: Folders an archive may never be (``mlmon index`` would write ``/index.html``).

@@ -29,7 +29,10 @@ from typing import Any, Callable, Mapping, Sequence
 import nbformat
 
 from . import __version__, archive, parameters
-from .checks import SCHEMA, SEVERITY, exit_code, read_notebook_result, run_verdict, validate_summary, worst
+from .checks import SCHEMA, SEVERITY, read_notebook_result, run_verdict, validate_summary
+from .catalog import entry_of, scan
+from .diagnosis import diagnose, notebook_status, status_of
+from .incidents import History, Page, Policy, derive, read_actions
 from .config import ModelConfig, Project, VersionConfig, load_project
 from .windows import parse_window
 from .data import combine_fingerprints, window_stats
@@ -82,6 +85,7 @@ class RunOutcome:
     summary: dict[str, Any]
     exit_code: int
     deliveries: list = field(default_factory=list)
+    pages: list = field(default_factory=list)
 
 
 def parse_parameters(pairs: Sequence[str]) -> dict[str, Any]:
@@ -309,9 +313,20 @@ def _findings(result: Mapping[str, Any]) -> list[str]:
     return [f.get("text", "") for f in items]
 
 
+def notebook_status_of(result: Mapping[str, Any]) -> str:
+    """A finished notebook's status: ``skipped`` when it could do nothing (no check, and it said
+    why), else the worst of its checks that no cause explains."""
+    checks = result.get("checks", [])
+    if not checks and result.get("missing"):
+        return "skipped"
+    return notebook_status(checks)
+
+
 def _notebook_verdict(outcome: NotebookOutcome) -> str:
     if outcome.status == "error":
         return f"The notebook failed: {outcome.error}. Its report shows the failing cell."
+    if outcome.status == "skipped":
+        return "Skipped: " + " ".join(outcome.result.get("missing", []))
     return outcome.result.get("verdict") or (
         f"{len(outcome.result.get('checks', []))} checks recorded; worst status {outcome.status}.")
 
@@ -337,13 +352,28 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
         staging = archive.stage(plan.project.archive)
         outcomes = _execute_all(plan, staging, run_id, generated_at, say, show_progress, kernels)
         summary = _summary(plan, run_id, generated_at, outcomes)
-        validate_summary(summary, "summary.json (about to be written)")
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2))
-        from .report import render_run_index
+        policy = Policy(repeat=plan.project.alerts.repeat, recovery=plan.project.alerts.recovery)
+        with archive.locked(plan.project.archive):  # incidents see every committed run, this one last
+            folder = (parent / run_id).relative_to(plan.project.archive).as_posix()
+            entry = entry_of(summary, folder)
+            history = derive([*scan(plan.project.archive).runs, entry], read_actions(plan.project.archive), policy)
+            pages = history.for_run(entry["href"])
+            summary["incidents"] = _run_incidents(history, entry["href"], pages)
+            summary["verdict"] = run_verdict(summary["status"], {n: nb["status"] for n, nb in summary["notebooks"].items()},
+                                             summary["checks"], diagnose(summary["checks"]), summary["incidents"])
+            validate_summary(summary, "summary.json (about to be written)")
+            (staging / "summary.json").write_text(json.dumps(summary, indent=2))
+            from .report import render_run_index  # lazy: jinja2 and the templates
 
-        reports = {o.name: f"{o.name}.html" for o in outcomes}
-        (staging / "index.html").write_text(render_run_index(summary, reports), encoding="utf-8")
-        run_dir = archive.commit(staging, parent, run_id)
+            reports = {o.name: f"{o.name}.html" for o in outcomes}
+            (staging / "index.html").write_text(render_run_index(summary, reports), encoding="utf-8")
+            run_dir = archive.commit(staging, parent, run_id)
+            try:
+                archive.update(plan.project.archive, policy)
+            except (OSError, ArchiveError) as exc:  # the run is archived; its derived files heal next time
+                logger.warning("run archived in %s, but the index and alert log were not updated: %s", run_dir, exc)
+                say(f"warning: the archive index and alert log were not updated ({exc}); "
+                    f"'mlmon index' repairs them")
     except BaseException as exc:
         if staging is not None:
             archive.discard(staging)
@@ -352,17 +382,47 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
             raise ArchiveError(f"{plan.project.archive}: the disk filled up while the run's reports were "
                                f"written; nothing was archived. Free some space and run again") from exc
         raise
-    try:
-        archive.write_index(plan.project.archive)
-    except (OSError, ArchiveError) as exc:  # the run is archived; its derived files heal on the next run
-        logger.warning("run archived in %s, but the index and alert log could not be updated: %s", run_dir, exc)
-        say(f"warning: the archive index and alert log were not updated ({exc}); "
-            f"'mlmon index' repairs them")
-    from .alerts import notify
+    from .alerts import notify  # lazy: urllib and threads only after a run
 
-    deliveries = notify(plan.project, summary, run_dir)
-    return RunOutcome(run_dir=run_dir, summary=summary, exit_code=exit_code(summary["status"], fail_on),
-                      deliveries=deliveries)
+    deliveries = notify(plan.project, summary, pages, run_dir)
+    return RunOutcome(run_dir=run_dir, summary=summary, exit_code=exit_code(summary, pages, fail_on),
+                      deliveries=deliveries, pages=pages)
+
+
+def _run_incidents(history: History, href: str, pages: Sequence[Page]) -> list[dict[str, Any]]:
+    """The incidents this run observed, as of this run, with the notification it raised for each."""
+    kinds = {p.incident.id: p.kind for p in pages}
+    out = []
+    for inc in history.incidents:
+        if href not in inc.runs:
+            continue
+        at = inc.runs.index(href)
+        status = inc.status if inc.runs[-1] == href else ("recovered" if inc.trajectory[at]["status"] == "ok"
+                                                          else "ongoing")
+        out.append({"id": inc.id, "cause": inc.cause, "subjects": list(inc.subjects), "status": status,
+                    "severity": inc.severity, "first_seen": inc.first_seen, "last_seen": inc.last_seen,
+                    "summary": inc.sentence(), "notification": kinds.get(inc.id)})
+    return out
+
+
+def exit_code(summary: Mapping[str, Any], pages: Sequence[Page], fail_on: str) -> int:
+    """3 when a notebook failed; 1 when the run raised news at or above ``--fail-on``; else 0.
+
+    News is a new, worsening or reminded incident (:mod:`mlmon_nb.incidents`). An ongoing,
+    acknowledged or accepted incident does not fail a run; with ``--fail-on warn`` a cause
+    at warn that no incident covers does.
+    """
+    if summary["status"] == "error":
+        return 3
+    if fail_on == "never":
+        return 0
+    if any(p.pages and SEVERITY[p.incident.severity] >= SEVERITY[fail_on] for p in pages):
+        return 1
+    if fail_on == "warn":
+        covered = {i["cause"] for i in summary.get("incidents", ())}
+        if any(c["status"] == "warn" and c["cause"] not in covered for c in summary.get("causes", ())):
+            return 1
+    return 0
 
 
 def _execute_all(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.datetime,
@@ -400,7 +460,7 @@ def _execute_each(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.da
         ok, error = execute_notebook(name, out_ipynb, params, show_progress=show_progress, km=km,
                                      rows=plan.data.get("current_rows"))
         result = read_notebook_result(result_path)
-        status = worst(c["status"] for c in result.get("checks", [])) if ok else "error"
+        status = notebook_status_of(result) if ok else "error"
         outcome = NotebookOutcome(name=name, status=status, seconds=0.0, result=result, error=error)
         meta = {
             "notebook": name, "model": plan.model.name, "version": plan.version.name,
@@ -422,7 +482,8 @@ def _execute_each(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.da
 def _summary(plan: RunPlan, run_id: str, generated_at: dt.datetime,
              outcomes: Sequence[NotebookOutcome]) -> dict[str, Any]:
     checks = [c for o in outcomes for c in o.result.get("checks", [])]
-    status = "error" if any(o.status == "error" for o in outcomes) else worst(c["status"] for c in checks)
+    causes = diagnose(checks)
+    status = "error" if any(o.status == "error" for o in outcomes) else status_of(causes)
     findings = []
     for o in outcomes:
         for f in o.result.get("findings", []):
@@ -437,7 +498,7 @@ def _summary(plan: RunPlan, run_id: str, generated_at: dt.datetime,
         "generated_at": generated_at.isoformat(),
         "mlmon_nb_version": __version__,
         "status": status,
-        "verdict": run_verdict(status, {o.name: o.status for o in outcomes}, checks),
+        "verdict": run_verdict(status, {o.name: o.status for o in outcomes}, checks, causes),
         "findings": findings,
         "baseline_id": plan.baseline_id,
         "packages": package_versions(),
@@ -445,9 +506,12 @@ def _summary(plan: RunPlan, run_id: str, generated_at: dt.datetime,
         "data": plan.data,
         "notebooks": {
             o.name: {"status": o.status, "report": f"{o.name}.html", "verdict": _notebook_verdict(o),
-                     "seconds": o.seconds}
+                     "seconds": o.seconds,
+                     **({"reason": " ".join(o.result.get("missing", []))} if o.status == "skipped" else {})}
             for o in outcomes
         },
+        "causes": [c.to_dict() for c in causes],
+        "incidents": [],
         "checks": checks,
     }
 

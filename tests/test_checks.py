@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
-from mlmon_nb.checks import Recorder, exit_code, read_notebook_result, validate_summary, worst
+from mlmon_nb.checks import Recorder, read_notebook_result, validate_summary, worst
 from mlmon_nb.errors import ArchiveError, UsageError
 
 
@@ -67,14 +66,6 @@ def test_check_kind_and_status_are_validated():
         rec.check("vibes", "a", "ok")
     with pytest.raises(UsageError, match="status"):
         rec.check("feature_drift", "a", "red")
-
-
-@pytest.mark.parametrize("status, fail_on, code", [
-    ("ok", "alert", 0), ("warn", "alert", 0), ("alert", "alert", 1), ("warn", "warn", 1),
-    ("alert", "never", 0), ("error", "never", 3), ("error", "alert", 3),
-])
-def test_exit_codes(status, fail_on, code):
-    assert exit_code(status, fail_on) == code
 
 
 def test_worst():
