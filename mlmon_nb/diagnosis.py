@@ -168,7 +168,8 @@ def diagnose(checks: Iterable[Mapping[str, Any]]) -> list[Cause]:
         if name == "covariate_shift" and any(c["kind"] == "feature_drift" for c in primary):
             primary = [c for c in primary if c["kind"] == "feature_drift"]
         subjects = tuple(dict.fromkeys(str(c["subject"]).removesuffix("_daily") for c in primary))
-        causes.append(Cause(cause=name, status=status, subjects=subjects, since=_since(evidence),
+        # change points date a concept change even when they are listed as its consequence
+        causes.append(Cause(cause=name, status=status, subjects=subjects, since=_since([*evidence, *explained[name]]),
                             evidence=tuple(evidence), explains=tuple(explained[name])))
     # consequences whose cause has no evidence of its own in this run stay visible under it
     for name in CAUSES:

@@ -1,0 +1,153 @@
+"""Tests of mlmon_nb.diagnosis and mlmon_nb.incidents: one cause per problem, memory across windows,
+pages only on news, acknowledgements (issue 14). Synthetic runs: no notebook runs here."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from mlmon_nb import diagnosis, incidents
+from mlmon_nb.incidents import Policy, derive
+
+ALL = {"data_drift": "alert", "concept_drift": "ok", "explainability": "ok", "feedback_loops": "ok",
+       "operations": "ok"}
+
+
+def week(n: int) -> tuple[str, str]:
+    start = dt.datetime(2026, 9, 7, tzinfo=dt.timezone.utc) + dt.timedelta(weeks=n - 1)
+    return start.isoformat(), (start + dt.timedelta(weeks=1)).isoformat()
+
+
+def run(n: int, causes=(), notebooks=None, made: int = 0, run_id: str | None = None) -> dict:
+    start, end = week(n)
+    made_at = (dt.datetime.fromisoformat(end) + dt.timedelta(hours=6 + made)).isoformat()
+    rid = run_id or f"R{n:02d}{made}"
+    return {"model": "m", "version": "1", "window": {"start": start, "end": end}, "run_id": rid,
+            "generated_at": made_at, "href": f"m/1/w{n}/{rid}/index.html", "folder": f"m/1/w{n}/{rid}",
+            "notebooks": dict(notebooks or ALL),
+            "causes": [{"cause": c, "status": s, "subjects": list(subj), "since": since, "evidence": 1}
+                       for c, s, subj, since in causes]}
+
+
+def cov(status="alert", subjects=("price",), since=None):
+    return ("covariate_shift", status, subjects, since)
+
+
+def test_diagnosis_inhibits_consequences_of_a_covariate_shift():
+    checks = [
+        {"notebook": "data_drift", "kind": "feature_drift", "subject": "price", "status": "alert",
+         "since": "2026-10-05T00:00:00+00:00"},
+        {"notebook": "data_drift", "kind": "multivariate_drift", "subject": "domain_classifier", "status": "alert"},
+        {"notebook": "data_drift", "kind": "prediction_drift", "subject": "score", "status": "warn"},
+        {"notebook": "data_drift", "kind": "label_drift", "subject": "clicked", "status": "alert"},
+        {"notebook": "concept_drift", "kind": "performance", "subject": "pr_auc", "status": "alert"},
+        {"notebook": "explainability", "kind": "attribution_drift", "subject": "price", "status": "alert",
+         "method": "attribution_distance"},
+        {"notebook": "operations", "kind": "operational", "subject": "latency_p99_daily", "status": "alert"},
+    ]
+    causes = diagnosis.diagnose(checks)
+    assert [(c.cause, c.status) for c in causes] == [("covariate_shift", "alert"), ("operational_regression", "warn")]
+    shift = causes[0]
+    assert shift.subjects == ("price",) and shift.since == "2026-10-05T00:00:00+00:00"
+    assert {e["kind"] for e in shift.explains} == {"prediction_drift", "label_drift", "performance",
+                                                    "attribution_drift"}
+    assert "explains" in shift.sentence()
+
+
+def test_performance_below_what_the_inputs_predict_is_concept_drift():
+    checks = [
+        {"notebook": "data_drift", "kind": "feature_drift", "subject": "price", "status": "alert"},
+        {"notebook": "concept_drift", "kind": "concept_drift", "subject": "roc_auc", "status": "alert"},
+        {"notebook": "concept_drift", "kind": "performance", "subject": "roc_auc", "status": "alert"},
+        {"notebook": "concept_drift", "kind": "change_point", "subject": "roc_auc", "status": "alert",
+         "at": "2026-10-28T12:03:00+00:00"},
+    ]
+    causes = {c.cause: c for c in diagnosis.diagnose(checks)}
+    assert set(causes) == {"covariate_shift", "concept_drift"}
+    assert causes["concept_drift"].since == "2026-10-28T12:03:00+00:00"
+    assert [e["kind"] for e in causes["concept_drift"].explains] == ["change_point"]
+
+
+def test_a_check_marked_explained_does_not_count_for_its_notebook():
+    checks = [{"notebook": "concept_drift", "kind": "performance", "subject": "pr_auc", "status": "alert",
+               "explained_by": "covariate_shift"},
+              {"notebook": "concept_drift", "kind": "performance", "subject": "f1", "status": "warn"}]
+    assert diagnosis.notebook_status(checks) == "warn"
+
+
+def test_an_ongoing_problem_opens_one_incident_and_pages_once():
+    runs = [run(1), run(2, [cov(since=week(2)[0])]), run(3, [cov()]), run(4, [cov()]), run(5)]
+    h = derive(runs)
+    [inc] = h.incidents
+    assert inc.first_seen == week(2)[0] and inc.status == "recovered" and inc.closed == week(5)[0]
+    assert [p.kind for p in h.pages] == ["new"]
+    assert [t["status"] for t in inc.trajectory] == ["alert", "alert", "alert", "ok"]
+
+
+def test_first_seen_comes_from_earlier_windows_that_showed_it_at_warn():
+    runs = [run(1), run(2, [cov("warn", since=week(2)[0] + "x")]), run(3, [cov("warn")]),
+            run(4, [cov(since=week(4)[0])])]
+    [inc] = derive(runs).incidents
+    assert inc.first_seen == week(2)[0] + "x"
+
+
+def test_warn_alone_opens_nothing_and_worsening_pages():
+    runs = [run(1, [cov("warn")]), run(2, [cov()]), run(3, [cov(subjects=("price", "device"))]),
+            run(4, [cov(subjects=("price", "device"))]), run(5, [cov("warn")])]
+    h = derive(runs)
+    assert [p.kind for p in h.pages] == ["new", "worsening"]
+    assert h.incidents[0].status == "ongoing"
+
+
+def test_a_partial_rerun_never_hides_a_full_run():
+    full = run(3, [cov()], made=0)
+    partial = run(3, [], notebooks={"operations": "ok"}, made=5, run_id="R03p")
+    h = derive([run(1), run(2, [cov()]), full, partial])
+    [inc] = h.incidents
+    assert inc.status == "ongoing"  # the operations-only re-run says nothing about covariate shift
+
+
+def test_acknowledged_incidents_do_not_page_until_the_acknowledgement_expires():
+    runs = [run(1), run(2, [cov()])]
+    ack_at = runs[1]["generated_at"]
+    until = (dt.datetime.fromisoformat(ack_at) + dt.timedelta(days=8)).isoformat()
+    [inc] = derive(runs).incidents
+    actions = [{"action": "ack", "incident": inc.id, "until": until, "at": ack_at + "z", "by": "alice"}]
+    runs += [run(3, [cov(subjects=("price", "device"))]), run(4, [cov(subjects=("price", "device"))])]
+    h = derive(runs, actions)
+    assert [p.kind for p in h.pages] == ["new", "reminder"]
+    assert h.pages[1].run["run_id"] == "R040"  # the first run after the acknowledgement ran out
+    mid = derive(runs[:3], actions)
+    assert mid.incidents[0].status == "acknowledged" and "alice" in mid.incidents[0].sentence()
+
+
+def test_resolve_and_accept_close_incidents():
+    runs = [run(1), run(2, [cov()])]
+    [inc] = derive(runs).incidents
+    resolved = derive([*runs, run(3, [cov()])],
+                      [{"action": "resolve", "incident": inc.id, "at": runs[1]["generated_at"] + "z", "by": "bob"}])
+    assert [i.status for i in resolved.incidents] == ["resolved", "new"]  # seen again: a new incident
+    accepted = derive(runs, [{"action": "accept", "model": "m", "version": "1", "at": "2099-01-01T00:00:00+00:00",
+                              "by": "carol"}], now="2099-01-02T00:00:00+00:00")
+    assert accepted.incidents[0].status == "accepted"
+
+
+def test_reminders_follow_the_repeat_policy_and_recoveries_are_optional():
+    runs = [run(1, [cov()]), run(2, [cov()]), run(3, [cov()]), run(4)]
+    kinds = [p.kind for p in derive(runs, policy=Policy(repeat="weekly", recovery=True)).pages]
+    assert kinds == ["new", "reminder", "reminder", "recovery"]
+    assert [p.kind for p in derive(runs).pages] == ["new"]
+
+
+def test_causes_of_two_versions_are_separate_incidents():
+    a = run(2, [cov()])
+    b = {**run(2, [cov()], run_id="B"), "version": "2"}
+    h = derive([a, b])
+    assert sorted(i.id for i in h.incidents) == ["m.1.covariate_shift.20260914", "m.2.covariate_shift.20260914"]
+
+
+@pytest.mark.parametrize("bad", ["../x", "a b", "", "x" * 300])
+def test_incident_ids_from_the_command_line_are_checked(bad):
+    with pytest.raises(incidents.UsageError):
+        incidents.check_id(bad)
