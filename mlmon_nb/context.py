@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
+from . import baseline as bl
 from .checks import Recorder
 from .config import FeaturesConfig, ModelConfig, Project, Thresholds, VersionConfig, load_project
 from .windows import parse_window
@@ -140,8 +141,6 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
                           labels=labels, con=con)
     reference = read_reference(mcfg, con=con) if reference_rows else None
     loader = (lambda: load_model(mcfg, vcfg)) if load_estimator and vcfg.model is not None else None
-    from . import baseline as bl
-
     notes = []
     if baseline_id or bl.latest_baseline_id(proj, mcfg.name, vcfg.name):
         base = bl.load_baseline(proj, mcfg.name, vcfg.name, baseline_id)
@@ -149,8 +148,10 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
         # Headless runs must compare with an archived baseline (the runner checks this first).
         base = bl.load_baseline(proj, mcfg.name, vcfg.name)
     else:
+        from . import fit as fitting  # lazy: scikit-learn only when no archived baseline exists
+
         logger.warning("no archived baseline for %s/%s: fitting one in memory", mcfg.name, vcfg.name)
-        base = bl.fit(proj, mcfg.name, vcfg.name, con=con)
+        base = fitting.fit(proj, mcfg.name, vcfg.name, con=con)
         notes.append("No archived baseline: one was fitted in memory for this session.")
     if reference is None:
         ref_meta = base.manifest.get("reference") or {}

@@ -787,3 +787,14 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
         adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
         out[order] = adjusted
     return out
+
+
+def ks_gap(reference_sorted: np.ndarray, current_sorted: np.ndarray) -> tuple[float, tuple[float, float, float]]:
+    """KS D of two sorted samples and where it is: ``(D, (x, reference ECDF, current ECDF))``.
+
+    Examples
+    --------
+    >>> ks_gap(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    (1.0, (3.0, 1.0, 0.0))
+    """
+    return _ks_sorted_at(np.asarray(reference_sorted, dtype=float), np.asarray(current_sorted, dtype=float))

@@ -388,21 +388,24 @@ def test_logs_without_operational_columns(tmp_path):
     assert [k for k in base.manifest["bands"] if k.startswith("operational/")] == ["operational/rows_per_day/all"]
 
 
-def test_pooling_rare_levels_leaves_the_chunk_statistics_unchanged():
+def test_chunk_figures_of_a_many_level_categorical_equal_those_of_its_raw_values():
+    """The fit counts a chunk's levels through the profile's kept levels (a 100k-level column costs
+    as much as a 51-level one); the figures must equal the statistics on the chunk's raw values."""
     from mlmon_nb import stats
+    from mlmon_nb.config import FeaturesConfig
 
     rng = np.random.default_rng(14)
     values = pd.Series(rng.zipf(1.4, 5000).astype(str), dtype=object)
     values[rng.random(5000) < 0.05] = None
-    values = values.astype("category")
-    prof = profiles.categorical_profile(values)
+    frame = pd.DataFrame({"cat": values.astype("category"), "x": rng.normal(size=5000)})
+    base = fitting.fit_frame(frame, FeaturesConfig(numeric=("x",), categorical=("cat",)), n_chunks=10,
+                             rng=np.random.default_rng(0))
+    prof = base.profile("cat")
     assert prof["other_share"] > 0
-    pooled = fitting._pool_rare_levels(values, prof)
-    assert len(pooled.cat.categories) == profiles.TOP_K + 1
-    assert pooled.isna().sum() == values.isna().sum()
-    chunk = np.arange(1000, 1500)
+    ref = stats.CategoricalReference.from_profile(prof, 5000)
+    chunk = np.arange(1000, 1500)  # the third of ten chunks, in row order
+    own = 5000 / (5000 - 500)
+    got = base.chunks[(base.chunks["chunk"] == 2) & (base.chunks["subject"] == "cat")].set_index("metric")["value"]
     for name in ("chi2", "tvd", "psi", "jensen_shannon", "unseen"):
-        ref = stats.CategoricalReference.from_profile(prof, 5000)
-        raw = stats.categorical_against(ref, values.iloc[chunk], [name])[name]
-        new = stats.categorical_against(ref, pooled.iloc[chunk], [name])[name]
-        assert new.value == pytest.approx(raw.value, nan_ok=True), name
+        raw = stats.categorical_against(ref, values.iloc[chunk].astype("category"), [name])[name].value
+        assert got[name] == pytest.approx(raw * (own if name != "unseen" else 1.0), nan_ok=True), name

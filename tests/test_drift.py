@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import matplotlib
@@ -11,10 +12,14 @@ import pytest
 
 from mlmon_nb import drift, stats
 from mlmon_nb.checks import Recorder
-from mlmon_nb.config import FeaturesConfig
+from mlmon_nb.config import FeaturesConfig, Thresholds, load_project
+from mlmon_nb.drift.multivariate import cv_auc
+from mlmon_nb.drift.rule import beyond, effective, feature_rule, significant
 from mlmon_nb.errors import ConfigError
+from mlmon_nb.fit import fit_frame
+from mlmon_nb.rules import decide
 
-from conftest import checks_of, run_window
+from conftest import checks_of, run_window, write_project
 
 matplotlib.use("Agg")
 
@@ -73,22 +78,26 @@ def alerts(result) -> set[str]:
     (float("nan"), 1e-9, 0.04, "ok"),
     (0.15, None, 0.04, "ok"),
 ])
-def test_decide(value, p, band, expected):
-    status, warn_thr, alert_thr = drift.decide(value, p, band, 0.05, 0.1, 0.05)
+def test_the_drift_rule(value, p, band, expected):
+    status = decide(value, 0.05, 0.1, outside=beyond(value, band), significant=significant(p, 0.05))
     assert status == expected
-    assert alert_thr == max(band or -1, 0.1) and warn_thr == max(band or -1, 0.05)
+    assert effective(band, 0.1) == max(band or -1, 0.1) and effective(band, 0.05) == max(band or -1, 0.05)
 
 
-def test_unknown_method_is_a_clear_error_listing_the_registry():
+def test_unknown_method_is_a_clear_error_listing_the_registry(tmp_path):
+    def load(thresholds, name):
+        (tmp_path / name).mkdir()
+        return load_project(write_project(tmp_path / name, model_extra={"thresholds": thresholds}))
+
     with pytest.raises(ConfigError) as err:
-        drift.Thresholds.from_config({"methods": {"kolmogorov": {"alert": 0.2}}})
+        load({"methods": {"kolmogorov": {"alert": 0.2}}}, "a")
     assert "kolmogorov" in str(err.value) and all(n in str(err.value) for n in stats.REGISTRY)
-    with pytest.raises(ConfigError, match="thresholds.features.price.method: unknown statistic 'kss'"):
-        drift.Thresholds.from_config({"features": {"price": {"method": "kss"}}}, ["price"])
+    with pytest.raises(ConfigError, match="thresholds.features.price.method: .*unknown statistic 'kss'"):
+        load({"features": {"price": {"method": "kss"}}}, "b")
     with pytest.raises(ConfigError, match="'pricee' is not a monitored feature; monitored: price"):
-        drift.Thresholds.from_config({"features": {"pricee": {"alert": 0.3}}}, ["price"])
+        Thresholds(features={"pricee": {"alert": 0.3}}).check_features(["price"])
     with pytest.raises(ConfigError, match="does not apply to numeric"):
-        drift.Thresholds.from_config({"features": {"price": {"method": "chi2"}}}).rule("price", "numeric")
+        feature_rule(Thresholds(features={"price": {"method": "chi2"}}), "price", "numeric")
 
 
 def test_overrides_per_method_and_feature_and_ignore():
@@ -98,11 +107,11 @@ def test_overrides_per_method_and_feature_and_ignore():
     cur["n00"] = cur["n00"] + 0.5 * ref["n00"].std()
     cur["c00"] = pd.Categorical.from_codes(np.where(rng.random(3000) < 0.3, 0, cur["c00"].cat.codes),
                                            cur["c00"].cat.categories)
-    base = drift.fit_reference(ref, FEATURES, methods=FAST + ("wasserstein",))
+    base = fit_frame(ref, FEATURES, methods=FAST + ("wasserstein",))
     plain = drift.univariate(base, cur, features=FEATURES)
     assert alerts(plain) == {"n00", "c00"}
-    cfg = {"fdr": 0.01, "methods": {"jensen_shannon": {"warn": 0.9, "alert": 0.95}},
-           "features": {"n00": {"method": "wasserstein", "warn": 0.6, "alert": 0.7}, "n01": {"ignore": True}}}
+    cfg = Thresholds(fdr=0.01, methods={"jensen_shannon": {"warn": 0.9, "alert": 0.95}},
+                     features={"n00": {"method": "wasserstein", "warn": 0.6, "alert": 0.7}, "n01": {"ignore": True}})
     tuned = drift.univariate(base, cur, features=FEATURES, thresholds=cfg)
     n00 = tuned.get("n00")
     assert (n00.method, n00.test, n00.status) == ("wasserstein", "ks", "ok")  # 0.5 sd < the 0.7 floor
@@ -124,7 +133,7 @@ def test_null_two_random_halves_raise_no_alert_in_95_of_100_seeds():
         rng = np.random.default_rng(seed)
         data = thirty_features(rng, 4000)
         half = rng.permutation(len(data)) < len(data) // 2
-        base = drift.fit_reference(data[half].reset_index(drop=True), FEATURES, methods=FAST, n_chunks=CHUNKS,
+        base = fit_frame(data[half].reset_index(drop=True), FEATURES, methods=FAST, n_chunks=CHUNKS,
                                    rng=rng)
         result = drift.univariate(base, data[~half].reset_index(drop=True), features=FEATURES)
         false_alarms += bool(alerts(result))
@@ -138,7 +147,7 @@ def test_half_sd_mean_shift_in_one_of_30_features_is_found_in_95_of_100_seeds():
         ref, cur = thirty_features(rng, 5000), thirty_features(rng, 5000)
         target = FEATURES.numeric[seed % N_NUMERIC]
         cur[target] = cur[target] + 0.5 * np.nanstd(ref[target])
-        base = drift.fit_reference(ref, FEATURES, methods=FAST, n_chunks=CHUNKS, rng=rng)
+        base = fit_frame(ref, FEATURES, methods=FAST, n_chunks=CHUNKS, rng=rng)
         got = alerts(drift.univariate(base, cur, features=FEATURES))
         found += target in got
         extra += bool(got - {target})
@@ -154,7 +163,7 @@ def test_in_memory_baseline_learns_the_same_bands_as_the_archived_one(demo):
     project = load_project(demo.project_path)
     archived = load_baseline(project, demo.model, demo.version)
     ref = read_reference(project.model(demo.model))
-    mem = drift.fit_reference(ref.frame, archived.features, methods=FAST)
+    mem = fit_frame(ref.frame, archived.features, methods=FAST)  # what fit() builds on, without a project
     for key in ("drift/ks/price", "drift/jensen_shannon/device", "quality/missing_rate/price"):
         a, b = archived.manifest["bands"][key], mem.manifest["bands"][key]
         assert b["mean"] == pytest.approx(a["mean"], rel=1e-9, abs=1e-12), key
@@ -177,7 +186,7 @@ def test_since_is_the_first_chunk_of_a_planted_shift_and_the_heatmap_shows_it():
     ref = week_of(rng, 6000, start="2026-09-01")
     cur = week_of(rng, 7000, shift_from_day=3)
     feats = FeaturesConfig(numeric=("n00", "n05"), categorical=("c00", "c01"))
-    base = drift.fit_reference(ref.drop(columns="ts"), feats, methods=FAST,
+    base = fit_frame(ref.drop(columns="ts"), feats, methods=FAST,
                                importance={"n00": 0.1, "n05": 0.6, "c00": 0.2, "c01": 0.1})
     result = drift.univariate(base, cur, features=feats, timestamp="ts", chunk="1d",
                               start=pd.Timestamp("2026-10-05", tz="UTC"), end=pd.Timestamp("2026-10-12", tz="UTC"))
@@ -191,6 +200,8 @@ def test_since_is_the_first_chunk_of_a_planted_shift_and_the_heatmap_shows_it():
     fig = result.plot("heatmap")
     ax = fig.axes[0]
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    with pytest.raises(dataclasses.FrozenInstanceError):  # built once, with its grid: never patched afterwards
+        result.over_time = None
 
 
 def test_every_plot_has_a_title_and_labelled_axes_and_names_are_escaped():
@@ -201,7 +212,7 @@ def test_every_plot_has_a_title_and_labelled_axes_and_names_are_escaped():
     cur[evil] = cur[evil].cat.add_categories(["<b>new</b>"])
     cur.loc[cur.index[:600], evil] = "<b>new</b>"
     feats = FeaturesConfig(numeric=("n00", "n05"), categorical=(evil, "c01"))
-    base = drift.fit_reference(ref.drop(columns="ts"), feats, methods=FAST)
+    base = fit_frame(ref.drop(columns="ts"), feats, methods=FAST)
     result = drift.univariate(base, cur, features=feats)
     assert {"n00", evil} <= alerts(result)
     figures = [result.plot("summary"), result.plot("overlay", feature="n00"), result.plot("overlay", feature=evil)]
@@ -210,7 +221,7 @@ def test_every_plot_has_a_title_and_labelled_axes_and_names_are_escaped():
         assert title
         for ax in fig.axes:
             assert ax.get_xlabel(), title
-    html = str(result.table())
+    html = str(result.html())
     assert "&lt;i&gt;c00&lt;/i&gt;" in html and evil not in html
 
 
@@ -223,7 +234,7 @@ def test_missing_rate_change_is_its_own_check_and_binomial_aware():
     cur.loc[cur.index[:1], "n01"] = np.nan  # one missing value where the reference had none: noise
     cur.loc[cur.index[:400], "n02"] = np.nan  # 10 points more: an alert
     feats = FeaturesConfig(numeric=("n01", "n02"), categorical=("c00",))
-    base = drift.fit_reference(ref, feats, methods=FAST)
+    base = fit_frame(ref, feats, methods=FAST)
     q = drift.missing_rates(base, cur, features=feats)
     status = {f.feature: f.status for f in q.features}
     assert status == {"n01": "ok", "n02": "alert", "c00": "ok"}
@@ -238,7 +249,7 @@ def test_label_drift_binomial_and_prediction_drift():
     ref = pd.DataFrame({"x": rng.normal(size=8000), "score": rng.beta(2, 20, 8000)})
     ref["y"] = (rng.random(8000) < ref["score"]).astype(int)
     feats = FeaturesConfig(numeric=("x",))
-    base = drift.fit_reference(ref, feats, prediction="score", target="y", methods=FAST)
+    base = fit_frame(ref, feats, prediction="score", target="y", methods=FAST)
     same = drift.label_drift(base, (rng.random(3000) < 0.09).astype(float), task="binary_classification",
                              subject="y")
     moved = drift.label_drift(base, (rng.random(3000) < 0.15).astype(float), task="binary_classification",
@@ -269,7 +280,7 @@ def test_joint_drift_with_unchanged_marginals_is_found_only_by_the_multivariate_
                              "d": pd.Categorical(rng.choice(["x", "y"], n))})
 
     feats = FeaturesConfig(numeric=("a", "b", "c"), categorical=("d",))
-    base = drift.fit_reference(frame(1.0), feats, methods=FAST)
+    base = fit_frame(frame(1.0), feats, methods=FAST)
     same, flipped = frame(1.0), frame(-1.0)  # b's marginal is symmetric: unchanged by the flip
     assert not alerts(drift.univariate(base, flipped, features=feats))
     mv_same = drift.multivariate(base, same, features=feats, rng=np.random.default_rng(0))
@@ -289,7 +300,7 @@ def test_domain_classifier_skips_columns_that_cannot_separate_anything():
     X = np.column_stack([np.full(2 * n, np.nan), np.full(2 * n, 3.0), rng.normal(size=2 * n),
                          np.r_[rng.normal(size=n), rng.normal(1.0, 1.0, size=n)]])
     y = np.r_[np.zeros(n), np.ones(n)]
-    auc, drops = drift._cv_auc(X, y, np.zeros(4, dtype=bool), np.random.default_rng(0), importance=True)
+    auc, drops = cv_auc(X, y, np.zeros(4, dtype=bool), np.random.default_rng(0), importance=True)
     assert 0.7 < auc < 0.8  # two unit-sd normals one sd apart: AUC = Phi(1/sqrt(2)) = 0.76
     assert drops[0] == drops[1] == 0.0 and int(np.argmax(drops)) == 3
 
@@ -314,7 +325,7 @@ def test_archived_baseline_stores_the_domain_null_and_windows_reuse_it(demo):
     dc = next(c for c in mv.checks if c.subject == "domain_classifier")
     assert dc.details["null_from"] == "baseline" and dc.details["null_aucs"] == [round(v, 4) for v in
                                                                                   stored["null_aucs"]]
-    ignored = drift.Thresholds.from_config({"features": {"price": {"ignore": True}}}, list(base.manifest["profiles"]))
+    ignored = Thresholds(features={"price": {"ignore": True}})
     mv = drift.multivariate(base, frame, thresholds=ignored, rng=np.random.default_rng(0))
     dc = next(c for c in mv.checks if c.subject == "domain_classifier")
     assert dc.details["null_from"] == "computed for this window"  # other features: not the stored null

@@ -1,4 +1,5 @@
-"""Figures of the data-drift notebook. Each takes a result and returns a titled Figure."""
+"""Figures of the data-drift notebook. Each takes a result of :mod:`mlmon_nb.drift` (duck-typed) or plain
+data and returns a titled Figure."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 
+from .. import stats
 from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS, _fig
 
 __all__ = ["drift_summary", "overlay_numeric", "overlay_categorical", "time_heatmap", "domain_features",
@@ -26,8 +28,6 @@ def _label(text: Any, width: int = 28) -> str:
 
 
 def _display(method: str) -> str:
-    from .. import stats
-
     return stats.REGISTRY[method].display if method in stats.REGISTRY else method
 
 
@@ -91,11 +91,11 @@ def overlay_numeric(reference, current, feature: str, drift=None, title: str | N
     Parameters
     ----------
     reference : stats.NumericReference
-        The baseline's representation of the feature.
+        The baseline's representation of the feature (``sorted``, ``n``).
     current : array-like
         The window's values.
     drift : FeatureDrift, optional
-        Used for the subtitle (method, value, threshold).
+        Used for the subtitle (``method``, ``value``, ``threshold``, ``status``) and its KS ``gap``.
     """
     r = np.asarray(reference.sorted, dtype=float)
     values = pd.to_numeric(pd.Series(current), errors="coerce").to_numpy(dtype=float)
@@ -148,9 +148,7 @@ def overlay_numeric(reference, current, feature: str, drift=None, title: str | N
         ax2.step(grid, fr * 100, where="post", color=REF_COLOR, label="baseline")
         ax2.step(grid, fc * 100, where="post", color=CUR_COLOR, label="window")
         if gap is None:
-            from ..stats import _ks_sorted_at
-
-            _, gap = _ks_sorted_at(r, c)
+            _, gap = stats.ks_gap(r, c)
         x, f_ref, f_cur = gap
         ax2.vlines(x, min(f_ref, f_cur) * 100, max(f_ref, f_cur) * 100, color="#222",
                    lw=1.5, label=f"largest gap ({abs(f_ref - f_cur):.3f})")

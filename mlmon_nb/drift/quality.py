@@ -1,0 +1,60 @@
+"""Data quality: the missing-rate change of every monitored feature against the baseline."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .. import stats
+from ..baseline import Baseline
+from ..config import FeaturesConfig, Thresholds
+from ..rules import band_limits, decide, sigmas
+from .result import MissingRate, QualityDrift
+from .rule import floors, significant
+
+
+def missing_rates(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesConfig | None = None,
+                  thresholds: Thresholds | None = None) -> QualityDrift:
+    """Missing-rate change of every monitored feature against the baseline.
+
+    The expected range is the band of the reference chunks' missing rates
+    scaled to the window's rows, widened to at least the binomial noise of
+    two samples at the reference rate (so a reference without missing values
+    does not make one missing value an alert). A feature fires when its rate
+    leaves that range, the change reaches the floor (``missing_rate`` warn 1
+    point, alert 5 points) and Fisher's exact test is significant after BH
+    across features.
+    """
+    features = features or baseline.features
+    thr = thresholds if thresholds is not None else Thresholds()
+    monitored = [*features.numeric, *features.categorical]
+    warn_floor, alert_floor = floors(thr, "missing_rate")
+    width = sigmas(thr.band_margin)
+    n = len(current)
+    raw = []
+    for name in monitored:
+        prof = baseline.profile(name)
+        p0 = float(prof.get("missing_rate") or 0.0)
+        n_ref = int(prof.get("rows") or baseline.manifest["reference"]["rows"])
+        col = current[name]
+        k = int(col.isna().sum()) if prof.get("kind") == "categorical" else \
+            int((~np.isfinite(col.to_numpy(dtype=float))).sum())
+        stat = stats.rate_change(p0 * n_ref, n_ref, k, n)
+        lo, hi = band_limits(baseline.band("quality", "missing_rate", name), n, width)
+        pooled = (k + p0 * n_ref + 1) / (n + n_ref + 2)  # Laplace-smoothed: never zero
+        se = math.sqrt(pooled * (1 - pooled) * (1 / max(n, 1) + 1 / max(n_ref, 1)))
+        lo = min(lo if lo is not None else p0, p0 - width * se)
+        hi = max(hi if hi is not None else p0, p0 + width * se)
+        raw.append((name, p0, k / n if n else float("nan"), lo, hi, stat))
+    adjusted = stats.benjamini_hochberg([r[5].p_value if r[5].p_value is not None else np.nan for r in raw])
+    out = []
+    for (name, p0, rate, lo, hi, stat), p_adj in zip(raw, adjusted):
+        p_adj_f = float(p_adj) if np.isfinite(p_adj) else None
+        status = decide(abs(rate - p0), warn_floor, alert_floor, outside=rate > hi or rate < lo,
+                        significant=significant(p_adj_f, thr.fdr))
+        out.append(MissingRate(feature=name, reference_rate=p0, current_rate=float(rate), rows=n,
+                               low=float(max(lo, 0.0)), high=float(min(hi, 1.0)), p_value=stat.p_value,
+                               p_adjusted=p_adj_f, status=status))
+    return QualityDrift(features=tuple(out), fdr=thr.fdr)
