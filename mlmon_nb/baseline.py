@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import json
 import logging
 from dataclasses import dataclass, field
@@ -155,7 +156,6 @@ class Baseline:
         return folder
 
     def _repr_html_(self) -> str:
-        import html
 
         m = self.manifest
         return (f"<p>Baseline <b>{html.escape(m['baseline_id'])}</b> of "

@@ -175,7 +175,7 @@ class Recorder:
 
     def to_df(self):
         """The checks as a DataFrame, worst first."""
-        import pandas as pd
+        import pandas as pd  # pandas only when a frame is asked for (the CLI starts without it)
 
         rows = [c.to_dict() for c in self.checks]
         df = pd.DataFrame(rows)

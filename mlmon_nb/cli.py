@@ -10,6 +10,8 @@ and input errors then answer without loading pandas, DuckDB, nbconvert or scikit
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import sys
 from pathlib import Path
@@ -152,7 +154,6 @@ def index(project: Path) -> None:
 
 def _history(project: Path, model: str | None = None):
     """The project, the archive's incidents (as of now) and the archive path; exit 2 without an archive."""
-    import datetime as dt
 
     from .archive import locked  # lazy: fast CLI start
     from .catalog import scan  # lazy: fast CLI start
@@ -193,7 +194,6 @@ def incidents(project: Path, model: str | None, show_all: bool, as_json: bool) -
 
     Example: mlmon incidents -p mlmon.yaml --json
     """
-    import json
 
     _, history = _history(project, model)
     shown = history.open() + ([i for i in history.incidents if not i.is_open] if show_all else [])
@@ -216,7 +216,6 @@ def ack(project: Path, incident_id: str, until: str | None, note: str | None) ->
 
     Example: mlmon ack -p mlmon.yaml ctr-ranker.2.covariate_shift.20261005 --until 2026-12-15 --note JIRA-42
     """
-    import datetime as dt
 
     from .incidents import parse_until, record_action  # lazy: fast CLI start
 

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any, Callable
 import pandas as pd
 
 from . import baseline as bl
-from .checks import Recorder
+from .checks import Recorder, read_notebook_result
 from .config import FeaturesConfig, ModelConfig, Project, Thresholds, VersionConfig, load_project
 from .windows import parse_window
 from .data import Table, read_reference, read_window
 from .sources import connect, resolve_source
+from .kernels import wait_for_preload
 from .models import LoadedModel, load_model
 
 if TYPE_CHECKING:
@@ -61,8 +62,6 @@ class WindowContext:
 
     def artefact(self, notebook: str) -> dict[str, Any]:
         """Artefacts an earlier notebook of the same run recorded (empty when none)."""
-        from .checks import read_notebook_result
-
         if self.work_dir is None:
             return {}
         return read_notebook_result(self.work_dir / f"{notebook}.json").get("artefacts", {})
@@ -159,8 +158,6 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
         reference = Table(frame=pd.DataFrame(), fingerprint_of=lambda: ref_fingerprint,
                           source=resolve_source(mcfg.reference, f"models.{mcfg.name}.reference"),
                           labelled_rows=int(ref_meta.get("labelled_rows") or 0), features=current.features)
-    from .kernels import wait_for_preload
-
     wait_for_preload()  # a warm kernel's background imports overlapped the reads above; now they are done
     return WindowContext(project=proj, model=mcfg, version=vcfg, start=start, end=end,
                          current=current, reference=reference, baseline=base,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import html
+import io
+import math
 from typing import Any
 
 
@@ -12,7 +15,7 @@ def say(text: str, *values: Any, tag: str = "p") -> None:
     Column names and category values are data: they may contain HTML, so they
     are always escaped. The template text itself is trusted (written by us).
     """
-    from IPython.display import HTML, display
+    from IPython.display import HTML, display  # IPython only inside a notebook kernel
 
     filled = text.format(*(html.escape(str(v)) for v in values)) if values else html.escape(text)
     display(HTML(f"<{tag}>{filled}</{tag}>"))
@@ -39,8 +42,8 @@ def png_of(fig, buf) -> None:
     figure whose text reaches past its edges (a long title on a narrow
     figure) is saved again with a tight bounding box, so nothing is cut.
     """
-    import matplotlib.image
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    import matplotlib.image  # matplotlib only when drawing (the CLI never loads it)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # matplotlib only when drawing (the CLI never loads it)
 
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     canvas.draw()
@@ -54,11 +57,9 @@ def png_of(fig, buf) -> None:
 
 def show(fig) -> None:
     """Display a matplotlib figure as a PNG with its title as alt text, then free it."""
-    import base64
-    import io
 
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+    import matplotlib.pyplot as plt  # matplotlib only when drawing (the CLI never loads it)
+    from IPython.display import display  # IPython only inside a notebook kernel
 
     buf = io.BytesIO()
     png_of(fig, buf)
@@ -70,11 +71,11 @@ def show(fig) -> None:
 
 def setup_notebook() -> None:
     """Figure format and pandas display options shared by every notebook."""
-    import matplotlib.pyplot as plt
-    import pandas as pd
+    import matplotlib.pyplot as plt  # matplotlib only when drawing (the CLI never loads it)
+    import pandas as pd  # pandas only when a frame is asked for (the CLI starts without it)
 
     try:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        from matplotlib_inline.backend_inline import set_matplotlib_formats  # IPython only inside a notebook kernel
 
         set_matplotlib_formats("png")
     except ImportError:  # outside IPython
@@ -87,9 +88,8 @@ def setup_notebook() -> None:
 
 def format_table(df, percent=(), digits: int = 4, max_rows: int | None = None) -> str:
     """A DataFrame as escaped HTML with sensible precision (percent columns as %)."""
-    import math
 
-    import pandas as pd
+    import pandas as pd  # pandas only when a frame is asked for (the CLI starts without it)
 
     shown = df.head(max_rows) if max_rows else df
     out = pd.DataFrame(index=shown.index)
@@ -108,7 +108,6 @@ def format_table(df, percent=(), digits: int = 4, max_rows: int | None = None) -
 
 
 def _num(v, digits: int) -> str:
-    import math
 
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
@@ -126,6 +125,6 @@ def _num(v, digits: int) -> str:
 
 def table(df, percent=(), digits: int = 4, max_rows: int | None = None) -> None:
     """Display a DataFrame with :func:`format_table`."""
-    from IPython.display import HTML, display
+    from IPython.display import HTML, display  # IPython only inside a notebook kernel
 
     display(HTML(format_table(df, percent=percent, digits=digits, max_rows=max_rows)))

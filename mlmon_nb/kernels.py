@@ -20,6 +20,7 @@ import json
 import logging
 import queue
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ def ensure_kernel() -> str:
     The kernel logs only errors: its start-up warnings would otherwise land
     in every scheduled run's output.
     """
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel  # Jupyter's machinery only when a notebook runs
 
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
             "--IPKernelApp.log_level=CRITICAL"]
@@ -109,7 +110,6 @@ def preload(notebook: str) -> None:
     Returns once :data:`FIRST_MODULES` are imported; the notebook's later
     modules continue on a daemon thread, which :func:`wait_for_preload` joins.
     """
-    import threading
 
     global _preload_thread
     _import_all((*FIRST_MODULES, *BEFORE_MODULES.get(notebook, ())))
@@ -127,7 +127,6 @@ def wait_for_preload() -> None:
     background thread imports another (two threads importing intertwined packages at once can
     fail with a deadlock error). Called from plain code, never from inside an import.
     """
-    import threading
 
     thread = _preload_thread
     if thread is not None and thread is not threading.current_thread():
@@ -138,8 +137,8 @@ class WarmKernel:
     """One kernel started in the background, importing a notebook's modules."""
 
     def __init__(self, kernel_name: str, notebook: str):
-        from jupyter_client import AsyncKernelManager
-        from jupyter_core.utils import run_sync
+        from jupyter_client import AsyncKernelManager  # Jupyter's machinery only when a notebook runs
+        from jupyter_core.utils import run_sync  # Jupyter's machinery only when a notebook runs
 
         self.notebook = notebook
         self.km = AsyncKernelManager(kernel_name=kernel_name)
@@ -180,7 +179,7 @@ class WarmKernel:
 
     def discard(self) -> None:
         """Shut the kernel down (it was not used)."""
-        from jupyter_core.utils import run_sync
+        from jupyter_core.utils import run_sync  # Jupyter's machinery only when a notebook runs
 
         try:
             self._kc.stop_channels()
@@ -194,7 +193,7 @@ class WarmKernel:
 
 def shutdown(km) -> None:
     """Shut a kernel down if it still runs (after papermill, which normally has done it)."""
-    from jupyter_core.utils import run_sync
+    from jupyter_core.utils import run_sync  # Jupyter's machinery only when a notebook runs
 
     try:
         if km.has_kernel and run_sync(km.is_alive)():
@@ -204,7 +203,7 @@ def shutdown(km) -> None:
 
 
 def _alive(km) -> bool:
-    from jupyter_core.utils import run_sync
+    from jupyter_core.utils import run_sync  # Jupyter's machinery only when a notebook runs
 
     try:
         return bool(run_sync(km.is_alive)())
@@ -268,7 +267,7 @@ def _throttle_saves(nb_man) -> None:
 
 def register_engine() -> str:
     """Register :class:`WarmEngine` with papermill (once); return its name."""
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import NBClientEngine, papermill_engines  # papermill only when a notebook runs
 
     if ENGINE_NAME in papermill_engines._engines:
         return ENGINE_NAME
@@ -288,9 +287,9 @@ def register_engine() -> str:
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                      stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
-            from papermill.clientwrap import PapermillNotebookClient
-            from papermill.engines import logger as pm_logger
-            from papermill.utils import merge_kwargs, remove_args
+            from papermill.clientwrap import PapermillNotebookClient  # papermill only when a notebook runs
+            from papermill.engines import logger as pm_logger  # papermill only when a notebook runs
+            from papermill.utils import merge_kwargs, remove_args  # papermill only when a notebook runs
 
             km = kwargs.pop("km", None)
             kwargs = remove_args(["input_path"], **kwargs)

@@ -24,7 +24,7 @@ __all__ = ["HIGHER_IS_BETTER", "BOOTSTRAP", "BOOTSTRAP_ROWS", "MIN_POSITIVES_PER
 
 def performance(task: str, y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """Performance metrics of a task (scikit-learn), NaN where undefined."""
-    from sklearn import metrics as skm
+    from sklearn import metrics as skm  # scikit-learn only when it is used (a second to import)
 
     out: dict[str, float] = {}
     y = np.asarray(y)
@@ -72,7 +72,7 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
 
 def calibration(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str, list[float]]:
     """Calibration curve (scikit-learn, quantile bins): mean predicted vs observed rate."""
-    from sklearn.calibration import calibration_curve
+    from sklearn.calibration import calibration_curve  # scikit-learn only when it is used (a second to import)
 
     frac, mean_pred = calibration_curve(y.astype(int), p, n_bins=bins, strategy="quantile")
     return {"mean_predicted": [float(x) for x in mean_pred], "observed_rate": [float(x) for x in frac]}
@@ -86,7 +86,7 @@ def bootstrap_performance(task: str, y: np.ndarray, p: np.ndarray, threshold: fl
     The intervals are computed on at most ``max_rows`` rows and narrowed to the
     full row count by sqrt(sample / rows), the usual 1/sqrt(n) scaling.
     """
-    import sklearn
+    import sklearn  # scikit-learn only when it is used (a second to import)
 
     with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
         return _bootstrap(task, y, p, threshold, rng, n_boot, max_rows)

@@ -126,7 +126,7 @@ def load_model(model: ModelConfig, version: VersionConfig) -> LoadedModel:
 
 
 def _load_skops(path: Path, where: str, trusted: bool) -> Any:
-    import skops.io as sio
+    import skops.io as sio  # lazy: skops only for .skops files
 
     try:
         untrusted = sio.get_untrusted_types(file=path)
@@ -145,7 +145,7 @@ def _load_skops(path: Path, where: str, trusted: bool) -> Any:
 
 
 def _load_pickle(path: Path, where: str) -> Any:
-    import joblib
+    import joblib  # lazy: joblib only for trusted pickles
 
     try:
         return joblib.load(path)

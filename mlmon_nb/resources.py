@@ -7,6 +7,7 @@ and ``mlmon_nb/templates`` (package data mapped at build time).
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -53,7 +54,6 @@ def available_notebooks() -> dict[str, Path]:
     team's own notebooks; they take the same parameters and run with ``-n NAME``.
     A shipped notebook cannot be replaced this way.
     """
-    import os
 
     found = {p.stem: p for p in sorted(notebooks_dir().glob("*.ipynb"))}
     for folder in filter(None, os.environ.get(NOTEBOOK_PATH_ENV, "").split(os.pathsep)):

@@ -140,7 +140,7 @@ def bonferroni_sigmas(base: float, tests: int) -> float:
     """
     if tests <= 1:
         return float(base)
-    from scipy.stats import norm
+    from scipy.stats import norm  # scipy only when this figure is computed
 
     return float(norm.isf(norm.sf(base) / tests))
 
@@ -153,7 +153,7 @@ def family_sigmas(tests: int, base: float = BAND_SIGMAS) -> float:
     >>> round(family_sigmas(1), 2), round(family_sigmas(8), 2)
     (3.0, 3.58)
     """
-    from scipy.stats import norm
+    from scipy.stats import norm  # scipy only when this figure is computed
 
     family = 2 * norm.sf(base)
     per_test = 1 - (1 - family) ** (1 / max(int(tests), 1))

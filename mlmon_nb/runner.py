@@ -35,10 +35,10 @@ from .diagnosis import diagnose, notebook_status, status_of
 from .incidents import History, Page, Policy, derive, read_actions
 from .config import ModelConfig, Project, VersionConfig, load_project
 from .windows import parse_window
-from .data import combine_fingerprints, window_stats
+from .data import combine_fingerprints, model_features, reference_stats, window_stats
 from .sources import connect
 from .errors import ArchiveError, UsageError
-from .kernels import KernelPool, ensure_kernel
+from .kernels import KernelPool, ensure_kernel, register_engine, shutdown
 from .models import load_model, model_file_fingerprint
 from .provenance import package_versions
 from .resources import default_window_notebooks, notebook_path
@@ -90,7 +90,7 @@ class RunOutcome:
 
 def parse_parameters(pairs: Sequence[str]) -> dict[str, Any]:
     """Parse ``KEY=VALUE`` pairs; values are YAML scalars (numbers, booleans) or strings."""
-    import yaml
+    import yaml  # PyYAML only when parameters are parsed
 
     out: dict[str, Any] = {}
     for pair in pairs:
@@ -165,7 +165,6 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
     con = connect()
     stats = window_stats(mcfg, start, end, version=version if mcfg.version_column else None, con=con)
     from .baseline import baseline_root, latest_baseline_id, verify_baseline  # lazy: pandas
-    from .data import reference_stats  # lazy: DuckDB
 
     ref_rows, ref_fp = reference_stats(project, mcfg, con=con)
     data = {
@@ -201,8 +200,6 @@ def _check_thresholds(project: Project, mcfg: ModelConfig) -> None:
     """
     if not mcfg.thresholds.features:
         return
-    from .data import model_features
-
     feats = model_features(mcfg)
     monitored = [*feats.numeric, *feats.categorical, mcfg.prediction, mcfg.target]
     mcfg.thresholds.check_features(monitored, where=f"{project.path.name}: models.{mcfg.name}.thresholds")
@@ -234,10 +231,8 @@ def execute_notebook(name: str, out_ipynb: Path, parameters: Mapping[str, Any],
         Whether it ran to the end, and the error (``ename: evalue``) if not.
         The executed notebook is written to ``out_ipynb`` either way.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    from .kernels import register_engine, shutdown
+    import papermill  # papermill only when a notebook runs
+    from papermill.exceptions import PapermillExecutionError  # papermill only when a notebook runs
 
     src = notebook_path(name)
     kernel = ensure_kernel()
@@ -298,7 +293,7 @@ def _title(nb: nbformat.NotebookNode, name: str) -> str:
 
 def export_report(out_ipynb: Path, out_html: Path, meta: Mapping[str, Any]) -> None:
     """Export an executed notebook to a self-contained HTML report."""
-    from .report import export_notebook_html
+    from .report import export_notebook_html  # lazy: nbconvert and jinja2 only when a report is exported
 
     nb = nbformat.read(str(out_ipynb), as_version=4)
     meta = dict(meta)
@@ -427,7 +422,7 @@ def exit_code(summary: Mapping[str, Any], pages: Sequence[Page], fail_on: str) -
 
 def _execute_all(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.datetime,
                  say: Progress, show_progress: bool, kernels: KernelPool | None = None) -> list[NotebookOutcome]:
-    from .report import warm_up
+    from .report import warm_up  # lazy: nbconvert and jinja2 only when a report is exported
 
     # The command waits while notebooks run: prepare the HTML export meanwhile.
     threading.Thread(target=warm_up, name="mlmon-report-warm-up", daemon=True).start()
@@ -526,8 +521,6 @@ def prepare_baseline(project_path: str | Path, model: str, version: str) -> RunP
     MlmonError
         Bad config, model file or reference data.
     """
-    from .data import reference_stats
-
     project = load_project(project_path)
     mcfg = project.model(model)
     vcfg = project.version(model, version)
@@ -555,7 +548,7 @@ def execute_baseline(plan: RunPlan, progress: Progress | None = None, show_progr
 
     ``kernels`` may hold a kernel already warming up for it (closed at the end).
     """
-    from .report import warm_up
+    from .report import warm_up  # lazy: nbconvert and jinja2 only when a report is exported
 
     threading.Thread(target=warm_up, name="mlmon-report-warm-up", daemon=True).start()
     with kernels or KernelPool(ensure_kernel()) as pool:

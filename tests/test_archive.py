@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlmon_nb import alerts, archive, catalog, files
+from mlmon_nb.diagnosis import diagnose
 from mlmon_nb.errors import ArchiveError
 
 FP = "sha256:" + "0" * 64
@@ -22,8 +23,9 @@ def summary(run_id="20261116T060000Z", start="2026-11-09", end="2026-11-16", sta
         {"notebook": "data_drift", "kind": "feature_drift", "subject": "device", "status": "ok", "method": "chi2"},
         {"notebook": "operations", "kind": "operational", "subject": "latency_p95", "status": "warn", "value": 180.0},
     ]
+    causes = [c.to_dict() for c in diagnose(checks)]
     return {
-        "schema": "mlmon.summary/1", "model": "m", "version": "1",
+        "schema": "mlmon.summary/2", "model": "m", "version": "1", "causes": causes, "incidents": [],
         "window": {"start": f"{start}T00:00:00+00:00", "end": f"{end}T00:00:00+00:00"},
         "run_id": run_id, "generated_at": f"{end}T06:00:00+00:00", "mlmon_nb_version": "0.1.0",
         "status": status, "verdict": "words",
@@ -74,30 +76,28 @@ def test_damaged_run_folders_are_listed_and_skipped_never_fatal(tmp_path):
     assert "Damaged run folders (6)" in html and "20261121T000000Z" in html
 
 
-def test_a_run_killed_after_its_commit_loses_no_alert_line(tmp_path):
+def test_a_run_killed_after_its_commit_loses_no_notification(tmp_path):
     """The folder is committed but the process died before the alert log: the next
-    `mlmon index` (or run) re-derives the lines, once."""
+    `mlmon index` (or run) re-derives the notification lines, once."""
+    put(tmp_path, summary(run_id="20261109T060000Z", start="2026-11-02", end="2026-11-09", status="ok", checks=[]))
     put(tmp_path, summary())
-    put(tmp_path, summary(run_id="20261123T060000Z", start="2026-11-16", end="2026-11-23",
-                          checks=[{"notebook": "data_drift", "kind": "feature_drift", "subject": "x",
-                                   "status": "ok"}], status="ok"))
     archive.write_index(tmp_path)
-    lines = (tmp_path / "alerts.jsonl").read_text().splitlines()
-    assert sorted(json.loads(x)["subject"] for x in lines) == ["latency_p95", "price"]
+    lines = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    assert [(x["notification"], x["cause"]) for x in lines] == [("new", "covariate_shift")]
+    assert lines[0]["incident"] == "m.1.covariate_shift.20261109" and lines[0]["run_id"] == "20261116T060000Z"
+    before = (tmp_path / "alerts.jsonl").read_bytes()
     archive.write_index(tmp_path)
-    assert (tmp_path / "alerts.jsonl").read_text().splitlines() == lines
+    assert (tmp_path / "alerts.jsonl").read_bytes() == before
 
 
 def test_a_torn_alert_line_is_repaired_and_its_record_re_derived(tmp_path):
-    run = put(tmp_path, summary())
+    put(tmp_path, summary())
     archive.write_index(tmp_path)
     log = tmp_path / "alerts.jsonl"
     whole = log.read_bytes()
     log.write_bytes(whole[: len(whole) - 20])  # a writer killed mid-line
     archive.write_index(tmp_path)
-    assert log.read_bytes().count(b"\n") == 2
-    assert {json.loads(x)["run"] for x in log.read_text().splitlines()} == \
-        {run.relative_to(tmp_path).as_posix() + "/index.html"}
+    assert log.read_bytes() == whole
 
 
 def test_the_catalogue_reads_each_run_folder_once(tmp_path, monkeypatch):
@@ -155,8 +155,7 @@ def test_write_atomic_leaves_no_temporary_file_when_the_disk_is_full(tmp_path, m
     assert list(tmp_path.iterdir()) == []
 
 
-def test_reconcile_skips_runs_without_alert_lines(tmp_path):
+def test_runs_without_problems_write_no_notification(tmp_path):
     put(tmp_path, summary(status="ok", checks=[]))
-    cat = catalog.scan(tmp_path)
-    assert alerts.reconcile(tmp_path, cat.runs) == 0
-    assert not (tmp_path / "alerts.jsonl").exists()
+    archive.write_index(tmp_path)
+    assert not (tmp_path / "alerts.jsonl").exists() or (tmp_path / "alerts.jsonl").read_text() == ""

@@ -15,6 +15,7 @@ from conftest import write_project
 from mlmon_nb.alerts import DELIVERY_LOG, notify, post
 from mlmon_nb.config import WebhookConfig, load_project
 from mlmon_nb.errors import ConfigError
+from mlmon_nb.incidents import Incident, Page
 
 SECRET = "T0SECRET/B1/XYZtoken123"
 
@@ -133,7 +134,12 @@ def test_credentials_in_the_url_deliver_and_stay_out_of_the_logs(server, tmp_pat
                "window": {"start": "2026-11-09T00:00:00+00:00", "end": "2026-11-16T00:00:00+00:00"},
                "notebooks": {}, "checks": [{"notebook": "d", "kind": "feature_drift", "subject": "p",
                                             "status": "alert"}]}
-    [delivery] = notify(project, summary, run_dir, sleep=lambda s: None)
+    run = {"window": summary["window"], "run_id": summary["run_id"], "generated_at": summary["generated_at"],
+           "href": "m/1/2026-11-09_2026-11-16/20261116T060000Z/index.html"}
+    inc = Incident(id="m.1.covariate_shift.20261109", model="m", version="1", cause="covariate_shift",
+                   subjects=["p"], status="new", severity="alert", first_seen="2026-11-09T00:00:00+00:00",
+                   last_seen="2026-11-16T00:00:00+00:00", opened_in=run["href"])
+    [delivery] = notify(project, summary, [Page("new", inc, run)], run_dir, sleep=lambda s: None)
     assert delivery.ok, delivery.detail
     method, where, auth, _ = handler.seen[0]
     assert where == f"/{SECRET}?token=abc"
