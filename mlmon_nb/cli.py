@@ -120,10 +120,14 @@ def run(project: Path, model: str, version: str, window: str, notebooks: tuple[s
 @project_option
 @model_option
 @version_option
-def baseline(project: Path, model: str, version: str) -> None:
+@click.option("-w", "--window", default=None,
+              help="Fit from this window of the logs (START/END) instead of the reference data, and accept "
+                   "it as the new normal: the version's open incidents become 'accepted'.")
+def baseline(project: Path, model: str, version: str, window: str | None) -> None:
     """Compute and archive the baseline (healthy state) of a model version.
 
     Example: mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2
+    Accept a new normal: mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-16/2026-11-30
     """
     from .kernels import KernelPool, ensure_kernel  # lazy: fast CLI start
 
@@ -131,7 +135,7 @@ def baseline(project: Path, model: str, version: str) -> None:
         kernels.prestart("baseline")  # boots and imports while the inputs are checked
         from .runner import execute_baseline, prepare_baseline  # lazy: fast CLI start
 
-        plan = prepare_baseline(project, model, version)
+        plan = prepare_baseline(project, model, version, window)
         outcome = execute_baseline(plan, progress=_say, show_progress=sys.stderr.isatty(), kernels=kernels)
     click.echo(str(outcome.run_dir))
     sys.exit(outcome.exit_code)

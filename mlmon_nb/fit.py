@@ -26,7 +26,7 @@ import pandas as pd
 from . import __version__, stats
 from .baseline import SAMPLE_ROWS, SCHEMA, Baseline
 from .config import FeaturesConfig, ModelConfig, Project
-from .data import read_reference
+from .data import read_reference, read_window
 from .sources import connect
 from .drift import NULL_ROWS, PREDICTION, domain_null
 from .errors import DataError, MlmonError
@@ -61,6 +61,7 @@ def _chunk_count(n: int, wanted: int) -> int:
 
 
 def fit(project: Project, model: str, version: str, *, seed: int = 0, baseline_id: str | None = None,
+        window: tuple[dt.datetime, dt.datetime] | None = None,
         con: duckdb.DuckDBPyConnection | None = None) -> Baseline:
     """Fit the baseline of a model version.
 
@@ -74,6 +75,10 @@ def fit(project: Project, model: str, version: str, *, seed: int = 0, baseline_i
         Seed of every sample and bootstrap (results are reproducible).
     baseline_id : str, optional
         Id to give it (the runner passes the run id); a UTC timestamp otherwise.
+    window : (datetime, datetime), optional
+        Fit from this window of the production logs (rows served by ``version``
+        when the logs name it, late labels joined) instead of the reference
+        data: how a team accepts a new normal (``mlmon baseline --window``).
 
     Raises
     ------
@@ -84,7 +89,10 @@ def fit(project: Project, model: str, version: str, *, seed: int = 0, baseline_i
     con = con or connect()
     mcfg = project.model(model)
     vcfg = project.version(model, version)
-    ref = read_reference(mcfg, con=con)
+    if window is not None:
+        ref = read_window(mcfg, *window, version=vcfg.name if mcfg.version_column else None, con=con)
+    else:
+        ref = read_reference(mcfg, con=con)
     frame = ref.frame
     features = ref.features
     loaded = load_model(mcfg, vcfg) if vcfg.model is not None else None
@@ -132,7 +140,8 @@ def fit(project: Project, model: str, version: str, *, seed: int = 0, baseline_i
         "generated_at": now.isoformat(), "mlmon_nb_version": __version__, "packages": package_versions(),
         "seed": seed,
         "reference": {"path": str(ref.source.path), "rows": int(len(frame)), "fingerprint": ref.fingerprint,
-                      "labelled_rows": int(ref.labelled_rows)},
+                      "labelled_rows": int(ref.labelled_rows),
+                      **({"window": [window[0].isoformat(), window[1].isoformat()]} if window else {})},
         "model_file": {"path": str(loaded.path), "sha256": loaded.sha256} if loaded else None,
         "features": m["features"], "prediction_column": PREDICTION, "target": mcfg.target,
         "decision_threshold": mcfg.decision_threshold,

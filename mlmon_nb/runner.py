@@ -32,7 +32,7 @@ from . import __version__, archive, parameters
 from .checks import SCHEMA, SEVERITY, read_notebook_result, run_verdict, validate_summary
 from .catalog import entry_of, scan
 from .diagnosis import diagnose, notebook_status, status_of
-from .incidents import History, Page, Policy, derive, read_actions
+from .incidents import History, Page, Policy, derive, read_actions, record_action
 from .config import ModelConfig, Project, VersionConfig, load_project
 from .windows import parse_window
 from .data import combine_fingerprints, model_features, reference_stats, window_stats
@@ -513,8 +513,11 @@ def _summary(plan: RunPlan, run_id: str, generated_at: dt.datetime,
 
 # --------------------------------------------------------------------------- baselines
 
-def prepare_baseline(project_path: str | Path, model: str, version: str) -> RunPlan:
+def prepare_baseline(project_path: str | Path, model: str, version: str, window: str | None = None) -> RunPlan:
     """Validate a baseline run without writing anything.
+
+    ``window`` (``START/END``) fits the baseline from that window of the logs instead of the
+    reference data, accepting it as the new normal.
 
     Raises
     ------
@@ -529,7 +532,12 @@ def prepare_baseline(project_path: str | Path, model: str, version: str) -> RunP
     if vcfg.model is not None:
         fingerprints.append(load_model(mcfg, vcfg).fingerprint)
     con = connect()
-    ref_rows, ref_fp = reference_stats(project, mcfg, con=con)
+    if window:
+        start, end = parse_window(window)
+        stats = window_stats(mcfg, start, end, version=version if mcfg.version_column else None, con=con)
+        ref_rows, ref_fp = stats.rows, stats.fingerprint
+    else:
+        ref_rows, ref_fp = reference_stats(project, mcfg, con=con)
     data = {"reference_rows": ref_rows, "current_rows": 0, "labelled_rows": 0,
             "fingerprint": combine_fingerprints(ref_fp, *fingerprints)}
     if mcfg.baseline.window is not None:
@@ -539,7 +547,7 @@ def prepare_baseline(project_path: str | Path, model: str, version: str) -> RunP
         data["fingerprint"] = combine_fingerprints(data["fingerprint"], stats.fingerprint)
     now = dt.datetime.now(dt.timezone.utc)
     return RunPlan(project=project, model=mcfg, version=vcfg, start=now, end=now, notebooks=("baseline",),
-                   parameters={"baseline": {}}, data=data, kind="baseline")
+                   parameters={"baseline": {"window": window} if window else {}}, data=data, kind="baseline")
 
 
 def execute_baseline(plan: RunPlan, progress: Progress | None = None, show_progress: bool = False,
@@ -568,7 +576,8 @@ def _execute_baseline(plan: RunPlan, say: Progress, show_progress: bool, now: dt
         t0 = time.perf_counter()
         result_path = staging / "baseline.result.json"
         params = {"project": str(plan.project.path), "model": plan.model.name, "version": plan.version.name,
-                  "run_id": baseline_id, "output": str(result_path), "work_dir": str(staging)}
+                  "run_id": baseline_id, "output": str(result_path), "work_dir": str(staging),
+                  **plan.parameters.get("baseline", {})}
         ok, error = execute_notebook("baseline", staging / "baseline.ipynb", params,
                                      show_progress=show_progress, km=km)
         result = read_notebook_result(result_path)
@@ -602,5 +611,9 @@ def _execute_baseline(plan: RunPlan, say: Progress, show_progress: bool, now: dt
         archive.release_run_id(target, baseline_id)
         raise
     say(f"[1/1] baseline: done ({time.perf_counter() - t0:.1f} s)")
-    archive.write_index(plan.project.archive)
+    window = plan.parameters.get("baseline", {}).get("window")
+    if window:  # a baseline fitted on a chosen window accepts what it holds as the new normal
+        record_action(plan.project.archive, "accept", model=plan.model.name, version=plan.version.name,
+                      baseline_id=run_dir.name, note=f"new baseline from the window {window}")
+    archive.write_index(plan.project.archive, Policy(plan.project.alerts.repeat, plan.project.alerts.recovery))
     return RunOutcome(run_dir=run_dir, summary={"status": "ok", "baseline_id": run_dir.name}, exit_code=0)
