@@ -347,6 +347,7 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
         staging = archive.stage(plan.project.archive)
         outcomes = _execute_all(plan, staging, run_id, generated_at, say, show_progress, kernels)
         summary = _summary(plan, run_id, generated_at, outcomes)
+        _look_back(plan, summary)
         policy = Policy(repeat=plan.project.alerts.repeat, recovery=plan.project.alerts.recovery)
         with archive.locked(plan.project.archive):  # incidents see every committed run, this one last
             folder = (parent / run_id).relative_to(plan.project.archive).as_posix()
@@ -382,6 +383,32 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
     deliveries = notify(plan.project, summary, pages, run_dir)
     return RunOutcome(run_dir=run_dir, summary=summary, exit_code=exit_code(summary, pages, fail_on),
                       deliveries=deliveries, pages=pages)
+
+
+def _look_back(plan: RunPlan, summary: dict[str, Any]) -> None:
+    """Date a covariate shift present at the window's start when no earlier run can (see :mod:`mlmon_nb.onset`)."""
+    start = plan.start.isoformat()
+    shifts = [c for c in summary["causes"] if c["cause"] == "covariate_shift" and c["status"] == "alert"
+              and (c.get("since") or start) <= start]
+    if not shifts:
+        return
+    earlier = [r for r in scan(plan.project.archive).runs if r["model"] == plan.model.name
+               and r["version"] == plan.version.name and r["window"]["start"] < start and "causes" in r]
+    if earlier:
+        return  # the archive's own runs date it (mlmon_nb.incidents)
+    from .baseline import load_baseline  # lazy: pandas
+    from .onset import onset  # lazy: DuckDB
+
+    base = load_baseline(plan.project, plan.model.name, plan.version.name, plan.baseline_id)
+    for cause in shifts:
+        features = [s for s in cause["subjects"] if s in base.manifest["profiles"]]
+        began = onset(plan.model, base, features, plan.start) if features else None
+        if began:
+            shown = f"since {(cause.get('since') or start)[:16].replace('T', ' ')}"
+            cause["summary"] = cause["summary"].replace(
+                shown, f"since {began[:10]} (dated from the logs before the window)", 1)
+            cause["since"] = began
+            cause["since_from"] = "daily look-back over the logs before the window"
 
 
 def _run_incidents(history: History, href: str, pages: Sequence[Page]) -> list[dict[str, Any]]:

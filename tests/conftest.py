@@ -107,3 +107,22 @@ def checks_of(summary, kind=None, status=None):
     if status:
         out = [c for c in out if SEVERITY[c["status"]] >= SEVERITY[status]]
     return out
+
+
+def copy_demo(project, tmp_path: Path) -> Path:
+    """A private copy of the session demo with its baseline and no run: for tests that need an
+    archive of their own (incidents, acknowledgements). Returns the copy's mlmon.yaml."""
+    import shutil
+
+    src = Path(project.project_path).parent
+    dst = tmp_path / "copy"
+    dst.mkdir(parents=True)
+    for name in ("data", "models", "mlmon.yaml", "ground_truth.json"):
+        s = src / name
+        if s.is_dir():
+            shutil.copytree(s, dst / name)
+        elif s.exists():
+            shutil.copy(s, dst / name)
+    for baseline in src.glob("reports/*/*/baseline"):
+        shutil.copytree(baseline, dst / baseline.relative_to(src))
+    return dst / "mlmon.yaml"

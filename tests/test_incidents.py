@@ -151,3 +151,22 @@ def test_causes_of_two_versions_are_separate_incidents():
 def test_incident_ids_from_the_command_line_are_checked(bad):
     with pytest.raises(incidents.UsageError):
         incidents.check_id(bad)
+
+
+def test_the_onset_of_a_shift_present_at_the_window_start_comes_from_the_logs(demo, tmp_path):
+    """No earlier run in the archive: the daily look-back dates the demo's covariate shift (planted
+    on 2026-10-05) from a run of the week of 2026-10-12 alone."""
+    import shutil
+
+    from conftest import copy_demo
+    from mlmon_nb.runner import execute_plan, prepare_window_run
+
+    project = copy_demo(demo, tmp_path)
+    plan = prepare_window_run(project, demo.model, demo.version, "2026-10-12/2026-10-19", ["data_drift"], {})
+    out = execute_plan(plan, fail_on="alert")
+    [shift] = [c for c in out.summary["causes"] if c["cause"] == "covariate_shift"]
+    assert shift["since"] == "2026-10-05T00:00:00+00:00" and "look-back" in shift["since_from"]
+    [page] = out.pages
+    assert page.kind == "new" and page.incident.first_seen == shift["since"]
+    assert out.exit_code == 1
+    shutil.rmtree(tmp_path / "copy", ignore_errors=True)
