@@ -4,11 +4,14 @@ pages only on news, acknowledgements (issue 14). Synthetic runs: no notebook run
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from mlmon_nb import diagnosis, incidents
 from mlmon_nb.incidents import Policy, derive
+
+from conftest import copy_demo
 
 ALL = {"data_drift": "alert", "concept_drift": "ok", "explainability": "ok", "feedback_loops": "ok",
        "operations": "ok"}
@@ -170,3 +173,106 @@ def test_the_onset_of_a_shift_present_at_the_window_start_comes_from_the_logs(de
     assert page.kind == "new" and page.incident.first_seen == shift["since"]
     assert out.exit_code == 1
     shutil.rmtree(tmp_path / "copy", ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- end to end (notebooks run)
+
+def _hook_server():
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, received
+
+
+def test_an_acknowledged_incident_stops_paging_until_the_acknowledgement_ends(demo, tmp_path, capsys):
+    import time
+
+    import yaml
+
+    from test_cli import invoke
+
+    project = copy_demo(demo, tmp_path)
+    httpd, received = _hook_server()
+    cfg = yaml.safe_load(project.read_text())
+    cfg["alerts"] = {"repeat": "every_run", "webhooks": [{"url": f"http://127.0.0.1:{httpd.server_port}/h",
+                                                         "retries": 0, "timeout_seconds": 5}]}
+    project.write_text(yaml.safe_dump(cfg))
+    window = "2026-10-12/2026-10-19"
+    args = ["run", "-p", str(project), "-m", demo.model, "-v", demo.version, "-w", window, "-n", "data_drift"]
+    try:
+        code, _, err = invoke(args, capsys)
+        assert code == 1 and len(received) == 1 and "new: Covariate shift" in err
+        code, _, _ = invoke(args, capsys)
+        assert code == 1 and len(received) == 2  # repeat: every_run reminds while nobody acknowledged it
+        code, out, _ = invoke(["incidents", "-p", str(project), "--json"], capsys)
+        [inc] = [i for i in __import__("json").loads(out) if i["cause"] == "covariate_shift"]
+        until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=40)).replace(microsecond=0)
+        code, out, _ = invoke(["ack", "-p", str(project), inc["id"], "--until", until.isoformat(),
+                               "--note", "JIRA-42"], capsys)
+        assert code == 0 and "acknowledged until" in out
+        code, out, _ = invoke(args, capsys)
+        assert code == 0 and len(received) == 2  # no page, no webhook
+        run_dir = Path(out.strip().splitlines()[-1])
+        page = (run_dir / "index.html").read_text()
+        assert "acknowledged" in page and inc["id"] in page
+        summary = __import__("json").loads((run_dir / "summary.json").read_text())
+        assert [i["status"] for i in summary["incidents"] if i["id"] == inc["id"]] == ["acknowledged"]
+        time.sleep(max(0.0, (until - dt.datetime.now(dt.timezone.utc)).total_seconds() + 1))
+        code, _, err = invoke(args, capsys)
+        assert code == 1 and len(received) == 3 and "reminder" in err  # the acknowledgement ran out
+    finally:
+        httpd.shutdown()
+
+
+def test_two_runs_at_once_on_one_archive_record_both(demo, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    project = copy_demo(demo, tmp_path)
+    mlmon = str(Path(sys.executable).parent / "mlmon")
+    procs = [subprocess.Popen([mlmon, "run", "-p", str(project), "-m", demo.model, "-v", demo.version, "-w", w,
+                               "-n", "operations"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for w in ("2026-09-28/2026-10-05", "2026-09-21/2026-09-28")]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [1, 0], results
+    archive = project.parent / "reports"
+    lines = (archive / "alerts.jsonl").read_text().splitlines()
+    records = [json.loads(x) for x in lines]  # every line valid
+    assert [(r["notification"], r["cause"]) for r in records] == [("new", "operational_regression")]
+    from mlmon_nb.catalog import scan
+
+    assert len(scan(archive).runs) == 2 and not scan(archive).damaged
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ack", "nope.x"], "no incident 'nope.x'"),
+    (["ack", "../etc"], "expected an id"),
+    (["resolve", "m.1.covariate_shift.20261005"], "no incident"),
+])
+def test_unknown_incidents_and_missing_archives_are_one_line_exit_2(tmp_path, capsys, args, message):
+    from conftest import write_project
+    from test_cli import invoke
+
+    project = write_project(tmp_path)
+    code, _, err = invoke([args[0], "-p", str(project), *args[1:]], capsys)
+    assert code == 2 and "does not exist yet" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "reports").exists()  # nothing written
+    (tmp_path / "reports").mkdir()
+    code, _, err = invoke([args[0], "-p", str(project), *args[1:]], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "reports" / "incidents.jsonl").exists()
