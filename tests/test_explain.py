@@ -1,4 +1,4 @@
-"""Tests of mlmon_nb.explain: attributions, their drift, cohorts, local explanations and the notebook.
+"""Tests of the mlmon_nb.explain package: attributions, their drift, cohorts, local explanations and the notebook.
 
 Planted models have known structure (outcome driven by x1 >> x2 > x3, nothing else); figures are
 checked against independent computations (the estimators' own decision functions, exact linear
@@ -372,9 +372,9 @@ def test_stable_week_has_no_attribution_alarm_and_a_bad_cohort_is_reported(demo)
     start, end = demo.windows[2]  # week 3: before the covariate drift and the flip
     ctx = open_window(demo.project_path, demo.model, demo.version, f"{start.isoformat()}/{end.isoformat()}",
                       notebook="explainability")
-    ex = explain.explain_window(ctx, cohort='devce == "mobile"')
+    ex = explain.analyse(ctx, cohort='devce == "mobile"')
     assert not ex.drift.flagged("warn"), ex.drift.table_df()
-    assert ex.cohort is None and "devce" in ex.cohort_error
+    assert ex.cohort is None and "devce" in ex.cohort_note
     rec = Recorder("explainability")
     ex.record(rec)
     assert len(rec.checks) == 8 and rec.status == "ok"

@@ -1,7 +1,9 @@
 """Figures of the explainability notebook.
 
-Feature names and values are data: they go through :func:`_text` before matplotlib
-sees them, so a ``$`` in a value is shown as a dollar sign, not read as mathtext.
+Each function takes a result of :mod:`mlmon_nb.explain` (read through its attributes only:
+this module never imports the area) and returns a matplotlib Figure. Feature names and
+values are data: they go through :func:`_text` before matplotlib sees them, so a ``$`` in a
+value is shown as a dollar sign, not read as mathtext.
 """
 
 from __future__ import annotations
