@@ -62,10 +62,10 @@ class Filter:
             raise UsageError(f"filter {self.text!r}: no column {missing[0]!r}; columns: {shown}")
         import pandas as pd  # pandas only when a filter is applied (the CLI parses without it)
 
-        out = _evaluate(self._tree.body, frame, self._names)
-        if not isinstance(out, pd.Series):
-            return pd.Series(bool(out), index=frame.index)
-        return out.fillna(False).astype(bool)
+        try:
+            return _as_mask(_evaluate(self._tree.body, frame, self._names), frame)
+        except UsageError as exc:
+            raise UsageError(str(exc).replace("filter:", f"filter {self.text!r}:", 1)) from None
 
     def __str__(self) -> str:
         return self.text
@@ -259,5 +259,11 @@ def _as_mask(value, frame):
     import pandas as pd  # noqa: see Filter.mask
 
     if isinstance(value, pd.Series):
+        if not (pd.api.types.is_bool_dtype(value.dtype) or value.dtype == object and
+                value.dropna().map(lambda v: isinstance(v, bool)).all()):
+            raise UsageError(f"filter: column {value.name!r} is {value.dtype}, which does not give True/False "
+                             f"for each row; write a comparison such as {value.name} == ...")
         return value.fillna(False).astype(bool)
-    return pd.Series(bool(value), index=frame.index)
+    if not isinstance(value, bool):
+        raise UsageError(f"filter: {value!r} does not give True/False for each row; write a comparison")
+    return pd.Series(value, index=frame.index)

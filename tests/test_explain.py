@@ -251,7 +251,7 @@ def test_cohort_query_top_bottom_and_segment(frame):
 
 @pytest.mark.parametrize("text, words", [
     ('devce == "mobile"', "devce"),
-    ('device == "mobile" and', "could not be evaluated"),
+    ('device == "mobile" and', "is not a filter expression"),
     ("score", "True/False"),
 ])
 def test_bad_cohort_queries_raise_one_line_messages(frame, text, words):

@@ -1,7 +1,9 @@
 """The one place a user's cohort query is evaluated against the data.
 
-Kept apart on purpose: evaluating a query string is where user text meets the data,
-and this function is the only code doing it (today with ``DataFrame.eval``).
+Kept apart on purpose: evaluating a query string is where user text meets the data. The text
+is parsed by :mod:`mlmon_nb.expressions` (a small grammar of column names, literals,
+comparisons, ``in``, ``and``/``or``/``not``, ``isna``/``notna``/``between``) and evaluated
+with pandas operations: never ``eval``, so a scheduler's ``-P cohort=...`` can never run code.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import UsageError
+from ..expressions import parse_filter
 from .cohorts import CohortError
 
 
@@ -18,7 +22,7 @@ def evaluate_cohort_query(frame: pd.DataFrame, query: str) -> np.ndarray:
     Raises
     ------
     CohortError
-        When the query cannot be evaluated or does not give True/False per row (one line).
+        When the query is outside the grammar or names a column the window lacks (one line).
 
     Examples
     --------
@@ -26,13 +30,7 @@ def evaluate_cohort_query(frame: pd.DataFrame, query: str) -> np.ndarray:
     [False, True]
     """
     try:
-        result = frame.eval(query, local_dict={}, global_dict={})
-    except Exception as exc:  # pandas raises SyntaxError, NameError, TypeError, ... for bad queries
-        msg = " ".join(str(exc).split()) or type(exc).__name__
-        raise CohortError(f"cohort query {query!r} could not be evaluated: {type(exc).__name__}: {msg}") from exc
-    arr = np.asarray(result)
-    if arr.shape != (len(frame),) or not (arr.dtype == bool or pd.api.types.is_bool_dtype(arr.dtype)):
-        raise CohortError(f"cohort query {query!r} does not give True/False for each row "
-                          f"(got {getattr(arr, 'dtype', type(result))} values); write a comparison such as "
-                          f"device == \"mobile\"")
-    return np.asarray(pd.Series(arr).fillna(False), dtype=bool)
+        mask = parse_filter(query, "cohort").mask(frame)
+    except UsageError as exc:
+        raise CohortError(str(exc)) from exc
+    return np.asarray(mask, dtype=bool)
