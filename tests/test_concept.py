@@ -24,6 +24,8 @@ from mlmon_nb import concept
 from mlmon_nb.metrics import performance
 from mlmon_nb.config import FeaturesConfig
 from mlmon_nb.errors import UsageError
+from mlmon_nb.checks import Recorder, worst
+from mlmon_nb.diagnosis import notebook_status
 
 FLIP_AT = pd.Timestamp("2026-10-28T12:00", tz="UTC")
 
@@ -161,6 +163,74 @@ def test_concept_rule_needs_both_significance_and_a_material_gap():
 
     alert4, warn4 = concept.z_limits(4)  # Bonferroni over four metrics
     assert norm.cdf(alert4) == pytest.approx(norm.cdf(-3) / 4) and norm.cdf(warn4) == pytest.approx(norm.cdf(-2) / 4)
+
+
+# --------------------------------------------------------------------------- inhibition by a covariate shift
+
+def _check(kind, subject, status, **figures):
+    return {"kind": kind, "subject": subject, "status": status, **figures}
+
+
+def _window_checks(concept_status="ok", est_pr_auc="ok"):
+    """A window's decided checks: PR AUC and F1 below their bands, a change point, the concept tests."""
+    return [_check("performance", "pr_auc", "alert", value=0.173), _check("performance", "f1", "warn", value=0.231),
+            _check("performance", "roc_auc", "ok", value=0.73),
+            _check("estimated_performance", "pr_auc", est_pr_auc, value=0.17),
+            _check("estimated_performance", "f1", "ok", value=0.26),
+            _check("change_point", "roc_auc", "warn", method="ADWIN", cluster=0),
+            _check("concept_drift", "pr_auc", concept_status, method="realized_vs_expected"),
+            _check("concept_drift", "p(y|x)", "ok", method="residual_shift")]
+
+
+DRIFTED = {"alerting_features": ["price"], "warning_features": ["device", "price"], "since": {}}
+
+
+def _explained(checks):
+    return [(c["kind"], c["subject"]) for c in checks if c.get("explained_by") == "covariate_shift"]
+
+
+def test_drifted_features_of_the_run_explain_every_drop_when_no_concept_test_fires():
+    planted = _window_checks()
+    checks, shift = concept.explain_by_shift(planted, DRIFTED)
+    assert shift.features == ("price", "device") and not shift.metrics
+    assert _explained(checks) == [("performance", "pr_auc"), ("performance", "f1"), ("change_point", "roc_auc")]
+    # figures and statuses are kept; the input is not changed
+    assert [(c["status"], c.get("value")) for c in checks] == [(c["status"], c.get("value")) for c in planted]
+    assert not any("explained_by" in c for c in planted)
+    rec = Recorder("concept_drift")
+    for c in checks:
+        c = dict(c)
+        rec.check(c.pop("kind"), c.pop("subject"), c.pop("status"), **c)
+    assert rec.status == "ok" and notebook_status(rec.to_dict()["checks"]) == "ok"
+    assert rec.checks[0].explained_by == "covariate_shift" and rec.checks[0].status == "alert"
+
+
+def test_without_the_data_drift_notebook_a_moved_estimate_explains_its_own_metric():
+    checks, shift = concept.explain_by_shift(_window_checks(est_pr_auc="warn"), None)
+    assert shift.metrics == ("pr_auc",) and not shift.features
+    assert _explained(checks) == [("performance", "pr_auc"), ("estimated_performance", "pr_auc")]
+    assert worst(c["status"] for c in checks if not c.get("explained_by")) == "warn"  # F1 and the change point
+    # an artefact naming no feature is no evidence; the estimate still is
+    assert _explained(concept.explain_by_shift(_window_checks(est_pr_auc="warn"),
+                                               {"alerting_features": [], "warning_features": []})[0]) \
+        == _explained(checks)
+    # estimates within their bands: no evidence, nothing explained
+    assert not _explained(concept.explain_by_shift(_window_checks(), None)[0])
+
+
+def test_a_moved_estimate_does_not_explain_itself_without_labels():
+    blind = [_check("estimated_performance", "pr_auc", "alert", value=0.15)]
+    assert not _explained(concept.explain_by_shift(blind, None)[0])
+    assert _explained(concept.explain_by_shift(blind, DRIFTED)[0]) == [("estimated_performance", "pr_auc")]
+
+
+@pytest.mark.parametrize("fired", ["pr_auc", "p(y|x)"])
+def test_nothing_is_explained_when_a_concept_test_fires(fired):
+    planted = [c if c["kind"] != "concept_drift" or c["subject"] != fired else {**c, "status": "warn"}
+               for c in _window_checks(est_pr_auc="alert")]
+    checks, shift = concept.explain_by_shift(planted, DRIFTED)
+    assert not shift and not _explained(checks)
+    assert checks == tuple(planted)
 
 
 def test_a_reference_without_labels_is_reported_not_an_error():
@@ -329,6 +399,34 @@ def test_covariate_drift_weeks_do_not_raise_concept_drift(covariate_weeks, week)
     assert not [c for c in result.checks() if c["kind"] == "change_point" and c["status"] == "alert"]
     assert "concept drift" not in result.verdict() or "no concept drift" in result.verdict() \
         or "not a change" in result.verdict()
+
+
+@pytest.fixture(scope="module")
+def shifted_week(demo, tmp_path_factory):
+    """Week 6 analysed as after the data-drift notebook of the same run (its artefact planted)."""
+    import mlmon_nb as mn
+
+    work = tmp_path_factory.mktemp("run")
+    (work / "data_drift.json").write_text(json.dumps({"artefacts": {"data_drift": DRIFTED}}))
+    ctx = mn.open_window(demo.project_path, demo.model, demo.version, _window_of(demo, 6), notebook="concept_drift",
+                         load_estimator=False, work_dir=str(work))
+    return concept.analyse(ctx)
+
+
+def test_a_covariate_shift_week_is_ok_and_its_verdict_names_the_shift(covariate_weeks, shifted_week):
+    alone, _ = covariate_weeks[6]
+    fired = [(c["subject"], c["status"]) for c in alone.checks("performance") if c["status"] != "ok"]
+    assert fired and alone.status != "ok"
+    assert alone.verdict().startswith(f"{alone.status.upper()}:"), alone.verdict()  # badge and sentence agree
+    r = shifted_week
+    assert [(c["subject"], c["status"]) for c in r.explained()] == fired  # same checks, same statuses
+    assert r.status == "ok" and r.verdict().startswith("OK:"), r.verdict()
+    assert "covariate shift in price, device explains the drop" in r.verdict()
+    rec = Recorder("concept_drift")
+    r.record(rec)
+    assert rec.status == "ok" and {c.explained_by for c in rec.checks if c.status != "ok"} == {"covariate_shift"}
+    assert [f["status"] for f in rec.findings if "price, device" in f["text"]] == ["ok"]
+    assert all(f["status"] == "ok" for f in rec.findings), rec.findings
 
 
 @pytest.mark.parametrize("week", [5, 6])

@@ -21,8 +21,11 @@ window context and returns one :class:`ConceptDriftResult` (``record``,
    (from the baseline profile) and pairs of them, ranked by lost performance × share.
 
 Every status is decided in :mod:`.decisions` (with :func:`mlmon_nb.rules.decide`);
-the verdict and findings are written in :mod:`.prose`, the tables in
-:mod:`.tables`, the figures in :mod:`mlmon_nb.plots.concept`.
+when no concept test fires, the drops a covariate shift explains (drifted features
+from the data-drift notebook of the same run, or an estimate that moved beyond its
+band) are marked as its consequences in :mod:`.inhibition`; the verdict and findings
+are written in :mod:`.prose`, the tables in :mod:`.tables`, the figures in
+:mod:`mlmon_nb.plots.concept`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from .decisions import MIN_RELATIVE_GAP, RESIDUAL_ALPHA, RESIDUAL_MIN_EFFECT, ga
 from .detectors import CONSENSUS_MIN, DETECTORS, FALSE_ALARM_TARGET, NULL_STREAMS, DetectorCalibration
 from .estimator import PerformanceEstimator, fit_estimator
 from .expected import ConceptTest, assess_changes, concept_test
+from .inhibition import ShiftEvidence, explain_by_shift, shift_evidence
 from .per_chunk import CHUNK_WHERE, MIN_LABELS_PER_CHUNK, ChunkPerformance, chunk_performance
 from .residuals import ResidualShift, residual_shift
 from .result import ConceptDriftResult
@@ -51,6 +55,7 @@ __all__ = [
     "LossStream", "loss_stream", "DETECTORS", "DetectorCalibration", "NULL_STREAMS", "FALSE_ALARM_TARGET",
     "CONSENSUS_MIN", "CONSENSUS_TOLERANCE", "ChangePoints", "detect_changes",
     "ConceptTest", "concept_test", "assess_changes", "gap_status", "z_limits",
+    "ShiftEvidence", "shift_evidence", "explain_by_shift",
     "MIN_RELATIVE_GAP", "RESIDUAL_ALPHA", "RESIDUAL_MIN_EFFECT",
     "Binning", "make_binnings", "ResidualShift", "residual_shift",
     "SegmentResult", "find_segments", "segment_query",

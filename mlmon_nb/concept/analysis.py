@@ -17,6 +17,7 @@ from .binning import MIN_SEGMENT_ROWS, SCORE_COLUMN, make_binnings, score_binnin
 from .changes import detect_changes
 from .estimator import PerformanceEstimator, fit_estimator, reference_residual
 from .expected import assess_changes, concept_test
+from .inhibition import explain_by_shift
 from .per_chunk import CHUNK_WHERE, MIN_LABELS_PER_CHUNK, chunk_performance, window_bounds
 from .residuals import residual_shift
 from .result import ConceptDriftResult
@@ -32,7 +33,8 @@ def analyse_frames(spec: ModelSpec, reference: pd.DataFrame, frame: pd.DataFrame
                    bands: Mapping[str, Band | None] | None = None, profiles: Mapping[str, Any] | None = None,
                    start: pd.Timestamp | None = None, end: pd.Timestamp | None = None, chunk: str = "1d",
                    min_labels_per_chunk: int = MIN_LABELS_PER_CHUNK, segment_columns: Sequence[str] = (),
-                   calibration_reference: Mapping[str, Any] | None = None) -> ConceptDriftResult:
+                   calibration_reference: Mapping[str, Any] | None = None,
+                   drifted: Mapping[str, Any] | None = None) -> ConceptDriftResult:
     """The whole analysis on frames: reference (labelled, with model output) and window rows.
 
     Parameters
@@ -56,6 +58,9 @@ def analyse_frames(spec: ModelSpec, reference: pd.DataFrame, frame: pd.DataFrame
         Extra categorical columns to segment by (configured ``segments``).
     calibration_reference : mapping, optional
         The baseline's calibration curve (binary), drawn against the window's.
+    drifted : mapping, optional
+        The ``data_drift`` artefact of the same run (drifted features); the checks a
+        covariate shift explains are marked as its consequences (:mod:`.inhibition`).
 
     Returns
     -------
@@ -82,20 +87,21 @@ def analyse_frames(spec: ModelSpec, reference: pd.DataFrame, frame: pd.DataFrame
     chunks = chunk_performance(spec, frame, estimator, rng, bands=bands, start=start, end=end, chunk=chunk,
                                min_labels=min_labels_per_chunk)
     if labelled == 0:
+        checks, shift = explain_by_shift(decisions.estimated_checks(chunks, spec), drifted)
         return ConceptDriftResult(
-            **head, chunks=chunks, estimator=estimator,
-            decisions=tuple(decisions.estimated_checks(chunks, spec)),
+            **head, chunks=chunks, estimator=estimator, decisions=checks, shift=shift,
             notes=(f"Realized performance, change points, the concept-drift test and segments need labels: "
                    f"none of the window's rows has a value in the target column {spec.target!r} yet. "
                    f"Configure 'labels' (path and key of late-arriving ground truth) or log the target "
                    f"column; until then only the estimated performance is shown.",))
     parts = _labelled_parts(spec, estimator, reference, frame, ts, y_all, rng, bands or {}, profiles,
                             segment_columns, calibration_reference)
-    checks = (decisions.performance_checks(chunks, spec) + decisions.estimated_checks(chunks, spec)
-              + decisions.change_checks(parts["changes"], spec)
-              + decisions.concept_checks(parts["concept"], parts["after_onset"], parts["residuals"], spec))
+    checks, shift = explain_by_shift(
+        decisions.performance_checks(chunks, spec) + decisions.estimated_checks(chunks, spec)
+        + decisions.change_checks(parts["changes"], spec)
+        + decisions.concept_checks(parts["concept"], parts["after_onset"], parts["residuals"], spec), drifted)
     return ConceptDriftResult(
-        **head, chunks=chunks, estimator=estimator, decisions=tuple(checks),
+        **head, chunks=chunks, estimator=estimator, decisions=checks, shift=shift,
         first_chunk_below=decisions.first_chunk_below(chunks, spec.primary,
                                                       estimator.reference_values.get(spec.primary)),
         **parts)
@@ -182,7 +188,9 @@ def analyse(ctx, *, chunk: str | None = None, min_labels_per_chunk: int = MIN_LA
     Parameters
     ----------
     ctx : WindowContext
-        From :func:`mlmon_nb.open_window`.
+        From :func:`mlmon_nb.open_window`. When the data-drift notebook ran earlier in
+        the same run, the drifted features it recorded explain the performance drops no
+        concept test attributes to concept drift (:mod:`.inhibition`).
     chunk : str, optional
         Chunk size (``1d``, ``12h``); the model's ``chunk`` setting when empty.
     min_labels_per_chunk : int
@@ -225,4 +233,5 @@ def analyse(ctx, *, chunk: str | None = None, min_labels_per_chunk: int = MIN_LA
                           start=pd.Timestamp(ctx.start), end=pd.Timestamp(ctx.end), chunk=chunk,
                           min_labels_per_chunk=int(min_labels_per_chunk),
                           segment_columns=[c for c in (mcfg.segments or ()) if c in frame.columns],
-                          calibration_reference=base.manifest.get("calibration"))
+                          calibration_reference=base.manifest.get("calibration"),
+                          drifted=ctx.artefact("data_drift").get("data_drift"))

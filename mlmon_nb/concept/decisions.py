@@ -31,6 +31,9 @@ at least :data:`~.changes.CONSENSUS_MIN` detectors place their onsets within
 labelled rows from that onset on is clearly below expected (the concept rule)
 or the primary metric there is beyond its band limit; *warn* for such an
 agreement without a drop; *ok* for a detection no other detector confirms.
+
+Which of these checks a covariate shift explains (when no ``concept_drift``
+check fires) is decided afterwards, in :mod:`.inhibition`; it never changes a status.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from . import prose, tables
 from .changes import ChangePoints
 from .estimator import PerformanceEstimator
 from .expected import ConceptTest
+from .inhibition import ShiftEvidence
 from .per_chunk import ChunkPerformance
 from .residuals import ResidualShift
 from .segments import SegmentResult
@@ -57,7 +58,11 @@ class ConceptDriftResult:
     calibration : mapping or None
         Calibration curves of the reference and the window (binary).
     decisions : tuple of dict
-        Every check (kind, subject, status and figures) in recording order.
+        Every check (kind, subject, status and figures) in recording order; those a covariate
+        shift explains carry ``explained_by`` (:mod:`.inhibition`).
+    shift : ShiftEvidence
+        The evidence of a covariate shift the checks were judged with (falsy when none, or
+        when a concept test fired).
     first_chunk_below : bool
         Whether the first well-labelled chunk is already below expectation.
     notes : tuple of str
@@ -79,6 +84,7 @@ class ConceptDriftResult:
     segments: SegmentResult | None = None
     calibration: Mapping[str, Any] | None = None
     decisions: tuple[Mapping[str, Any], ...] = ()
+    shift: ShiftEvidence = ShiftEvidence()
     first_chunk_below: bool = False
     notes: tuple[str, ...] = ()
     estimator: PerformanceEstimator | None = field(default=None, repr=False)
@@ -100,10 +106,14 @@ class ConceptDriftResult:
     def concept_checks(self) -> list[dict[str, Any]]:
         return self.checks("concept_drift")
 
+    def explained(self) -> list[dict[str, Any]]:
+        """The checks at warn or above that a covariate shift explains (see :mod:`.inhibition`)."""
+        return [dict(c) for c in self.decisions if c.get("explained_by")]
+
     @property
     def status(self) -> str:
-        """The worst status of the checks."""
-        return worst(c["status"] for c in self.decisions)
+        """The worst status of the checks no cause explains (the notebook's status)."""
+        return worst(c["status"] for c in self.decisions if not c.get("explained_by"))
 
     def worst_segment(self) -> dict[str, Any] | None:
         """The segment that lost the most (significantly), with its query; None when none did."""
