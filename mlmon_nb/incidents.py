@@ -155,16 +155,17 @@ def _observing(run: Mapping[str, Any], cause: str) -> bool:
 
 
 def observations(runs: Iterable[Mapping[str, Any]]) -> list[tuple[str, dict[str, Mapping[str, Any]]]]:
-    """Per window (in time order): for each cause, the latest run of that window that observed it."""
-    windows: dict[str, dict[str, Mapping[str, Any]]] = {}
-    for run in sorted(runs, key=lambda r: (r["generated_at"], r["run_id"])):
+    """Every run, in window order (re-runs of a window after its first run), with the causes it observed.
+
+    A run observes a cause when a notebook that can see it ran: a re-run of one notebook
+    says nothing about the others' causes, so it never hides what a full run found.
+    """
+    out = []
+    for run in sorted(runs, key=lambda r: (r["window"]["start"], r["generated_at"], r["run_id"])):
         if "causes" not in run:
             continue  # written before diagnoses existed: it says nothing about causes
-        per = windows.setdefault(run["window"]["start"], {})
-        for cause in CAUSES:
-            if _observing(run, cause):
-                per[cause] = run  # a later run of the window that observed the cause replaces it
-    return sorted(windows.items())
+        out.append((run["window"]["start"], {c: run for c in CAUSES if _observing(run, c)}))
+    return out
 
 
 def read_actions(archive: Path) -> list[dict[str, Any]]:
