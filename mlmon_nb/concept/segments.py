@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from ..expressions import parse_filter
 from ..plots import concept as plots
 from .binning import MIN_SEGMENT_ROWS, Binning
 from .per_chunk import MIN_CLASS_ROWS
@@ -176,5 +177,6 @@ def find_segments(binnings: Sequence[Binning], frame: pd.DataFrame, values: np.n
 
 
 def segment_query(frame: pd.DataFrame, query: str) -> pd.DataFrame:
-    """The rows of a segment (``DataFrame.query`` with the python engine, which reads categoricals)."""
-    return frame.query(query, engine="python")
+    """The rows of a segment, through the filter grammar (:mod:`mlmon_nb.expressions`): column names
+    and levels are data, never evaluated as code."""
+    return frame[parse_filter(query, "segment").mask(frame)]
