@@ -156,6 +156,10 @@ def _bad_cases():
         "reserved notebook name": (None, ["-n", "index"], "reserved"),
         "text in a numeric reference column": (lambda p: (_csv_reference(p, "abc"), _edit(
             p, lambda c: m(c).__setitem__("reference", "data/reference.csv"))), [], "expected a number"),
+        "reference without rows": (lambda p: (
+            __import__("pandas").read_parquet(p.parent / "data/reference.parquet").iloc[:0].to_parquet(
+                p.parent / "data/empty.parquet"),
+            _edit(p, lambda c: m(c).__setitem__("reference", "data/empty.parquet"))), [], "has no rows"),
         "reference without the configured columns": (lambda p: (
             __import__("pandas").DataFrame({"a": range(10)}).to_parquet(p.parent / "data/other.parquet"),
             _edit(p, lambda c: m(c).__setitem__("reference", "data/other.parquet"))), [], "column 'price'"),
@@ -327,3 +331,29 @@ def test_index_lists_runs_and_baselines(project, capsys):
     assert code == 0
     index = Path(out.strip()).read_text()
     assert "2026-10-05" in index and "baseline" in index.lower()
+
+
+def test_a_duplicated_notebook_runs_once(project):
+    from mlmon_nb.runner import prepare_window_run
+
+    _baseline(project)
+    plan = prepare_window_run(project, "m", "1", WINDOW, ["operations", "data_drift", "operations"], {})
+    assert plan.notebooks == ("operations", "data_drift")
+
+
+def test_a_full_disk_while_staging_is_one_line_and_leaves_nothing(project, monkeypatch, capsys):
+    """Used to end in a misleading NotJSONError traceback (issue 13, finding 6)."""
+    import mlmon_nb.runner as runner
+
+    _baseline(project)
+    before = _tree(project.parent / "reports")
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runner, "_execute_all", full)
+    monkeypatch.setattr(runner.archive, "disk_full", lambda path: True)
+    code, out, err = invoke(["run", "-p", str(project), "-m", "m", "-v", "1", "-w", WINDOW, "-n", "operations"],
+                            capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "disk filled up" in err
+    assert _tree(project.parent / "reports") == before

@@ -190,3 +190,17 @@ def test_bad_data_names_what_and_where(tmp_path, mutate, message):
     assert message in text
     assert "models.m.logs" in text
     assert "\n" not in text
+
+
+def test_a_partition_folder_named_like_a_column_never_replaces_its_values(tmp_path):
+    """`score=0.99/` used to replace every logged score with 0.99 (issue 13, finding 5)."""
+    rng = np.random.default_rng(5)
+    make_frame(300, "2026-09-01", rng).to_parquet(tmp_path / "reference.parquet")
+    logs = make_frame(144, "2026-10-05", rng)
+    folder = tmp_path / "logs" / "score=0.99"
+    folder.mkdir(parents=True)
+    logs.to_parquet(folder / "part.parquet")
+    path = write_project(tmp_path, logs="logs", reference="reference.parquet")
+    frame = read_window(load_project(path).model("m"), dt.datetime(2026, 10, 5, tzinfo=UTC),
+                        dt.datetime(2026, 10, 6, tzinfo=UTC)).frame
+    assert frame["score"].to_numpy() == pytest.approx(logs["score"].to_numpy())
