@@ -463,3 +463,14 @@ def test_notebook_without_labels_still_runs_and_says_what_it_needs(demo, tmp_pat
     assert {c["kind"] for c in checks_of(summary)} == {"estimated_performance"}
     html = (outcome.run_dir / "concept_drift.html").read_text()
     assert "labels" in html and "No labels in this window yet" in html
+
+
+def test_a_tiny_window_of_one_class_says_performance_could_not_be_judged():
+    """Used to read "ROC AUC nan is within the baseline band" (issue 13, finding 10)."""
+    rng = np.random.default_rng(4)
+    ref = pd.DataFrame({"y": (rng.random(4000) < 0.3).astype(float), "__prediction__": rng.random(4000)})
+    win = pd.DataFrame({"y": np.zeros(12), "__prediction__": rng.random(12),
+                        "ts": pd.Timestamp("2026-01-05", tz="UTC") + pd.to_timedelta(np.arange(12), unit="h")})
+    result = concept.analyse_frames(_spec(), ref, win)
+    text = result.verdict()
+    assert "nan" not in text.lower(), text

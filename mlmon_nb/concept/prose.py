@@ -181,6 +181,11 @@ def verdict(r) -> str:
                 f"what this window's inputs lead to expect ({figure}), and nothing recorded in this run explains "
                 f"the drop (no drifted features from the data-drift notebook, and the expected performance "
                 f"stayed within its band); watch the next window.")
+    if not np.isfinite(row["realized"]):  # e.g. a tiny window with one class only: say so, never "nan is within"
+        labelled = int(w.get("labelled", 0) or 0)
+        return (f"{head}{name} could not be computed on this window ({labelled:,} labelled rows"
+                f"{', of one class only' if labelled else ''}): performance is not judged; a longer window or "
+                f"more labels are needed.{tail}")
     ci = f" [{w['ci_low']:.3f}, {w['ci_high']:.3f}]" if np.isfinite(w["ci_low"]) else ""
     return (f"No performance drop: {name} {row['realized']:.3f}{ci} is within the baseline band"
             f"{' (' + band + ')' if band else ''} and matches the {row['expected']:.3f} expected from the inputs; "
