@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from .alerts import reconcile
-from .catalog import scan
+from .catalog import Catalogue, scan
 from .errors import ArchiveError
-from .files import write_atomic
+from .files import write_atomic, write_atomic_bytes
+from .incidents import History, Policy, derive, read_actions
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +78,15 @@ def reserve_run_id(parent: Path, run_id: str) -> str:
 
 
 def release_run_id(parent: Path, run_id: str) -> None:
-    """Give a claimed run id back (after its commit, or when the run is discarded)."""
+    """Give a claimed run id back (after its commit, or when the run is discarded).
+
+    A window folder left empty by a discarded run is removed: nothing of it stays in the archive.
+    """
     (Path(parent) / f".{run_id}.reserved").unlink(missing_ok=True)
+    try:
+        Path(parent).rmdir()  # only when empty
+    except OSError:
+        pass
 
 
 MIN_FREE_BYTES = 64 << 20
@@ -205,42 +213,153 @@ def locked(archive: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def write_index(archive: Path) -> Path:
-    """Bring the archive's derived files up to date; return the index page's path.
+def write_index(archive: Path, policy: Policy = Policy()) -> Path:
+    """Bring the archive's derived files up to date under its lock; return the index page's path."""
+    with locked(archive):
+        update(archive, policy)
+    return Path(archive) / "index.html"
 
-    Under the archive's lock: scan the run folders (:func:`mlmon_nb.catalog.scan`),
-    re-derive alert lines that committed runs lack (:func:`mlmon_nb.alerts.reconcile`),
-    and rebuild ``<archive>/index.html``. Damaged run folders are listed with the
-    reason and skipped; a trend chart that cannot be drawn is left out with a logged
-    warning. Never fails because of what one run folder holds.
+
+def update(archive: Path, policy: Policy = Policy()) -> tuple[Catalogue, History]:
+    """Re-derive everything derived from the run folders (the archive's lock is held by the caller).
+
+    Scan the run folders (:func:`mlmon_nb.catalog.scan`), derive the incidents and their
+    notifications (:func:`mlmon_nb.incidents.derive`), write the notification lines
+    the alert log lacks (:func:`mlmon_nb.alerts.reconcile`), the incident pages
+    (:func:`write_incident_pages`) and ``<archive>/index.html``. Damaged run folders are listed with the reason and
+    skipped; a trend chart that cannot be drawn is left out with a logged warning.
+    Never fails because of what one run folder holds.
     """
     from .report import render_archive_index  # jinja2 and the templates only when a page is written
 
     archive = Path(archive)
-    with locked(archive):
-        catalogue = scan(archive)
-        reconcile(archive, catalogue.runs)
-        baselines = []
-        for base_dir, manifest in iter_baselines(archive):
-            baselines.append({
-                "model": manifest.get("model"),
-                "version": manifest.get("version"),
-                "baseline_id": manifest.get("baseline_id", base_dir.name),
-                "generated_at": manifest.get("generated_at", ""),
-                "href": base_dir.relative_to(archive).as_posix() + "/baseline.html",
-            })
-        baselines.sort(key=lambda b: str(b["generated_at"]), reverse=True)
-        path = archive / "index.html"
-        write_atomic(path, render_archive_index(
-            catalogue.runs, baselines, title=f"mlmon archive: {archive.name}", charts=trend_charts(catalogue.runs),
-            damaged=[{"folder": d.folder, "reason": d.reason} for d in catalogue.damaged]))
-    return path
+    catalogue = scan(archive)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    history = derive(catalogue.runs, read_actions(archive), policy, now)  # an ack made since the last run shows
+    reconcile(archive, history.pages)
+    baselines = []
+    for base_dir, manifest in iter_baselines(archive):
+        baselines.append({
+            "model": manifest.get("model"),
+            "version": manifest.get("version"),
+            "baseline_id": manifest.get("baseline_id", base_dir.name),
+            "generated_at": manifest.get("generated_at", ""),
+            "href": base_dir.relative_to(archive).as_posix() + "/baseline.html",
+        })
+    baselines.sort(key=lambda b: str(b["generated_at"]), reverse=True)
+    incidents = [i.to_dict() for i in history.incidents]
+    write_incident_pages(archive, incidents)
+    write_atomic(archive / "index.html", render_archive_index(
+        catalogue.runs, baselines, title=f"mlmon archive: {archive.name}",
+        charts=trend_charts(catalogue.runs, archive / ".mlmon" / "charts"),
+        damaged=[{"folder": d.folder, "reason": d.reason} for d in catalogue.damaged], incidents=incidents))
+    return catalogue, history
 
 
-def trend_charts(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """One embedded PNG of trends per model version that has at least two windows."""
+INCIDENT_PAGES = "incidents"
+"""``<archive>/incidents/<id>.html``: one page per incident, re-derived like the index."""
+
+
+def incident_windows(archive: Path, incident: Mapping[str, Any],
+                     summaries: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """What each run of an incident's timeline says about its cause, read from its summary.json.
+
+    One entry per run: ``run`` (href), ``window``, ``cause`` (the summary's entry for the
+    incident's cause, or None), ``evidence`` and ``explains`` (the checks they name, with
+    their figures) and ``problem`` (why the summary could not be read, else None). A
+    missing or damaged run folder is noted, never fatal. ``summaries`` caches loaded
+    summaries by folder across calls.
+    """
+    from .catalog import load_run  # the full summaries only for incident pages
+
+    archive = Path(archive)
+    cache = {} if summaries is None else summaries
+    out: list[dict[str, Any]] = []
+    hrefs = [str(t.get("run")) for t in incident.get("trajectory") or () if isinstance(t, Mapping) and t.get("run")]
+    for href in dict.fromkeys(hrefs):
+        folder = href.removesuffix("/index.html")
+        if folder not in cache:
+            try:
+                if not (archive / folder).resolve().is_relative_to(archive.resolve()):
+                    raise ArchiveError(f"{folder}: not a folder of the archive")
+                cache[folder] = load_run(archive / folder)
+            except (ArchiveError, OSError) as exc:
+                cache[folder] = exc
+        summary = cache[folder]
+        if isinstance(summary, Exception):
+            out.append({"run": href, "problem": str(summary)})
+            continue
+        checks = [c for c in summary["checks"] if isinstance(c, Mapping)]
+        cause = next((c for c in summary.get("causes") or ()
+                      if isinstance(c, Mapping) and c.get("cause") == incident.get("cause")), None)
+        out.append({"run": href, "window": dict(summary["window"]), "cause": cause, "problem": None,
+                    "evidence": _named_checks(cause.get("evidence") if cause else (), checks),
+                    "explains": _named_checks(cause.get("explains") if cause else (), checks)})
+    return out
+
+
+def _named_checks(refs: Any, checks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The checks a cause's references name (notebook, kind, subject, method, status), figures included."""
+    found = []
+    for ref in refs if isinstance(refs, (list, tuple)) else ():
+        if isinstance(ref, Mapping):
+            found.append(next((c for c in checks if all(c.get(k) == v for k, v in ref.items())), ref))
+    return found
+
+
+def write_incident_pages(archive: Path, incidents: Sequence[Mapping[str, Any]]) -> list[Path]:
+    """Write ``<archive>/incidents/<id>.html`` for every incident whose page changed; return them.
+
+    A page records a digest of what it shows (the incident and the page templates); an
+    unchanged one is not rewritten, so run summaries are read again only for incidents
+    that moved. Pages of incidents that no longer derive (runs removed) are deleted.
+    """
+    import hashlib  # the pages' digests (stdlib, local like trend_charts' imports)
+
+    from .report import incident_file, render_incident_page, template_dir  # jinja2 only when a page is written
+
+    archive = Path(archive)
+    folder = archive / INCIDENT_PAGES
+    templates = template_dir() / "mlmon"
+    salt = "".join((templates / name).read_text(encoding="utf-8")
+                   for name in ("incident.html.j2", "macros.html.j2", "page.html.j2", "static/report.css"))
+    summaries: dict[str, Any] = {}
+    written, keep = [], set()
+    for inc in incidents:
+        path = folder / incident_file(inc.get("id"))
+        keep.add(path.name)
+        digest = hashlib.sha256((salt + json.dumps(inc, sort_keys=True, default=str)).encode()).hexdigest()[:24]
+        if _page_digest(path) == digest:
+            continue
+        html = render_incident_page(inc, incident_windows(archive, inc, summaries))
+        write_atomic(path, html.replace("<head>", f'<head>\n<meta name="mlmon-digest" content="{digest}">', 1))
+        written.append(path)
+    for stale in (folder.glob("*.html") if folder.is_dir() else ()):
+        if stale.name not in keep and _page_digest(stale):  # only pages this function wrote
+            stale.unlink(missing_ok=True)
+    return written
+
+
+def _page_digest(path: Path) -> str | None:
+    """The digest an incident page was written with (None: no page, or not one of ours)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(600)
+    except OSError:
+        return None
+    marker = '<meta name="mlmon-digest" content="'
+    at = head.find(marker)
+    return head[at + len(marker):].split('"', 1)[0] if at >= 0 else None
+
+
+def trend_charts(runs: Sequence[Mapping[str, Any]], cache: Path | None = None) -> list[dict[str, str]]:
+    """One embedded PNG of trends per model version that has at least two windows.
+
+    With ``cache`` (a folder), a chart whose points did not change since it was drawn is
+    reused: a run redraws only its own model version's chart, not every one.
+    """
     import base64
-    import io
+    import hashlib
 
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for run in runs:
@@ -249,24 +368,49 @@ def trend_charts(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     for (model, version), group in sorted(groups.items()):
         if len({r["window"]["start"] for r in group}) < 2:
             continue
-        import matplotlib  # only when there is a trend to draw (a second of imports otherwise)
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        from .plots.trends import trends
-
-        try:
-            fig = trends(group, f"{model} v{version}: trends across windows")
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png")
-        except (ValueError, OverflowError, TypeError) as exc:  # never let one chart stop the index
-            logger.warning("trend chart of %s v%s not drawn: %s", model, version, exc)
-            continue
-        finally:
-            plt.close("all")
+        key = json.dumps(sorted([r["window"]["start"], r["generated_at"], r.get("figures") or {}] for r in group),
+                         sort_keys=True)
+        digest = hashlib.sha256(f"{model}/{version}/{key}".encode()).hexdigest()[:32]
+        cached = cache / f"{digest}.png" if cache is not None else None
+        if cached is not None and cached.is_file():
+            png = cached.read_bytes()
+        else:
+            png = _draw_trends(group, f"{model} v{version}: trends across windows")
+            if png is None:
+                continue
+            if cached is not None:
+                try:
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    write_atomic_bytes(cached, png)
+                except OSError:  # a cache: a read-only archive only loses the speed-up
+                    pass
         charts.append({"model": model, "version": version,
-                       "src": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode(),
+                       "src": "data:image/png;base64," + base64.b64encode(png).decode(),
                        "alt": f"{model} v{version}: alerting features, performance, latency p95 and "
                               f"exposure concentration per window"})
+    if cache is not None and cache.is_dir():  # keep the newest few per model version, drop the rest
+        for old in sorted(cache.glob("*.png"), key=lambda p: p.stat().st_mtime)[:-4 * max(len(groups), 1)]:
+            old.unlink(missing_ok=True)
     return charts
+
+
+def _draw_trends(group: Sequence[Mapping[str, Any]], title: str) -> bytes | None:
+    import io
+
+    import matplotlib  # only when a chart must be drawn (a second of imports otherwise)
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .plots.trends import trends  # lazy: matplotlib
+
+    try:
+        fig = trends(group, title)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        return buf.getvalue()
+    except (ValueError, OverflowError, TypeError) as exc:  # never let one chart stop the index
+        logger.warning("%s not drawn: %s", title, exc)
+        return None
+    finally:
+        plt.close("all")

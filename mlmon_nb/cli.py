@@ -253,17 +253,38 @@ def resolve(project: Path, incident_id: str, note: str | None) -> None:
 
 
 @main.command()
-@click.argument("run_folder", type=click.Path(path_type=Path))
+@click.argument("run_folder", type=click.Path(path_type=Path), required=False)
+@click.option("--incident", "incident_id", default=None, metavar="ID",
+              help="Bundle an incident instead: its page and every run of its timeline (needs -p).")
+@click.option("-p", "--project", "project", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The project file whose archive holds the incident, e.g. -p mlmon.yaml (with --incident).")
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Output file (default: <model>_<version>_<window>_<run id>.html in the current folder).")
-def bundle(run_folder: Path, out: Path | None) -> None:
-    """Write one self-contained HTML file holding a whole run (to attach to a postmortem).
+              help="Output file (default: <model>_<version>_<window>_<run id>.html, or <incident id>.html, "
+                   "in the current folder).")
+def bundle(run_folder: Path | None, incident_id: str | None, project: Path | None, out: Path | None) -> None:
+    """Write one self-contained HTML file holding a whole run or incident (to attach to a postmortem).
 
-    Example: mlmon bundle reports/ctr-ranker/2/2026-11-09_2026-11-16/20261116T060102Z -o incident-42.html
+    \b
+    Examples:
+      mlmon bundle reports/ctr-ranker/2/2026-11-09_2026-11-16/20261116T060102Z -o incident-42.html
+      mlmon bundle --incident ctr-ranker.2.covariate_shift.20261005 -p mlmon.yaml
     """
-    from .bundle import write_bundle  # lazy: fast CLI start
+    if incident_id is None:
+        if run_folder is None:
+            raise UsageError("mlmon bundle: give a RUN_FOLDER, or --incident ID -p mlmon.yaml")
+        from .bundle import write_bundle  # lazy: fast CLI start
 
-    click.echo(str(write_bundle(run_folder, out)))
+        click.echo(str(write_bundle(run_folder, out)))
+        return
+    if run_folder is not None:
+        raise UsageError(f"mlmon bundle: give a RUN_FOLDER ({run_folder}) or --incident {incident_id!r}, not both")
+    if project is None:
+        raise UsageError(f"mlmon bundle --incident {incident_id!r}: -p mlmon.yaml is required (the archive to read)")
+    from .bundle import write_incident_bundle  # lazy: fast CLI start
+
+    proj, history = _history(project)
+    inc = _incident(history, incident_id)
+    click.echo(str(write_incident_bundle(proj.archive, inc.to_dict(), out)))
 
 
 @main.command()

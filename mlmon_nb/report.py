@@ -29,8 +29,10 @@ from urllib.parse import quote, urlsplit
 import nbformat
 
 from . import __version__
-from .checks import SEVERITY, run_verdict, worst
+from .checks import SEVERITY, run_verdict
+from .diagnosis import CAUSES, LABELS, NOTEBOOKS, diagnose, status_of
 from .errors import UsageError
+from .incidents import OPEN
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ STATUS_ORDER = ("error", "alert", "warn", "ok", "info")
 _SEVERITY = {status: rank for rank, status in enumerate(STATUS_ORDER)}
 MAX_INDEX_FINDINGS = 10
 TREND_LENGTH = 16
+MAX_CLOSED = 20
 _NUMBER = re.compile(r"^[-+−]?(\d[\d,_ ]*)?(\.\d+)?([eE][-+]?\d+)?%?$|^([-+]?inf|nan|NaN|<NA>|NaT|None)$")
 
 
@@ -62,6 +65,11 @@ def template_dir() -> Path:
 
 def _status(value: Any) -> str:
     return value if value in _SEVERITY else "info"
+
+
+def _nb_status(value: Any) -> str:
+    """A notebook's badge: ``skipped`` (it could do nothing, and says why) is never shown as ok."""
+    return "skipped" if value == "skipped" else _status(value)
 
 
 def _severity(value: Any) -> int:
@@ -123,7 +131,7 @@ _EXPORT_LOCK = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _exporter():
-    from nbconvert import HTMLExporter
+    from nbconvert import HTMLExporter  # lazy: nbconvert only when a report is exported
 
     return HTMLExporter(template_name=TEMPLATE_NAME, extra_template_basedirs=[str(template_dir())])
 
@@ -152,7 +160,7 @@ def _finish_report(html: str) -> str:
     has a target; nbconvert does not make ids unique, so repeated headings
     ("### Summary" in every section) get a numeric suffix.
     """
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup  # lazy: bs4 only when a report is exported
 
     soup = BeautifulSoup(html, "html.parser")
     _strip_network_loads(soup)
@@ -296,7 +304,7 @@ def _is_remote(url: str) -> bool:
 
 @lru_cache(maxsize=4)
 def _environment(folder: str) -> Any:
-    import jinja2
+    import jinja2  # lazy: jinja2 only when a page is rendered
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
@@ -308,7 +316,7 @@ def _environment(folder: str) -> Any:
 
 
 def _render(template: str, **context: Any) -> str:
-    import markupsafe
+    import markupsafe  # lazy: with jinja2
 
     folder = template_dir() / TEMPLATE_NAME
     css = (folder / "static" / "report.css").read_text(encoding="utf-8")
@@ -351,7 +359,8 @@ _CHECK_FIELDS = ("status", "notebook", "kind", "subject", "method", "value", "th
 
 def _check_row(check: Mapping) -> dict[str, str]:
     extras = ", ".join(
-        f"{key}={_fmt(value)}" for key, value in check.items() if key not in _CHECK_FIELDS
+        f"{key}={_when_label(value) if key in ('at', 'since') else _fmt(value)}"
+        for key, value in check.items() if key not in _CHECK_FIELDS
     )
     return {
         "status": _status(check.get("status")),
@@ -375,7 +384,9 @@ def _verdict_of(summary: Mapping) -> str:
     notebooks = {name: nb.get("status") for name, nb in (summary.get("notebooks") or {}).items()
                  if isinstance(nb, Mapping) and nb.get("status") in SEVERITY}
     checks = [c for c in summary.get("checks") or [] if isinstance(c, Mapping) and c.get("status") in SEVERITY]
-    return run_verdict(worst([*notebooks.values(), *(c["status"] for c in checks)]), notebooks, checks)
+    causes = diagnose(checks)
+    status = "error" if "error" in notebooks.values() else status_of(causes)
+    return run_verdict(status, notebooks, checks, causes, summary.get("incidents") or ())
 
 
 def _finding_row(finding: Any) -> dict[str, str]:
@@ -445,9 +456,10 @@ def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None)
         href = reports.get(name) or info.get("report") or f"{name}.html"
         notebooks.append({
             "name": name,
-            "status": _status(info.get("status")),
+            "status": _nb_status(info.get("status")),
             "href": _relative_href(href, f"notebook {name!r}"),
             "verdict": info.get("verdict"),
+            "reason": (info.get("reason") or "see its report") if info.get("status") == "skipped" else None,
         })
 
     if summary.get("findings") is not None:
@@ -480,7 +492,56 @@ def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None)
         more_findings=max(0, len(findings) - MAX_INDEX_FINDINGS),
         notebooks=notebooks,
         checks=[_check_row(c) for c in _sorted_checks(checks)],
+        causes=[_cause_row(c) for c in summary.get("causes") or () if isinstance(c, Mapping)],
+        incidents=[_incident_row(i, "../../../../incidents/") for i in summary.get("incidents") or ()
+                   if isinstance(i, Mapping)],
     )
+
+
+def _subjects(values: Any, most: int = 6) -> str:
+    values = [str(v) for v in values or ()] if isinstance(values, (list, tuple)) else []
+    return ", ".join(values[:most]) + (f" and {len(values) - most} more" if len(values) > most else "")
+
+
+def _refs(refs: Any) -> str:
+    """'prediction drift (score), performance (pr_auc, f1)': what a cause explains, by kind."""
+    kinds: dict[str, list[str]] = {}
+    for ref in refs if isinstance(refs, (list, tuple)) else ():
+        if isinstance(ref, Mapping):
+            kinds.setdefault(str(ref.get("kind", "check")).replace("_", " "), []).append(str(ref.get("subject", "")))
+    return ", ".join(f"{kind} ({_subjects(list(dict.fromkeys(subjects)), 3)})" for kind, subjects in kinds.items())
+
+
+def _cause_row(cause: Mapping) -> dict[str, Any]:
+    """A cause of a run's diagnosis, as the run index and the incident pages show it."""
+    name = str(cause.get("cause", ""))
+    return {"cause": name, "label": LABELS.get(name, name), "status": _status(cause.get("status")),
+            "subjects": _subjects(cause.get("subjects")), "since": cause.get("since"),
+            "summary": str(cause.get("summary") or ""), "explains": _refs(cause.get("explains"))}
+
+
+def incident_file(incident_id: Any) -> str:
+    """The file name of an incident's page in ``<archive>/incidents/`` (ids are data: sanitised)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", str(incident_id))[:200].lstrip(".")
+    return f"{name or 'incident'}.html"
+
+
+def _incident_row(inc: Mapping, folder: str = "incidents/") -> dict[str, Any]:
+    """An incident as the pages list it; ``folder`` is the relative path to the incident pages."""
+    actions = [a for a in inc.get("actions") or () if isinstance(a, Mapping)]
+    ack = next((a for a in reversed(actions) if a.get("action") == "ack"), None)
+    said = re.search(r"\(acknowledged(?: by (.+?))? until (\S+?)\)", str(inc.get("summary") or ""))
+    if ack is None and (inc.get("acked_until") or said):  # a run summary's entry: no actions, its sentence
+        ack = {"until": inc.get("acked_until") or said.group(2),
+               "by": inc.get("acked_by") or (said.group(1) if said else None)}
+    cause = str(inc.get("cause", ""))
+    return {"id": str(inc.get("id", "")), "href": _relative_href(folder + incident_file(inc.get("id")), "an incident"),
+            "model": str(inc.get("model") or ""), "version": str(inc.get("version") or ""),
+            "cause": cause, "label": LABELS.get(cause, cause), "subjects": _subjects(inc.get("subjects")),
+            "status": str(inc.get("status", "")), "severity": _status(inc.get("severity")),
+            "first_seen": inc.get("first_seen"), "last_seen": inc.get("last_seen"),
+            "summary": str(inc.get("summary") or ""), "notification": inc.get("notification"),
+            "ack": ack, "ack_active": inc.get("status") == "acknowledged"}
 
 
 def _timestamp(value: Any) -> float:
@@ -513,14 +574,78 @@ def _count(run: Mapping, status: str, key: str) -> int:
     return sum(1 for check in run.get("checks") or [] if check.get("status") == status)
 
 
+def _run_row(run: Mapping) -> dict[str, Any]:
+    """A run as the archive index shows it (the figures the timeline needs kept)."""
+    win = run.get("window") or {}
+    return {
+        "model": str(run.get("model") or ""), "version": str(run.get("version") or ""),
+        "window": win, "run_id": str(run.get("run_id") or ""), "generated_at": run.get("generated_at"),
+        "status": _status(run.get("status")),
+        "window_label": " → ".join(_when_label(win.get(key)) for key in ("start", "end")),
+        "generated_label": _when_label(run.get("generated_at")),
+        "alerts": _count(run, "alert", "alerts"), "warns": _count(run, "warn", "warns"),
+        "href": _relative_href(run.get("href", ""), f"run {run.get('run_id')!r}"),
+        "complete": bool(run.get("complete")), "causes": run.get("causes"),
+        "notebooks": run.get("notebooks") if isinstance(run.get("notebooks"), Mapping) else {},
+    }
+
+
+def _window_runs(rows: Sequence[dict]) -> list[dict]:
+    """One run per window, oldest window first: its latest complete run, else its latest run.
+
+    A re-run of one notebook (or of a team notebook) never hides the full run of its window.
+    """
+    best: dict[str, dict] = {}
+    for row in rows:
+        start = str(row["window"].get("start") or "")
+        rank = (row["complete"], _timestamp(row["generated_at"]), row["run_id"])
+        if start not in best or rank > (best[start]["complete"], _timestamp(best[start]["generated_at"]),
+                                        best[start]["run_id"]):
+            best[start] = row
+    return [best[k] for k in sorted(best, key=lambda k: (_timestamp(k), k))]
+
+
+def _window_short(start: Any) -> str:
+    """A timeline column's label: '09-07', or '09-07 06:00' for a window not starting at midnight."""
+    label = _when_label(start)
+    return label[5:] if len(label) == 10 else label[5:16]
+
+
+def _timeline(windows: Sequence[dict]) -> dict[str, Any]:
+    """A grid of windows (columns) by causes (rows) seen at warn or above in any of them."""
+    seen = {c.get("cause") for w in windows for c in w["causes"] or () if isinstance(c, Mapping)
+            and c.get("status") in ("warn", "alert")}
+    grid = []
+    for cause in (c for c in CAUSES if c in seen):
+        cells = []
+        for w in windows:
+            found = next((c for c in w["causes"] or () if isinstance(c, Mapping) and c.get("cause") == cause), None)
+            observed = w["causes"] is not None and any(
+                w["notebooks"].get(nb) not in (None, "error", "skipped") for nb in NOTEBOOKS[cause])
+            status = _status(found.get("status")) if found else ("ok" if observed else "none")
+            what = {"none": "not observed", "ok": "not seen"}.get(status, status)
+            subjects = _subjects(found.get("subjects"), 4) if found else ""
+            cells.append({"status": status, "href": w["href"], "window": str(w["window"].get("start") or ""),
+                          "title": f"{LABELS[cause]}, window {w['window_label']}: {what}"
+                                   + (f" in {subjects}" if subjects else "") + f" (run {w['run_id']})"})
+        grid.append({"cause": cause, "label": LABELS[cause], "cells": cells})
+    return {"columns": [{"label": _window_short(w["window"].get("start")), "title": w["window_label"],
+                         "complete": w["complete"]} for w in windows], "rows": grid}
+
+
 def render_archive_index(
     runs: Sequence[Mapping], baselines: Sequence[Mapping] = (), title: str = "mlmon archive",
-    charts: Sequence[Mapping] = (), damaged: Sequence[Mapping] = (),
+    charts: Sequence[Mapping] = (), damaged: Sequence[Mapping] = (), incidents: Sequence[Mapping] = (),
 ) -> str:
-    """Render the archive's index.html: every run, newest first, and the baselines.
+    """Render the archive's index.html: open incidents, a timeline per model version, every run.
 
-    The runs table can be filtered by model, version and status with select
-    boxes driven by a small inline script; without JavaScript every row shows.
+    The page opens with the open incidents (worst severity first, then the
+    oldest), then each model version's latest window and a grid of its last
+    windows by cause. Each window is shown by its latest *complete* run (all
+    window notebooks ran), so a re-run of one notebook never hides a full run;
+    a window without a complete run is shown by its latest run. The runs table
+    can be filtered by model, version and status with select boxes driven by a
+    small inline script; without JavaScript every row shows.
 
     Parameters
     ----------
@@ -529,7 +654,8 @@ def render_archive_index(
         ``version``, ``window``, ``run_id``, ``generated_at``, ``status``,
         ``checks``) plus ``href``, the link to the run's index.html relative
         to the archive root. ``alerts`` and ``warns`` (ints), when present,
-        take the place of counting the checks.
+        take the place of counting the checks. Catalogue entries also carry
+        ``complete``, ``notebooks`` (name -> status) and compact ``causes``.
     baselines : Sequence[Mapping], optional
         One mapping per baseline: ``model``, ``version``, ``baseline_id``,
         ``href`` (relative) and ``generated_at``.
@@ -540,6 +666,9 @@ def render_archive_index(
         URI) and ``alt`` (what the chart shows).
     damaged : Sequence[Mapping], optional
         Run folders that could not be read: ``folder`` (relative) and ``reason``.
+    incidents : Sequence[Mapping], optional
+        Every incident (:meth:`mlmon_nb.incidents.Incident.to_dict`); each one's
+        page is ``incidents/<id>.html`` (:func:`incident_file`).
 
     Returns
     -------
@@ -554,33 +683,22 @@ def render_archive_index(
     for chart in charts:
         if not str(chart.get("src", "")).startswith("data:image/png;base64,"):
             raise UsageError("trend charts must be embedded data:image/png URIs")
-    rows = []
-    for run in runs:
-        rows.append({
-            "model": str(run.get("model") or ""),
-            "version": str(run.get("version") or ""),
-            "window": run.get("window") or {},
-            "run_id": str(run.get("run_id") or ""),
-            "generated_at": run.get("generated_at"),
-            "status": _status(run.get("status")),
-            "window_label": " → ".join(
-                _when_label((run.get("window") or {}).get(key)) for key in ("start", "end")
-            ),
-            "generated_label": _when_label(run.get("generated_at")),
-            "alerts": _count(run, "alert", "alerts"),
-            "warns": _count(run, "warn", "warns"),
-            "href": _relative_href(run.get("href", ""), f"run {run.get('run_id')!r}"),
-        })
-    rows.sort(key=lambda r: _timestamp(r["generated_at"]), reverse=True)
+    rows = sorted((_run_row(run) for run in runs), key=lambda r: _timestamp(r["generated_at"]), reverse=True)
 
     series: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         series.setdefault((row["model"], row["version"]), []).append(row)
-    trends = [
-        {"model": model, "version": version, "latest": group[0], "count": len(group),
-         "recent": list(reversed(group[:TREND_LENGTH]))}
-        for (model, version), group in sorted(series.items())
-    ]
+    trends = []
+    for (model, version), group in sorted(series.items()):
+        windows = _window_runs(group)  # oldest first: the run that speaks for each window
+        trends.append({"model": model, "version": version, "latest": windows[-1], "count": len(group),
+                       "windows": len(windows), "recent": windows[-TREND_LENGTH:],
+                       "timeline": _timeline(windows[-TREND_LENGTH:])})
+    incident_rows = [_incident_row(i) for i in incidents]
+    open_rows = sorted((i for i in incident_rows if i["status"] in OPEN),
+                       key=lambda i: (_severity(i["severity"]), _timestamp(i["first_seen"])))
+    closed_rows = sorted((i for i in incident_rows if i["status"] not in OPEN),
+                         key=lambda i: _timestamp(i["last_seen"]), reverse=True)
 
     baseline_rows = [
         {"model": str(b.get("model") or ""), "version": str(b.get("version") or ""),
@@ -595,6 +713,9 @@ def render_archive_index(
         title=title,
         runs=rows,
         series=trends,
+        open_incidents=open_rows,
+        closed_incidents=closed_rows[:MAX_CLOSED],
+        more_closed=max(0, len(closed_rows) - MAX_CLOSED),
         baselines=baseline_rows,
         charts=list(charts),
         damaged=[{"folder": str(d.get("folder", "")), "reason": str(d.get("reason", ""))} for d in damaged],
@@ -602,3 +723,55 @@ def render_archive_index(
         versions=sorted({r["version"] for r in rows}, key=lambda v: (len(v), v)),
         statuses=[s for s in STATUS_ORDER if any(r["status"] == s for r in rows)],
     )
+
+
+def render_incident_page(incident: Mapping, windows: Sequence[Mapping] = ()) -> str:
+    """Render ``<archive>/incidents/<id>.html``: one incident, verdict first.
+
+    Parameters
+    ----------
+    incident : Mapping
+        :meth:`mlmon_nb.incidents.Incident.to_dict`. Its ``trajectory`` rows
+        (``window``, ``status``, ``subjects``, ``run``) link to the run reports
+        relative to the page (``../<run href>``).
+    windows : Sequence[Mapping], optional
+        What each trajectory run's summary says about the cause (gathered by
+        :func:`mlmon_nb.archive.incident_windows`): ``run`` (href), ``cause``
+        (the summary's cause entry or None), ``evidence`` and ``explains``
+        (the matching checks, with their figures) and ``problem`` (why the
+        summary could not be read, or None).
+
+    Returns
+    -------
+    str
+        The HTML page.
+    """
+    row = _incident_row(incident)
+    said = {str(w.get("run")): w for w in windows}
+    trajectory, changes = [], []
+    for step in incident.get("trajectory") or ():
+        if not isinstance(step, Mapping):
+            continue
+        href = str(step.get("run") or "")
+        what = said.get(href) or {}
+        cause = what.get("cause") if isinstance(what.get("cause"), Mapping) else None
+        checks = [c for c in what.get("evidence") or () if isinstance(c, Mapping)]
+        explains = [c for c in what.get("explains") or () if isinstance(c, Mapping)]
+        changes += [{"subject": str(c.get("subject", "")), "at": c.get("at"), "notebook": str(c.get("notebook", "")),
+                     "window": step.get("window")} for c in [*checks, *explains] if c.get("kind") == "change_point"]
+        trajectory.append({
+            "window": step.get("window"), "status": _status(step.get("status")),
+            "label": " → ".join(_when_label(v) for v in ((what.get("window") or {}).get("start", step.get("window")),
+                                                          (what.get("window") or {}).get("end")) if v),
+            "subjects": _subjects(step.get("subjects")), "href": _relative_href("../" + href, "a run") if href else None,
+            "run": href, "cause": _cause_row(cause) if cause else None, "problem": what.get("problem"),
+            "evidence": [_check_row(c) for c in _sorted_checks(checks)][:MAX_INDEX_FINDINGS],
+            "more": max(0, len(checks) - MAX_INDEX_FINDINGS), "explains": _refs(explains)})
+    actions = [{"action": str(a.get("action", "")), "at": a.get("at"), "by": str(a.get("by") or ""),
+                "until": a.get("until"), "note": str(a.get("note") or "")}
+               for a in incident.get("actions") or () if isinstance(a, Mapping)]
+    return _render("incident.html.j2", inc=row, open=row["status"] in OPEN, opened_in=incident.get("opened_in"),
+                   opened_href=_relative_href("../" + str(incident["opened_in"]), "a run")
+                   if incident.get("opened_in") else None, closed=incident.get("closed"),
+                   trajectory=trajectory, changes=sorted(changes, key=lambda c: str(c["at"])), actions=actions,
+                   evidence_found=any(t["cause"] or t["evidence"] for t in trajectory))

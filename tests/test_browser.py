@@ -102,3 +102,44 @@ def test_data_drift_report_for_30_features_stays_small(tmp_path):
                            fail_on="never")
     size = (outcome.run_dir / "data_drift.html").stat().st_size
     assert size <= 2 * 2**20, size
+
+
+def test_incident_pages_and_index_render_without_overflow_or_errors(browser, tmp_path):
+    """The archive index (open incidents, causes by window) and an incident page, built from
+    synthetic run folders: no console error, no network request, nothing wider than the window."""
+    import datetime as dt
+
+    from mlmon_nb import archive
+    from mlmon_nb.incidents import Policy
+    from test_incident_pages import EVIL, MONDAY, feature, ops, write_run
+
+    root = tmp_path / "reports"
+    since = (MONDAY + dt.timedelta(days=9)).isoformat()
+    for week in range(1, 9):
+        drift = [feature("price", "alert", since), feature(EVIL * 3, "alert", since)] if week >= 2 else []
+        write_run(root, week, [feature("price", "ok"), ops("alert" if week in (3, 4) else "ok"), *drift])
+    write_run(root, 8, [ops()], notebooks=("operations",), made_hours=30)
+    _, history = archive.update(root, Policy())
+    pages = [root / "index.html", *sorted((root / "incidents").glob("*.html"))]
+    assert len(pages) == 1 + len(history.incidents) >= 3
+    shots = SCREENSHOTS or tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    for path in pages:
+        for width in (1200, 420):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            errors, requests = [], []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+            page.goto(path.as_uri(), wait_until="load")
+            assert errors == [] and requests == [], (path.name, errors, requests)
+            scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert scroll <= client, (path.name, width, scroll, client)
+            assert page.locator("h1").count() == 1
+            if path.parent.name == "incidents":
+                assert len(page.locator(".mlmon-verdict").inner_text().strip()) > 20
+            else:
+                assert page.locator("#mlmon-incidents tbody tr").count() >= 1
+                assert page.locator("table.mlmon-grid td").count() >= 8
+            page.screenshot(path=str(shots / f"incident-{path.stem}-{width}.png"), full_page=True)
+            page.close()

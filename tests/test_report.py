@@ -347,7 +347,8 @@ def test_run_index_sorts_checks_by_severity_then_notebook():
 
 def test_run_index_builds_a_verdict_from_the_checks():
     html = render_run_index(SUMMARY)
-    assert f"ALERT: 2 alert(s) and 1 warning(s): feature drift in price, {EVIL_ESCAPED}; performance in roc_auc." in html
+    # one problem (the covariate shift explains the performance warning), diagnosed from the checks
+    assert f"ALERT: 1 problem; nothing new: covariate shift in price, {EVIL_ESCAPED} (alert)." in html
     assert 'class="mlmon-banner mlmon-s-alert"' in html
 
 
