@@ -13,13 +13,16 @@ afterwards. Only ``<archive>/index.html`` is rewritten (atomically, too).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import fcntl
+import hashlib
+import io
 import json
 import logging
 import os
 import shutil
 import time
-import fcntl
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -314,7 +317,6 @@ def write_incident_pages(archive: Path, incidents: Sequence[Mapping[str, Any]]) 
     unchanged one is not rewritten, so run summaries are read again only for incidents
     that moved. Pages of incidents that no longer derive (runs removed) are deleted.
     """
-    import hashlib  # the pages' digests (stdlib, local like trend_charts' imports)
 
     from .report import incident_file, render_incident_page, template_dir  # jinja2 only when a page is written
 
@@ -358,9 +360,6 @@ def trend_charts(runs: Sequence[Mapping[str, Any]], cache: Path | None = None) -
     With ``cache`` (a folder), a chart whose points did not change since it was drawn is
     reused: a run redraws only its own model version's chart, not every one.
     """
-    import base64
-    import hashlib
-
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for run in runs:
         groups.setdefault((run["model"], run["version"]), []).append(run)
@@ -395,12 +394,10 @@ def trend_charts(runs: Sequence[Mapping[str, Any]], cache: Path | None = None) -
 
 
 def _draw_trends(group: Sequence[Mapping[str, Any]], title: str) -> bytes | None:
-    import io
-
     import matplotlib  # only when a chart must be drawn (a second of imports otherwise)
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib only when a chart must be drawn
 
     from .plots.trends import trends  # lazy: matplotlib
 

@@ -421,9 +421,12 @@ def _run_incidents(history: History, href: str, pages: Sequence[Page]) -> list[d
         at = inc.runs.index(href)
         status = inc.status if inc.runs[-1] == href else ("recovered" if inc.trajectory[at]["status"] == "ok"
                                                           else "ongoing")
+        ack = next((a for a in reversed(inc.actions) if a.get("action") == "ack"), None)
         out.append({"id": inc.id, "cause": inc.cause, "subjects": list(inc.subjects), "status": status,
                     "severity": inc.severity, "first_seen": inc.first_seen, "last_seen": inc.last_seen,
-                    "summary": inc.sentence(), "notification": kinds.get(inc.id)})
+                    "summary": inc.sentence(), "notification": kinds.get(inc.id),
+                    **({"acked_until": inc.acked_until, "acked_by": ack.get("by"), "ack_note": ack.get("note")}
+                       if status == "acknowledged" and ack else {})})
     return out
 
 

@@ -103,22 +103,25 @@ def _project_with_hooks(demo, tmp_path, urls) -> Path:
     return path
 
 
-def test_notify_logs_alerts_and_survives_a_failing_webhook(demo, drift_run, server, tmp_path):
+def test_notify_logs_news_and_survives_a_failing_webhook(demo, drift_run, server, tmp_path):
+    from mlmon_nb.catalog import entry_of
+    from mlmon_nb.incidents import derive
+
     httpd, hook = server
     summary, run_dir = drift_run
     before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
     project = load_project(_project_with_hooks(
         demo, tmp_path, [f"http://127.0.0.1:{_free_port()}/refused", f"http://127.0.0.1:{httpd.server_port}/ok"]))
     project.archive.mkdir()
-    deliveries = notify(project, summary, run_dir, sleep=lambda s: None)
+    entry = entry_of(summary, "ctr-ranker/2/w/run")
+    pages = derive([entry]).for_run(entry["href"])
+    assert [p.kind for p in pages] == ["new"] and pages[0].incident.cause == "covariate_shift"
+    deliveries = notify(project, summary, pages, run_dir, sleep=lambda s: None)
     assert [d.ok for d in deliveries] == [False, True]
     assert hook.received and summary["model"] in hook.received[0]["text"]
-    assert "blocks" in hook.received[0]
-    lines = (project.archive / ALERT_LOG).read_text().splitlines()
-    fired = [c for c in summary["checks"] if c["status"] in ("warn", "alert")]
-    assert len(lines) == len(fired) > 0
-    record = json.loads(lines[0])
-    assert record["run"].endswith("/index.html") and record["run_id"] == summary["run_id"]
+    assert "blocks" in hook.received[0] and pages[0].incident.id in str(hook.received[0]["blocks"])
+    lines = [json.loads(x) for x in (project.archive / ALERT_LOG).read_text().splitlines()]
+    assert [(x["notification"], x["incident"]) for x in lines] == [("new", pages[0].incident.id)]
     deliveries_log = [json.loads(x) for x in (project.archive / DELIVERY_LOG).read_text().splitlines()]
     assert [d["ok"] for d in deliveries_log] == [False, True]
     assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before

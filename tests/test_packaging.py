@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CONDA_NAMES = {"duckdb": "python-duckdb", "matplotlib": "matplotlib-base"}
+CONDA_NAMES = {"duckdb": "python-duckdb", "matplotlib": "matplotlib-base", "jupyter-client": "jupyter_client",
+               "jupyter-core": "jupyter_core"}
 
 
 def _name(req: str) -> str:
