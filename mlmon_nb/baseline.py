@@ -31,7 +31,6 @@ A baseline is never modified: fitting again writes a new id.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import html
 import json
 import logging
@@ -45,6 +44,7 @@ import pandas as pd
 from .alertable import HIGHER_IS_BETTER
 from .config import FeaturesConfig, Project
 from .errors import ArchiveError
+from .files import sha256_file
 from .profiles import finite_or_none as _num
 from .rules import Band
 
@@ -150,7 +150,7 @@ class Baseline:
         self.sample.to_parquet(folder / "sample.parquet", index=False)
         self.chunks.to_parquet(folder / "chunks.parquet", index=False)
         (folder / "baseline.json").write_text(json.dumps(self.manifest, indent=1, default=_json_default))
-        sums = {name: _sha256(folder / name) for name in ARTEFACTS}
+        sums = {name: sha256_file(folder / name) for name in ARTEFACTS}
         (folder / CHECKSUMS).write_text(json.dumps(sums, indent=1, sort_keys=True))
         self.path = folder
         return folder
@@ -199,14 +199,6 @@ def load_baseline(project: Project, model: str, version: str, baseline_id: str |
                     chunks=pd.read_parquet(folder / "chunks.parquet"), path=folder)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify_baseline(folder: Path) -> dict[str, Any]:
     """Check an archived baseline is whole and unchanged; return its manifest.
 
@@ -244,7 +236,7 @@ def verify_baseline(folder: Path) -> dict[str, Any]:
         raise ArchiveError(f"{where}: {CHECKSUMS} unreadable ({exc}); fit a new baseline") from exc
     if sums is not None:
         for name in ARTEFACTS:
-            if sums.get(name) != _sha256(folder / name):
+            if sums.get(name) != sha256_file(folder / name):
                 raise ArchiveError(f"{where}: {name} was changed after the baseline was written (checksum "
                                    f"mismatch); a baseline is immutable: fit a new one with 'mlmon baseline'")
     return manifest

@@ -11,7 +11,6 @@ on load: they are refused without ``trusted: true``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import pandas as pd
 
 from .config import FeaturesConfig, ModelConfig, VersionConfig
 from .errors import DataError, ModelError
+from .files import sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +55,6 @@ class LoadedModel:
         return f"sha256:{self.sha256}"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def model_file_fingerprint(model: ModelConfig, version: VersionConfig) -> str:
     """``sha256:<hex>`` of a version's model file, without loading it.
 
@@ -71,7 +63,7 @@ def model_file_fingerprint(model: ModelConfig, version: VersionConfig) -> str:
     ModelError
         When no model file is configured or the file is missing.
     """
-    return f"sha256:{_sha256(_model_path(model, version))}"
+    return f"sha256:{sha256_file(_model_path(model, version))}"
 
 
 def _model_path(model: ModelConfig, version: VersionConfig) -> Path:
@@ -121,7 +113,7 @@ def load_model(model: ModelConfig, version: VersionConfig) -> LoadedModel:
         raise ModelError(f"{where}: {path.name} ({type(estimator).__name__}) has no predict_proba, "
                          f"needed for task {model.task}")
     names = tuple(str(n) for n in getattr(estimator, "feature_names_in_", ()))
-    return LoadedModel(version=version.name, path=path, sha256=_sha256(path), estimator=estimator,
+    return LoadedModel(version=version.name, path=path, sha256=sha256_file(path), estimator=estimator,
                        task=model.task, features=names)
 
 
