@@ -1,9 +1,21 @@
 """Profiles of a column: the summary a baseline keeps of each feature.
 
-Numeric: rows, missing rate, moments, 101 quantiles, quantile histogram edges
-and shares, distinct count. Categorical: the ``TOP_K`` most frequent levels'
-shares and the share of the rest ("other"). Pure functions of a column, used by
-the baseline fit and by in-memory comparisons.
+Numeric: rows, missing rate, non-finite count, moments, 101 quantiles,
+quantile histogram edges and shares, distinct count. Categorical: the
+``TOP_K`` most frequent levels' shares and the share of the rest ("other").
+Pure functions of a column, used by the baseline fit and by in-memory
+comparisons.
+
+Non-finite numbers
+------------------
+A number that is not finite (``inf``, ``-inf``) is never part of a
+statistic: profiles, drift statistics and latency percentiles leave it out.
+It is counted instead, and every area that meets one reports it as a
+``data_quality`` check ``<column>:non_finite`` by one rule,
+:func:`non_finite_status`: alert from 1 % of the column's values, warn from
+0.1 %, and at least warn whenever the baseline had none. (In a pandas frame
+NaN means a missing value and is counted as missing, not here; in SQL over
+the logs a NaN is a value apart from NULL and counts as non-finite.)
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .config import FeaturesConfig
+from .rules import decide
 
 SORTED_CAP = 200_000
 TOP_K = 50
@@ -33,6 +46,69 @@ def finite_or_none(v: Any) -> Any:
 
 
 _num = finite_or_none
+
+#: (warn, alert) shares of a column's values that are non-finite (see the module's docstring).
+NON_FINITE_FLOORS = (0.001, 0.01)
+
+
+def count_non_finite(values) -> int:
+    """How many values are ``inf`` or ``-inf`` (missing values - NaN, None - are not counted).
+
+    Examples
+    --------
+    >>> count_non_finite([1.0, float("inf"), None, float("-inf"), float("nan")])
+    2
+    """
+    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return int(np.isinf(v).sum())
+
+
+def non_finite_limits(baseline_count: int | None) -> tuple[float, float]:
+    """(warn, alert) edges of the non-finite share: any share warns when the baseline had none (or
+    did not count them)."""
+    return (NON_FINITE_FLOORS[0] if baseline_count else 0.0), NON_FINITE_FLOORS[1]
+
+
+def non_finite_status(count: int, rows: int, baseline_count: int | None) -> str:
+    """Status of ``count`` non-finite values among ``rows`` values of a column (the one rule of every area).
+
+    Parameters
+    ----------
+    count : int
+        Non-finite values in the window.
+    rows : int
+        Values of the column in the window (missing ones left out).
+    baseline_count : int or None
+        Non-finite values the baseline counted (None: a baseline that did not count them, taken as none).
+
+    Examples
+    --------
+    >>> non_finite_status(0, 1000, 0), non_finite_status(1, 1000, 0), non_finite_status(1, 10_000, 3)
+    ('ok', 'warn', 'ok')
+    >>> non_finite_status(10, 1000, 3)
+    'alert'
+    """
+    if count <= 0 or rows <= 0:
+        return "ok"
+    return decide(count / rows, *non_finite_limits(baseline_count))
+
+
+def non_finite_text(column: str, count: int, rows: int, baseline_count: int | None, left_out_of: str) -> str:
+    """The finding sentence of a column's non-finite values: the column, the count and the share.
+
+    Examples
+    --------
+    >>> non_finite_text("latency_ms", 1200, 10_000, 0, "the latency percentiles")
+    'latency_ms: 1,200 non-finite values of 10,000 (12.0%), left out of the latency percentiles; the baseline had none'
+    >>> non_finite_text("price", 1, 4000, 7, "its drift statistics")
+    'price: 1 non-finite value of 4,000 (0.03%), left out of its drift statistics; the baseline had 7'
+    """
+    share = count / rows if rows else 0.0
+    pct = f"{share:.1%}" if share >= 0.01 else f"{share:.2%}"
+    values = "value" if count == 1 else "values"
+    before = "the baseline had none" if not baseline_count else f"the baseline had {baseline_count:,}"
+    return f"{column}: {count:,} non-finite {values} of {rows:,} ({pct}), left out of {left_out_of}; {before}"
+
 
 def sorted_sample(values: np.ndarray, cap: int = SORTED_CAP) -> np.ndarray:
     """Sorted finite values; above ``cap``, an evenly spaced quantile subsample of them."""
@@ -68,6 +144,7 @@ def numeric_profile(s: pd.Series) -> dict[str, Any]:
     edges = bin_edges(fin)
     prof = {
         "kind": "numeric", "rows": int(len(v)), "missing_rate": float(np.mean(~np.isfinite(v))) if len(v) else 0.0,
+        "non_finite": int(np.isinf(v).sum()),
         "mean": _num(fin.mean()) if len(fin) else None, "std": _num(fin.std(ddof=1)) if len(fin) > 1 else None,
         "min": _num(fin.min()) if len(fin) else None, "max": _num(fin.max()) if len(fin) else None,
         "quantiles": [_num(q) for q in np.quantile(fin, np.linspace(0, 1, 101))] if len(fin) else [],

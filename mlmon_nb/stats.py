@@ -4,6 +4,9 @@ Every statistic is a pure function of two samples (reference, current)
 returning a frozen :class:`Stat` of numbers. It never decides an alert: the
 decision rules live in :mod:`mlmon_nb.drift` and are documented there.
 
+Samples lose their NaN, ``inf`` and ``-inf`` values first (a statistic of a sample is the one of its
+finite values); counts, rates or scales that are not finite give a NaN :class:`Stat`, never an error.
+
 Each statistic is registered once in :data:`REGISTRY` with a machine name, a
 display name, the kinds of subject it accepts, the direction in which it grows
 with drift, default *practical floors* (the smallest effect worth a warning or
@@ -79,10 +82,6 @@ def _tie_bounds(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(starts, sizes), np.repeat(starts + sizes, sizes)
 
 
-def _ks_sorted(r: np.ndarray, c: np.ndarray) -> float:
-    return _ks_sorted_at(r, c)[0]
-
-
 def _ks_sorted_at(r: np.ndarray, c: np.ndarray) -> tuple[float, tuple[float, float, float]]:
     """KS D of two *sorted* samples: the largest gap of their ECDFs.
 
@@ -142,10 +141,8 @@ def ks(reference, current, *, assume_sorted: bool = False) -> Stat:
     if max(len(r), len(c)) <= KS_EXACT_MAX:
         res = sps.ks_2samp(r, c)
         return Stat(value=float(res.statistic), p_value=float(res.pvalue))
-    if not assume_sorted:
-        r = np.sort(r)
-    c = np.sort(c)
-    d = _ks_sorted(r, c)
+    r, c = r if assume_sorted else np.sort(r), np.sort(c)
+    d = _ks_sorted_at(r, c)[0]
     return Stat(value=d, p_value=ks_pvalue(d, len(r), len(c)))
 
 
@@ -180,7 +177,7 @@ def wasserstein(reference, current, *, scale: float | None = None) -> Stat:
         return _NAN
     sd = scale if scale is not None else (float(np.std(r, ddof=1)) if len(r) > 1 else 0.0)
     raw = _wasserstein_sorted(np.sort(r), np.sort(c))
-    return Stat(value=raw / sd if sd > 0 else raw, statistic=raw)
+    return Stat(value=(raw / sd if sd > 0 else raw) if math.isfinite(sd) else float("nan"), statistic=raw)
 
 
 def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -277,6 +274,8 @@ def chi2_counts(rc, cc) -> Stat:
     Levels absent from both rows are dropped; no continuity correction.
     """
     rc, cc = np.asarray(rc, dtype=float), np.asarray(cc, dtype=float)
+    if not (np.isfinite(rc).all() and np.isfinite(cc).all()):
+        return _NAN
     keep = (rc + cc) > 0
     table = np.vstack([rc[keep], cc[keep]])
     if table.shape[1] < 2 or rc.sum() == 0 or cc.sum() == 0:
@@ -358,7 +357,7 @@ def rate_change(ref_events: float, ref_n: float, cur_events: float, cur_n: float
     0.0
     """
     ref_n, cur_n = float(ref_n), float(cur_n)
-    if ref_n <= 0 or cur_n <= 0:
+    if not all(math.isfinite(float(v)) for v in (ref_events, ref_n, cur_events, cur_n)) or ref_n <= 0 or cur_n <= 0:
         return _NAN
     table = np.array([[ref_events, ref_n - ref_events], [cur_events, cur_n - cur_events]])
     table = np.round(table).astype(np.int64)
@@ -372,7 +371,7 @@ def binomial_rate(events: int, n: int, p0: float) -> Stat:
 
     ``value`` is the observed rate.
     """
-    if n <= 0:
+    if not all(math.isfinite(float(v)) for v in (events, n, p0)) or n <= 0:
         return _NAN
     p0 = float(min(max(p0, 0.0), 1.0))
     res = sps.binomtest(int(events), int(n), p0)
@@ -384,7 +383,7 @@ def shares_goodness_of_fit(counts, ref_shares) -> Stat:
     counts = np.asarray(counts, dtype=float)
     ref = np.asarray(ref_shares, dtype=float)
     n = counts.sum()
-    if n == 0 or ref.sum() == 0:
+    if not np.isfinite(np.r_[counts, ref]).all() or n == 0 or ref.sum() == 0:
         return _NAN
     ref = ref / ref.sum()
     keep = ref > 0
@@ -797,4 +796,5 @@ def ks_gap(reference_sorted: np.ndarray, current_sorted: np.ndarray) -> tuple[fl
     >>> ks_gap(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
     (1.0, (3.0, 1.0, 0.0))
     """
-    return _ks_sorted_at(np.asarray(reference_sorted, dtype=float), np.asarray(current_sorted, dtype=float))
+    r, c = _finite(reference_sorted), _finite(current_sorted)
+    return _ks_sorted_at(r, c) if len(r) and len(c) else (float("nan"), (float("nan"),) * 3)

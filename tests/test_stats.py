@@ -259,3 +259,50 @@ def test_unknown_statistic_lists_the_registry():
         assert name in str(err.value)
     with pytest.raises(UsageError, match="does not apply to numeric"):
         stats.get("chi2", "numeric")
+
+
+# --------------------------------------------------------------------------- values that are not finite
+
+
+def _with_non_finite(rng, x):
+    """``x`` with inf, -inf and NaN mixed in at random places."""
+    out = np.asarray(x, dtype=float).copy()
+    idx = rng.choice(len(out), size=9, replace=False)
+    out[idx[:3]], out[idx[3:6]], out[idx[6:]] = np.inf, -np.inf, np.nan
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(stats.names("numeric")))
+def test_every_numeric_statistic_equals_the_one_of_the_finite_values(name):
+    rng = np.random.default_rng(61)
+    ref, cur = _with_non_finite(rng, rng.normal(0, 1, 600)), _with_non_finite(rng, rng.normal(0.3, 1, 500))
+    got = stats.compute(name, "numeric", ref, cur)
+    want = stats.compute(name, "numeric", ref[np.isfinite(ref)], cur[np.isfinite(cur)])
+    assert got == want
+    base = stats.NumericReference.from_values(ref)
+    assert base.n == int(np.isfinite(ref).sum())
+    against = stats.numeric_against(base, cur, stats.NUMERIC_BASELINE_STATS + ("anderson",))
+    assert against == stats.numeric_against(base, cur[np.isfinite(cur)], stats.NUMERIC_BASELINE_STATS + ("anderson",))
+    assert all(math.isfinite(s.value) for s in against.values())
+
+
+def test_ks_gap_leaves_non_finite_values_out():
+    r, c = np.array([-np.inf, 1.0, 2.0, np.inf, np.inf]), np.array([1.5, 3.0, np.nan])
+    assert stats.ks_gap(r, c) == stats.ks_gap(np.array([1.0, 2.0]), np.array([1.5, 3.0]))
+    assert math.isnan(stats.ks_gap(np.array([np.inf]), np.array([1.0]))[0])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: stats.rate_change(np.nan, 1000, 3, 500),
+    lambda: stats.rate_change(1, np.inf, 3, 500),
+    lambda: stats.binomial_rate(np.nan, 1000, 0.1),
+    lambda: stats.binomial_rate(3, 1000, np.nan),
+    lambda: stats.shares_goodness_of_fit([10, np.inf, 30], [0.2, 0.3, 0.5]),
+    lambda: stats.shares_goodness_of_fit([10, 20, 30], [0.2, np.nan, 0.5]),
+    lambda: stats.chi2_counts([10, np.inf, 30], [20, 20, 20]),
+    lambda: stats.wasserstein([1.0, 2.0, 3.0], [2.0, 3.0, 4.0], scale=np.inf),
+])
+def test_non_finite_counts_rates_and_scales_give_nan_not_errors(call):
+    got = call()
+    assert math.isnan(got.value)
+    assert got.p_value is None or math.isnan(got.p_value)

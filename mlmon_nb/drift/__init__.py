@@ -29,6 +29,13 @@ its own floors, decides prediction drift, label drift, missing-rate changes
 and the two multivariate checks; :func:`mlmon_nb.rules.decide` turns each
 into a status.
 
+Non-finite values (``inf``, ``-inf``) of a numeric feature are left out of
+every statistic (per feature, over time, jointly, in the figures) and
+counted: a feature with any gets a ``data_quality`` check
+``<feature>:non_finite`` (:func:`mlmon_nb.profiles.non_finite_status`: alert
+from 1 % of its values, warn from 0.1 %, at least warn when the baseline had
+none) and a note.
+
 Why KS for numbers and Jensen-Shannon for categories by default. The KS
 distance is its own test (effect and significance are the same number),
 exact with ties, unchanged by any monotone transformation (units, logs),
@@ -60,15 +67,15 @@ from .over_time import over_time
 from .prediction import prediction_drift, window_scores
 from .quality import missing_rates
 from .reference import categorical_reference, numeric_reference
-from .result import DataDrift, FeatureDrift, JointCheck, LabelDrift, MissingRate, MultivariateDrift, PredictionDrift, \
-    QualityDrift, TimeDrift, UnivariateDrift
+from .result import DataDrift, FeatureDrift, JointCheck, LabelDrift, MissingRate, MultivariateDrift, NonFinite, \
+    PredictionDrift, QualityDrift, TimeDrift, UnivariateDrift
 from .rule import DEFAULT_METHODS, PREDICTION, TESTS, Rule, feature_rule, floors
 from .univariate import univariate
 
 __all__ = [
     "analyse", "DataDrift",
     "univariate", "UnivariateDrift", "FeatureDrift", "over_time", "TimeDrift",
-    "missing_rates", "QualityDrift", "MissingRate",
+    "missing_rates", "QualityDrift", "MissingRate", "NonFinite",
     "prediction_drift", "window_scores", "PredictionDrift", "label_drift", "LabelDrift",
     "multivariate", "MultivariateDrift", "JointCheck", "domain_classifier", "domain_null", "pca_reconstruction",
     "DOMAIN_ROWS", "NULL_CHUNKS", "NULL_ROWS",

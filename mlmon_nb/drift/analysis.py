@@ -9,6 +9,7 @@ import numpy as np
 
 from ..config import FeaturesConfig
 from ..errors import MlmonError
+from ..profiles import count_non_finite
 from .labels import label_drift
 from .multivariate import multivariate
 from .prediction import prediction_drift, window_scores
@@ -53,7 +54,7 @@ def analyse(ctx, *, seed: int = 0, statistics: Sequence[str] | str = (), multiva
                          chunk=mcfg.chunk, start=ctx.start, end=ctx.end, statistics=statistics)
         mv = joint.result() if joint is not None else None
     quality = missing_rates(base, frame, features=features, thresholds=thr)
-    notes: list[str] = []
+    notes = [f"Non-finite values: {r.text()}." for r in quality.non_finite]
     try:
         scores, source = window_scores(frame, mcfg.task, mcfg.prediction)
         if scores is None:  # only now load the model file (logged scores make it unnecessary)
@@ -68,6 +69,9 @@ def analyse(ctx, *, seed: int = 0, statistics: Sequence[str] | str = (), multiva
                      f"the version's model.")
     else:
         pred = prediction_drift(base, scores, subject=mcfg.prediction, thresholds=thr, source=source)
+        bad = count_non_finite(scores)
+        if bad:
+            notes.append(f"Prediction drift: {bad:,} non-finite scores ({bad / len(scores):.2%}) were left out.")
     labels = None
     if mcfg.target in frame.columns:
         labels = label_drift(base, frame[mcfg.target], task=mcfg.task, subject=mcfg.target, thresholds=thr)

@@ -136,6 +136,14 @@ def quality_table(df: pd.DataFrame, n_features: int) -> str:
     return shown.to_html(index=False, escape=False, classes="mlmon-table") + note
 
 
+def non_finite_html(records: Sequence[Any]) -> str:
+    """One escaped sentence per feature with non-finite values (``QualityDrift.non_finite``), with its status."""
+    if not records:
+        return ""
+    items = "".join(f"<li>{badge(r.status)} {esc(r.text())}</li>" for r in records)
+    return f"<p>Non-finite values (left out of every statistic):</p><ul>{items}</ul>"
+
+
 def joint_table(checks: Sequence[Any]) -> str:
     """The multivariate checks: value, null band, alert threshold, p, status."""
     if not checks:

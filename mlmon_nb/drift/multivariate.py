@@ -45,14 +45,21 @@ def _level_lookup(values: pd.Series, lookup: Mapping[str, float], unknown: float
     return out
 
 
+def _numbers(values: pd.Series) -> np.ndarray:
+    """A numeric column as floats, its non-finite values (and anything not a number) as NaN: missing."""
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isfinite(x), x, np.nan)
+
+
 def _encode(frames: Sequence[pd.DataFrame], numeric: Sequence[str], categorical: Sequence[str],
             reference: pd.DataFrame) -> list[np.ndarray]:
-    """Numeric columns as floats and categories as codes of the reference's levels (unknown -> own code)."""
+    """Numeric columns as floats (non-finite ones missing) and categories as codes of the reference's
+    levels (unknown -> own code)."""
     codes = {c: {k: float(i) for i, k in enumerate(stats.level_counts(reference[c]).index[:250])}
              for c in categorical}
     out = []
     for f in frames:
-        cols = [pd.to_numeric(f[c], errors="coerce").to_numpy(dtype=float) for c in numeric]
+        cols = [_numbers(f[c]) for c in numeric]
         cols += [_level_lookup(f[c], codes[c], 251.0) for c in categorical]  # HGB: categories < 255
         out.append(np.column_stack(cols) if cols else np.empty((len(f), 0)))
     return out
@@ -202,15 +209,15 @@ def pca_reconstruction(sample: pd.DataFrame, current: pd.DataFrame, features: Fe
     """PCA reconstruction error of the window relative to the reference's (NannyML's data reconstruction).
 
     The reference sample is split at random in halves. On the first, numbers
-    are median-imputed and standardised, categories replaced by their
-    reference share (standardised), and a PCA keeps ``variance`` of the
-    variance. The second half, cut in time order into ``chunks`` chunks, gives
-    the band of the mean reconstruction error (scaled to the window's rows);
-    values are divided by the second half's mean error, so 1 means "as in the
-    reference". When the relationships between features change, rows no
-    longer lie near the reference's principal subspace and the error grows.
-    The p-value is Welch's one-sided t-test of the window's row errors
-    against the held-out half's.
+    (non-finite ones as missing) are median-imputed and standardised,
+    categories replaced by their reference share (standardised), and a PCA
+    keeps ``variance`` of the variance. The second half, cut in time order
+    into ``chunks`` chunks, gives the band of the mean reconstruction error
+    (scaled to the window's rows); values are divided by the second half's
+    mean error, so 1 means "as in the reference". When the relationships
+    between features change, rows no longer lie near the reference's
+    principal subspace and the error grows. The p-value is Welch's one-sided
+    t-test of the window's row errors against the held-out half's.
     """
     from sklearn.decomposition import PCA  # scikit-learn loads with the first fit, not on import
 
@@ -222,12 +229,12 @@ def pca_reconstruction(sample: pd.DataFrame, current: pd.DataFrame, features: Fe
     perm = rng.permutation(len(ref))
     fit_idx, hold_idx = np.sort(perm[: len(ref) // 2]), np.sort(perm[len(ref) // 2:])
     fit = ref.iloc[fit_idx]
-    med = {c: float(np.nanmedian(pd.to_numeric(fit[c], errors="coerce"))) if fit[c].notna().any() else 0.0
-           for c in numeric}
+    numbers = {c: _numbers(fit[c]) for c in numeric}
+    med = {c: float(np.nanmedian(v)) if np.isfinite(v).any() else 0.0 for c, v in numbers.items()}
     freq = {c: (stats.level_counts(fit[c]) / max(stats.level_counts(fit[c]).sum(), 1)).to_dict() for c in categorical}
 
     def encode(f: pd.DataFrame) -> np.ndarray:
-        cols = [pd.to_numeric(f[c], errors="coerce").fillna(med[c]).to_numpy(dtype=float) for c in numeric]
+        cols = [np.where(np.isnan(x), med[c], x) for c, x in zip(numeric, (_numbers(f[c]) for c in numeric))]
         for c in categorical:
             shares = _level_lookup(f[c], freq[c], 0.0)  # a level never seen in the reference: share 0
             cols.append(np.where(np.isnan(shares), -1.0, shares))  # missing: its own value

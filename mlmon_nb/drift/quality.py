@@ -1,4 +1,4 @@
-"""Data quality: the missing-rate change of every monitored feature against the baseline."""
+"""Data quality: the missing-rate change of every monitored feature, and its non-finite values."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pandas as pd
 from .. import stats
 from ..baseline import Baseline
 from ..config import FeaturesConfig, Thresholds
+from ..profiles import count_non_finite, non_finite_status
 from ..rules import band_limits, decide, sigmas
-from .result import MissingRate, QualityDrift
+from .result import MissingRate, NonFinite, QualityDrift
 from .rule import floors, significant
 
 
@@ -25,7 +26,14 @@ def missing_rates(baseline: Baseline, current: pd.DataFrame, *, features: Featur
     does not make one missing value an alert). A feature fires when its rate
     leaves that range, the change reaches the floor (``missing_rate`` warn 1
     point, alert 5 points) and Fisher's exact test is significant after BH
-    across features.
+    across features. A missing value is one without a finite number (NaN,
+    ``inf``, ``-inf``), as in the baseline's profile.
+
+    Numeric features with ``inf`` or ``-inf`` among the window's values also
+    get a :class:`NonFinite` record (``non_finite``), judged by
+    :func:`mlmon_nb.profiles.non_finite_status` against the count the
+    baseline's profile holds; those values are left out of every drift
+    statistic.
     """
     features = features or baseline.features
     thr = thresholds if thresholds is not None else Thresholds()
@@ -33,7 +41,14 @@ def missing_rates(baseline: Baseline, current: pd.DataFrame, *, features: Featur
     warn_floor, alert_floor = floors(thr, "missing_rate")
     width = sigmas(thr.band_margin)
     n = len(current)
-    raw = []
+    raw, bad = [], []
+    for name in features.numeric:
+        count = count_non_finite(current[name])
+        if count:
+            values = count + int(np.isfinite(current[name].to_numpy(dtype=float)).sum())
+            before = baseline.profile(name).get("non_finite")
+            bad.append(NonFinite(feature=name, count=count, rows=values, reference_count=before,
+                                 status=non_finite_status(count, values, before)))
     for name in monitored:
         prof = baseline.profile(name)
         p0 = float(prof.get("missing_rate") or 0.0)
@@ -57,4 +72,4 @@ def missing_rates(baseline: Baseline, current: pd.DataFrame, *, features: Featur
         out.append(MissingRate(feature=name, reference_rate=p0, current_rate=float(rate), rows=n,
                                low=float(max(lo, 0.0)), high=float(min(hi, 1.0)), p_value=stat.p_value,
                                p_adjusted=p_adj_f, status=status))
-    return QualityDrift(features=tuple(out), fdr=thr.fdr)
+    return QualityDrift(features=tuple(out), fdr=thr.fdr, non_finite=tuple(bad))

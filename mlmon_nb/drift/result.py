@@ -23,8 +23,9 @@ from ..baseline import Baseline
 from ..checks import SEVERITY, Recorder
 from ..errors import UsageError
 from ..plots import drift as plots
-from .html import Html, badge, feature_table, fmt_band, fmt_p, fmt_since, joint_table, kv_table, quality_table, \
-    shares_html
+from ..profiles import non_finite_limits, non_finite_text
+from .html import Html, badge, feature_table, fmt_band, fmt_p, fmt_since, joint_table, kv_table, non_finite_html, \
+    quality_table, shares_html
 from .reference import categorical_reference, numeric_reference
 
 
@@ -240,11 +241,35 @@ class MissingRate:
 
 
 @dataclass(frozen=True)
+class NonFinite:
+    """The non-finite values (``inf``, ``-inf``) of one numeric feature in a window, left out of its statistics.
+
+    ``rows`` counts the feature's values in the window (missing ones left
+    out); ``reference_count`` the non-finite values of the reference (None for
+    a baseline that did not count them).
+    """
+
+    feature: str
+    count: int
+    rows: int
+    reference_count: int | None
+    status: str
+
+    @property
+    def share(self) -> float:
+        return self.count / self.rows if self.rows else 0.0
+
+    def text(self) -> str:
+        return non_finite_text(self.feature, self.count, self.rows, self.reference_count, "its drift statistics")
+
+
+@dataclass(frozen=True)
 class QualityDrift:
-    """Missing-rate changes of every monitored feature."""
+    """Missing-rate changes of every monitored feature, and the numeric features with non-finite values."""
 
     features: tuple[MissingRate, ...]
     fdr: float
+    non_finite: tuple[NonFinite, ...] = ()
 
     def to_df(self) -> pd.DataFrame:
         df = pd.DataFrame([{**f.__dict__, "change": f.change} for f in self.features])
@@ -263,7 +288,8 @@ class QualityDrift:
         return df[(df["reference_rate"] > 0) | (df["current_rate"] > 0) | (df["status"] != "ok")]
 
     def record(self, recorder: Recorder) -> None:
-        """One ``data_quality`` check per feature, subject ``<feature>:missing_rate``."""
+        """One ``data_quality`` check per feature, subject ``<feature>:missing_rate``, and one
+        ``<feature>:non_finite`` per feature with non-finite values."""
         for f in self.features:
             recorder.check("data_quality", f"{f.feature}:missing_rate", f.status, method="missing_rate",
                            value=f.current_rate, threshold=f.high, p_value=f.p_adjusted, p_value_raw=f.p_value,
@@ -271,9 +297,16 @@ class QualityDrift:
             if f.status != "ok":
                 recorder.finding(f"{f.feature}: missing values {f.reference_rate:.1%} in the reference, "
                                  f"{f.current_rate:.1%} now", f.status)
+        for f in self.non_finite:
+            warn_at, alert_at = non_finite_limits(f.reference_count)
+            recorder.check("data_quality", f"{f.feature}:non_finite", f.status, method="non_finite",
+                           value=f.share, threshold=warn_at if f.status == "warn" else alert_at,
+                           warn_threshold=warn_at, count=f.count, rows=f.rows, baseline_count=f.reference_count)
+            if f.status != "ok":
+                recorder.finding(f.text(), f.status)
 
     def _repr_html_(self) -> str:
-        return quality_table(self.changed(), len(self.features))
+        return quality_table(self.changed(), len(self.features)) + non_finite_html(self.non_finite)
 
 
 # --------------------------------------------------------------------------- scores and labels

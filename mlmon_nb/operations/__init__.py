@@ -41,7 +41,13 @@ latency p50 / p95 / p99 (window and each day)
     the same false-alarm rate as one comparison). Only increases are judged.
     Floors: +10 % (warn), +25 % (alert) over the baseline mean.
     ``thresholds.metrics.latency_p95: {warn: 150, alert: 200}`` (ms) in
-    mlmon.yaml replaces the band by fixed limits (an SLO).
+    mlmon.yaml replaces the band by fixed limits (an SLO). Percentiles are of
+    the finite latencies.
+<latency column>:non_finite (data quality, only when the window has any)
+    Latencies logged as inf, -inf or NaN, left out of the percentiles:
+    :func:`mlmon_nb.profiles.non_finite_status` of their share of the logged
+    latencies — alert from 1 %, warn from 0.1 %, at least warn when the
+    baseline window had none.
 error_rate
     One-sided binomial test of the window's error count against the
     baseline rate, with the sample sizes divided by the band's over-dispersion
@@ -80,7 +86,7 @@ from .counts import (binomial_critical_rate, binomial_excess, binomial_shortfall
                      overdispersion, rate_ratio_test)
 from .error_rate import error_decision, error_rate
 from .fitting import fit_operational, latency_edges
-from .latency import band_limit, latency, slo_limit
+from .latency import band_limit, latency, non_finite_decision, slo_limit
 from .policy import ALPHA, MIN_CHANGE, PERCENTILES
 from .quality import good_turing_unseen, quality, type_family, type_status
 from .result import (Decision, ErrorResult, LatencyResult, Limit, OperationsResult, QualityResult, TrafficResult,
@@ -96,6 +102,6 @@ __all__ = [
     "hour_of_week", "expected_traffic", "profile_rates", "baseline_traffic_dispersion", "compare_counts", "traffic",
     "overdispersion", "rate_ratio_test", "binomial_excess", "binomial_shortfall", "binomial_critical_rate",
     "dispersion_from_band",
-    "band_limit", "slo_limit", "latency", "error_decision", "error_rate", "serving_versions",
+    "band_limit", "slo_limit", "latency", "non_finite_decision", "error_decision", "error_rate", "serving_versions",
     "good_turing_unseen", "type_family", "type_status", "quality",
 ]

@@ -72,45 +72,59 @@ class LogsWindow:
                               f"FROM {self.relation} GROUP BY 1 ORDER BY 1").df()
         return pd.Series(df["rows"].to_numpy(dtype=float), index=pd.DatetimeIndex(df["hour"]).tz_convert("UTC"))
 
-    def figures(self) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
-        """(whole period, per day, per version): rows, latency rows and p50/p95/p99, errors and error rate — one scan.
+    def _finite_latency(self) -> str:
+        """The latency as DOUBLE, NULL where it is missing or not finite (inf, -inf, NaN)."""
+        x = f"TRY_CAST({quote(self.latency)} AS DOUBLE)"
+        return f"(CASE WHEN isfinite({x}) THEN {x} END)"
 
-        Days are UTC days in time order; versions have the most requests first
-        (an empty table without a version column).
+    def figures(self) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+        """(whole period, per day, per version): rows, latency rows and p50/p95/p99, non-finite
+        latencies, errors and error rate — one scan.
+
+        Percentiles and ``latency_rows`` count finite latencies only;
+        ``latency_non_finite`` counts the logged ones that are not finite (inf,
+        -inf, NaN). Days are UTC days in time order; versions have the most
+        requests first (an empty table without a version column).
         """
-        lat = f"TRY_CAST({quote(self.latency)} AS DOUBLE)" if self.latency else "CAST(NULL AS DOUBLE)"
+        lat, bad = "CAST(NULL AS DOUBLE)", "0"
+        if self.latency:
+            x = f"TRY_CAST({quote(self.latency)} AS DOUBLE)"
+            lat, bad = self._finite_latency(), f"(CASE WHEN NOT isfinite({x}) THEN 1 ELSE 0 END)"
         err = _error_expr(self.error) if self.error else "0"
         ver = f"CAST({quote(self.version)} AS VARCHAR)" if self.version else "CAST(NULL AS VARCHAR)"
         # Without a version column, a constant version forms one group equal to the whole window.
         df = self.con.execute(
             f"SELECT GROUPING(day) AS g_day, GROUPING(version) AS g_version, day, version, count(*) AS rows, "
-            f"count(lat) AS latency_rows, quantile_cont(lat, [0.5, 0.95, 0.99]) AS q, sum(err) AS errors "
-            f"FROM (SELECT date_trunc('day', {self.ts_utc}) AS day, {ver} AS version, {lat} AS lat, {err} AS err "
-            f"FROM {self.relation}) GROUP BY GROUPING SETS ((day), (version), ())").df()
+            f"count(lat) AS latency_rows, quantile_cont(lat, [0.5, 0.95, 0.99]) AS q, "
+            f"sum(bad) AS latency_non_finite, sum(err) AS errors "
+            f"FROM (SELECT date_trunc('day', {self.ts_utc}) AS day, {ver} AS version, {lat} AS lat, "
+            f"{bad} AS bad, {err} AS err FROM {self.relation}) GROUP BY GROUPING SETS ((day), (version), ())").df()
         for i, p in enumerate(PERCENTILES):
             df[p] = [finite_float(q[i]) if isinstance(q, (list, tuple, np.ndarray)) else None for q in df["q"]]
             df[p] = df[p].astype(float)
         df = df.drop(columns="q")
         df["errors"] = df["errors"].fillna(0).astype(int)
+        df["latency_non_finite"] = df["latency_non_finite"].fillna(0).astype(int)
         df["error_rate"] = df["errors"] / df["rows"]
         whole = df[(df["g_day"] == 1) & (df["g_version"] == 1)].iloc[0]
         daily = df[df["g_day"] == 0].sort_values("day").reset_index(drop=True)
         daily["day"] = pd.DatetimeIndex(daily["day"]).tz_convert("UTC")
         per_version = df[df["g_version"] == 0] if self.version else df.iloc[0:0]
-        cols = ["rows", "latency_rows", *PERCENTILES, "errors", "error_rate"]
+        cols = ["rows", "latency_rows", *PERCENTILES, "latency_non_finite", "errors", "error_rate"]
         return (whole[cols], daily[["day", *cols]],
                 per_version[["version", *cols]].sort_values("rows", ascending=False).reset_index(drop=True))
 
     def latency_range(self) -> tuple[Any, Any]:
-        """Smallest and largest latency, in the column's own type."""
+        """Smallest and largest finite latency, in the column's own type."""
         lat = quote(self.latency)
-        return tuple(self.con.execute(f"SELECT min({lat}), max({lat}) FROM {self.relation}").fetchall()[0])
+        finite = f"FILTER (WHERE {self._finite_latency()} IS NOT NULL)"
+        return tuple(self.con.execute(f"SELECT min({lat}) {finite}, max({lat}) {finite} FROM {self.relation}"
+                                      ).fetchall()[0])
 
     def latency_histogram(self, edges: Sequence[float]) -> dict[str, int]:
-        """Latency counts per bin (keys: the upper edges as text, then 'inf' for the rest)."""
-        lat = quote(self.latency)
-        hist = self.con.execute(f"SELECT histogram(TRY_CAST({lat} AS DOUBLE), [{', '.join(repr(float(e)) for e in edges)}]) "
-                                f"FROM {self.relation}").fetchall()[0][0] or {}
+        """Finite latency counts per bin (keys: the upper edges as text, then 'inf' for the values above the last)."""
+        hist = self.con.execute(f"SELECT histogram({self._finite_latency()}, "
+                                f"[{', '.join(repr(float(e)) for e in edges)}]) FROM {self.relation}").fetchall()[0][0] or {}
         keys = [str(e) for e in edges]
         out = {k: 0 for k in keys + ["inf"]}
         for k, v in hist.items():

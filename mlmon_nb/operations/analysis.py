@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
 import duckdb
@@ -14,7 +15,7 @@ from ..data import window_types
 from ..sources import describe, resolve_source
 from .aggregate import LogsWindow, finite_float
 from .error_rate import error_rate
-from .latency import latency
+from .latency import latency, non_finite_decision
 from .policy import PERCENTILES
 from .quality import quality
 from .result import ErrorResult, LatencyResult, OperationsResult, QualityResult, TrafficResult
@@ -49,6 +50,10 @@ def analyse(ctx, con: duckdb.DuckDBPyConnection | None = None) -> OperationsResu
     notes += more
     latency_res, more = _latency(logs, model, ops, base, ctx.thresholds, window, daily, where)
     notes += more
+    # Latencies logged as inf, -inf or NaN: left out of the percentiles, a data-quality check of their own.
+    bad = int(window["latency_non_finite"])
+    non_finite = (non_finite_decision(logs.latency, bad, bad + int(window["latency_rows"]),
+                                      (ops.get("latency_ms") or {}).get("non_finite")),) if bad else ()
     errors_res, more = _errors(logs, model, ops, base, ctx.thresholds, window, daily, where)
     notes += more
     versions_res = None
@@ -58,6 +63,8 @@ def analyse(ctx, con: duckdb.DuckDBPyConnection | None = None) -> OperationsResu
         versions_res = serving_versions(per_version, ctx.version.name, ops.get("rows_per_version"))
     version_rows, quality_res, more = _quality(logs, model, base, ctx.version.name, ctx.start, ctx.end, where)
     notes += more
+    if non_finite:
+        quality_res = replace(quality_res, decisions=(*quality_res.decisions, *non_finite))
     return OperationsResult(traffic=traffic_res, latency=latency_res, errors=errors_res, versions=versions_res,
                             quality=quality_res, notes=tuple(notes), rows=rows, version_rows=version_rows)
 

@@ -8,6 +8,7 @@ compute the figures of every window later compared with them.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import duckdb
@@ -32,7 +33,8 @@ def latency_edges(p99: float) -> list[float]:
     >>> len(edges), edges[0], edges[-1]
     (40, 7.5, 300.0)
     """
-    top = max(float(p99) * 3, 1.0)
+    top = float(p99) * 3 if p99 is not None and math.isfinite(float(p99)) else 1.0
+    top = max(top, 1.0)  # no finite latency, or all of it below a third of a millisecond
     return [round(float(x), 3) for x in np.linspace(0, top, HISTOGRAM_BINS + 1)[1:]]
 
 
@@ -79,7 +81,8 @@ def fit_operational(mcfg: ModelConfig, con: duckdb.DuckDBPyConnection,
                            "rows_per_day": {str(d.date()): int(r) for d, r in zip(days["day"], days["rows"])}}
     if logs.latency:
         low, high = logs.latency_range()
-        ops["latency_ms"] = {**{p: finite_float(whole[p]) for p in PERCENTILES}, "min": low, "max": high}
+        ops["latency_ms"] = {**{p: finite_float(whole[p]) for p in PERCENTILES}, "min": low, "max": high,
+                             "non_finite": int(whole["latency_non_finite"])}
         hist = logs.latency_histogram(latency_edges(whole["p99"]))
         ops["latency_histogram"] = {k: v for k, v in hist.items() if k != "inf" or v}  # no empty overflow bin
     else:

@@ -5,6 +5,8 @@ A percentile is judged against the baseline band of the per-day percentile
 single days k is raised by :func:`mlmon_nb.rules.bonferroni_sigmas` over the
 days judged) *and* a floor above the baseline mean; only increases are
 judged. ``thresholds.metrics.latency_<p>`` replaces the band by fixed limits.
+Percentiles are of the finite latencies; the logged latencies that are not
+finite become a ``data_quality`` check of their own (:func:`non_finite_decision`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 
 from ..checks import SEVERITY, worst
 from ..config import Thresholds
+from ..profiles import non_finite_limits, non_finite_status, non_finite_text
 from ..rules import BAND_SIGMAS, Band, bonferroni_sigmas
 from .policy import MIN_CHANGE, PERCENTILES
 from .result import Decision, LatencyResult, Limit
@@ -123,3 +126,36 @@ def latency(window: Mapping[str, float | None], daily: pd.DataFrame, bands: Mapp
     return LatencyResult(window=dict(window), daily=daily, limits=limits, daily_limits=daily_limits,
                          baseline=dict(baseline), decisions=tuple(decisions), histogram=histogram,
                          baseline_histogram=baseline_histogram)
+
+
+def non_finite_decision(column: str, count: int, rows: int, baseline_count: int | None) -> Decision:
+    """The ``data_quality`` check ``<column>:non_finite`` of the latencies logged as inf, -inf or NaN.
+
+    Judged by :func:`mlmon_nb.profiles.non_finite_status` (alert from 1 % of
+    the logged latencies, warn from 0.1 %, at least warn when the baseline
+    window had none); they are left out of the percentiles.
+
+    Parameters
+    ----------
+    column : str
+        The latency column.
+    count : int
+        Non-finite latencies in the window.
+    rows : int
+        Latencies logged in the window (finite or not; missing ones left out).
+    baseline_count : int or None
+        Non-finite latencies of the baseline window (None: not counted by that baseline).
+
+    Examples
+    --------
+    >>> d = non_finite_decision("latency_ms", 120, 1000, 0)
+    >>> d.subject, d.status, d.value, d.details["count"]
+    ('latency_ms:non_finite', 'alert', 0.12, 120)
+    """
+    status = non_finite_status(count, rows, baseline_count)
+    warn_at, alert_at = non_finite_limits(baseline_count)
+    text = non_finite_text(column, count, rows, baseline_count, "the latency percentiles") if status != "ok" else ""
+    return Decision("data_quality", f"{column}:non_finite", status, "non_finite", count / rows if rows else 0.0,
+                    warn_at if status == "warn" else alert_at, None, None, text,
+                    {"count": int(count), "rows": int(rows), "baseline_count": baseline_count,
+                     "warn_threshold": warn_at})

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 
-from .common import CUR_COLOR, REF_COLOR, _fig, _grid
+from .common import CUR_COLOR, REF_COLOR, _fig, _grid, plain
 
 __all__ = ["DAYS", "baseline_categorical", "baseline_numeric", "calibration_curve", "chunk_series",
            "importance_bars", "latency_histogram", "prediction_distribution", "traffic_profile"]
@@ -20,8 +20,8 @@ def baseline_numeric(baseline):
         if len(v):
             lo, hi = np.percentile(v, [0.5, 99.5])
             ax.hist(v, bins=np.linspace(lo, hi if hi > lo else lo + 1, 31), color=REF_COLOR, density=True)
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel(f"{name} (value)", fontsize=8)
+        ax.set_title(plain(name, 40), fontsize=10)
+        ax.set_xlabel(f"{plain(name, 40)} (value)", fontsize=8)
         ax.set_ylabel("density", fontsize=8)
     fig.suptitle("Numeric features in the reference data")
     return fig
@@ -36,8 +36,11 @@ def baseline_categorical(baseline):
         items = list(prof["frequencies"].items())[:10]
         if prof["other_share"] > 0:
             items.append(("(other)", prof["other_share"]))
-        ax.barh([str(k) for k, _ in items][::-1], [v * 100 for _, v in items][::-1], color=REF_COLOR)
-        ax.set_title(f"{name} ({prof['cardinality']:,} levels)", fontsize=10)
+        # Levels as tick labels of their own (a categorical axis would draw them as given).
+        y = np.arange(len(items))[::-1]
+        ax.barh(y, [v * 100 for _, v in items], color=REF_COLOR)
+        ax.set_yticks(y, [plain(k, 24) for k, _ in items])
+        ax.set_title(f"{plain(name, 40)} ({prof['cardinality']:,} levels)", fontsize=10)
         ax.set_xlabel("share of rows (%)", fontsize=8)
     fig.suptitle("Categorical features in the reference data (top levels)")
     return fig
@@ -54,7 +57,8 @@ def prediction_distribution(baseline):
         bins = np.linspace(0, max(0.01, float(np.quantile(sample[col], 0.995))), 41)
         for label, color in ((0, REF_COLOR), (1, CUR_COLOR)):
             vals = sample.loc[sample[target] == label, col]
-            ax.hist(vals, bins=bins, density=True, alpha=0.6, color=color, label=f"{target} = {label} (n={len(vals):,})")
+            ax.hist(vals, bins=bins, density=True, alpha=0.6, color=color,
+                    label=f"{plain(target, 40)} = {label} (n={len(vals):,})")
         ax.legend(frameon=False)
         ax.set_xlabel("predicted probability of the positive class")
     else:
@@ -91,10 +95,11 @@ def importance_bars(importance: dict[str, float], method: str, title: str = "Fea
     """Horizontal bars of normalised importance, largest on top."""
     items = sorted(importance.items(), key=lambda kv: kv[1])
     fig, ax = _fig(6.5, max(2.0, 0.3 * len(items) + 1.0))
-    ax.barh([k for k, _ in items], [v * 100 for _, v in items], color=REF_COLOR)
-    ax.set_xlabel(f"share of total importance (%), {method}")
+    ax.barh(np.arange(len(items)), [v * 100 for _, v in items], color=REF_COLOR)
+    ax.set_yticks(np.arange(len(items)), [plain(k, 40) for k, _ in items])
+    ax.set_xlabel(f"share of total importance (%), {plain(method)}")
     ax.set_ylabel("feature")
-    ax.set_title(title)
+    ax.set_title(plain(title))
     return fig
 
 
@@ -110,7 +115,7 @@ def latency_histogram(hist: dict[str, int], p: dict[str, float], title: str = "L
             ax.axvline(p[k], color="#c62828", ls=ls, lw=1, label=f"{k} = {p[k]:.0f} ms")
     ax.set_xlabel("latency (ms)")
     ax.set_ylabel("share of requests (%)")
-    ax.set_title(title)
+    ax.set_title(plain(title))
     ax.legend(frameon=False)
     return fig
 
@@ -129,7 +134,7 @@ def traffic_profile(per_how: list[float], observed: list[float] | None = None,
     ax.set_xticks(np.arange(0, 168, 24), DAYS)
     ax.set_xlabel("hour of week (UTC)")
     ax.set_ylabel("requests per hour")
-    ax.set_title(title)
+    ax.set_title(plain(title))
     ax.legend(frameon=False)
     return fig
 
@@ -148,7 +153,7 @@ def chunk_series(chunks: pd.DataFrame, family: str, metrics: list[str], bands: d
             lo, hi = band.limits()
             ax.axhspan(lo, hi, color=color, alpha=0.08)
     ax.set_xlabel("reference chunk (time order)")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_ylabel(plain(ylabel))
+    ax.set_title(plain(title))
     ax.legend(frameon=False, fontsize=8, ncols=3)
     return fig

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 
 from .. import stats
-from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS, _fig
+from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS, _fig, plain
 
 __all__ = ["drift_summary", "overlay_numeric", "overlay_categorical", "time_heatmap", "domain_features",
            "joint_bands"]
@@ -20,11 +20,8 @@ IMPACT_COLOR = "#5b6b7f"
 
 
 def _label(text: Any, width: int = 28) -> str:
-    """A column name or value as plain figure text: '$' would start matplotlib mathtext; long names are cut."""
-    s = str(text)
-    if len(s) > width:
-        s = s[: width - 1] + "…"
-    return s.replace("$", r"\$")
+    """A column name or level as plain figure text, long ones cut (:func:`~mlmon_nb.plots.common.plain`)."""
+    return plain(text, width)
 
 
 def _display(method: str) -> str:
@@ -160,7 +157,7 @@ def overlay_numeric(reference, current, feature: str, drift=None, title: str | N
     sub = ""
     if drift is not None:
         sub = f" — {_display(drift.method)} {drift.value:.3g} (alert at {drift.threshold:.3g}), {drift.status}"
-    fig.suptitle(title or f"{name}: baseline vs window{sub}", fontsize=11)
+    fig.suptitle(plain(title) if title else f"{name}: baseline vs window{sub}", fontsize=11)
     return fig
 
 

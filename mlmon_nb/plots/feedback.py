@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS, _fig, _grid
+from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS, _fig, _grid, plain
 
 __all__ = ["feedback_over_time", "lorenz_curves", "outcome_rates", "prediction_narrowing", "provenance_bars"]
 
@@ -146,7 +146,7 @@ def outcome_rates(df: pd.DataFrame, outcome: str | None = None):
             if np.isfinite(r):
                 ax.text(xi, 0, f"n={int(n):,}", ha="center", va="bottom", fontsize=7, color="white")
     ax.set_xticks(np.arange(len(periods)), ["baseline period" if p == "baseline" else "window" for p in periods])
-    ax.set_ylabel(f"outcome rate: mean of {outcome or 'outcome'} (%)")
+    ax.set_ylabel(f"outcome rate: mean of {plain(outcome or 'outcome', 40)} (%)")
     ax.set_xlabel("period (bars: 95% Wilson interval; n = labelled rows)")
     ax.set_title("Outcome rate of model-driven against organic exposures")
     top = np.nanmax(df["ci high"].to_numpy(dtype=float)) * 100 if len(df) else 1.0
@@ -175,7 +175,7 @@ def provenance_bars(df: pd.DataFrame, version: str, *, warn_at: float, alert_at:
                 ha="center", va="bottom", fontsize=8, color="#333" if np.isfinite(v) else "#888")
     ax.axhline(warn_at * 100, color=STATUS_COLORS["warn"], ls="--", lw=1, label=f"warn at {warn_at:.0%}")
     ax.axhline(alert_at * 100, color=STATUS_COLORS["alert"], ls=":", lw=1, label=f"alert at {alert_at:.0%}")
-    labels = [f"version {v}" + (f"\n{d}" if isinstance(d, str) and d else "")
+    labels = [f"version {plain(v, 20)}" + (f"\n{plain(d, 20)}" if isinstance(d, str) and d else "")
               for v, d in zip(df["version"], df["deployed"])]
     ax.set_xticks(x, labels, fontsize=8)
     ax.set_ylim(0, 105)
@@ -207,7 +207,7 @@ def prediction_narrowing(chunks: pd.DataFrame, panels: Sequence[tuple[Any, Any]]
         ax.bar(x - 0.2, versions["prediction_spread"], 0.4, color=REF_COLOR, label="sd")
         ax2 = ax.twinx()
         ax2.bar(x + 0.2, versions["prediction_extremity"] * 100, 0.4, color=CUR_COLOR, label="outside central 90%")
-        ax.set_xticks(x, [f"version {v}" for v in versions["version"]], fontsize=8)
+        ax.set_xticks(x, [f"version {plain(v, 20)}" for v in versions["version"]], fontsize=8)
         ax.set_xlabel("model version (scored on the baseline sample)", fontsize=8)
         ax.set_ylabel("sd of the prediction", fontsize=8)
         ax2.set_ylabel("outside reference central 90% (%)", fontsize=8)

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
-from .common import CUR_COLOR, REF_COLOR
+from .common import CUR_COLOR, REF_COLOR, plain
 
 __all__ = ["TREND_SERIES", "trend_points", "trends"]
 
@@ -68,5 +68,5 @@ def trends(runs: Sequence[Mapping], title: str):
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
         for label in ax.get_xticklabels():
             label.set_rotation(30)
-    fig.suptitle(title)
+    fig.suptitle(plain(title))  # names a model and version: data
     return fig
