@@ -304,9 +304,11 @@ def test_missing_feedback_block_runs_cleanly(demo, tmp_path):
 
     summary, run_dir = run_window(nofb, 10, ["feedback_loops"])
     assert summary["status"] != "error"
-    assert summary["notebooks"]["feedback_loops"]["status"] == "ok"
+    assert summary["notebooks"]["feedback_loops"]["status"] == "skipped"  # could not run: never a green OK
+    assert "'feedback' block" in summary["notebooks"]["feedback_loops"]["reason"]
     assert checks_of(summary, "feedback_loop", "alert") == []
     result = json.loads((run_dir / "artefacts" / "feedback_loops.json").read_text())
     assert any("'feedback' block" in m and "training_provenance" in m for m in result["missing"])
     html = (run_dir / "feedback_loops.html").read_text()
     assert "training_provenance" in html and "item (the item shown" in html
+    assert "skipped" in html.lower()
