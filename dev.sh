@@ -63,7 +63,8 @@ case "${1:-}" in
     compile_sources
     ensure_chromium
     shift
-    exec .venv/bin/python -m pytest -q "$@"
+    # Two workers, one test file each at a time: the suite is mostly notebook runs and kernel starts.
+    exec .venv/bin/python -m pytest -q -n 2 --dist loadfile "$@"
     ;;
   *)
     sed -n '2,6p' "$0" >&2

@@ -64,6 +64,13 @@ def reserve_run_id(parent: Path, run_id: str) -> str:
     """
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - STALE_STAGING_SECONDS
+    for old in parent.glob(".*.reserved"):  # claims of runs killed long ago
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass
     for n in range(0, 1000):
         name = run_id if n == 0 else f"{run_id}-{n}"
         if (parent / name).exists():

@@ -220,7 +220,7 @@ def test_an_acknowledged_incident_stops_paging_until_the_acknowledgement_ends(de
         assert code == 1 and len(received) == 2  # repeat: every_run reminds while nobody acknowledged it
         code, out, _ = invoke(["incidents", "-p", str(project), "--json"], capsys)
         [inc] = [i for i in __import__("json").loads(out) if i["cause"] == "covariate_shift"]
-        until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=40)).replace(microsecond=0)
+        until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=12)).replace(microsecond=0)
         code, out, _ = invoke(["ack", "-p", str(project), inc["id"], "--until", until.isoformat(),
                                "--note", "JIRA-42"], capsys)
         assert code == 0 and "acknowledged until" in out
