@@ -280,8 +280,6 @@ def incident_windows(archive: Path, incident: Mapping[str, Any],
     missing or damaged run folder is noted, never fatal. ``summaries`` caches loaded
     summaries by folder across calls.
     """
-    from .catalog import load_run  # the full summaries only for incident pages
-
     archive = Path(archive)
     cache = {} if summaries is None else summaries
     out: list[dict[str, Any]] = []
@@ -292,8 +290,13 @@ def incident_windows(archive: Path, incident: Mapping[str, Any],
             try:
                 if not (archive / folder).resolve().is_relative_to(archive.resolve()):
                     raise ArchiveError(f"{folder}: not a folder of the archive")
-                cache[folder] = load_run(archive / folder)
-            except (ArchiveError, OSError) as exc:
+                # the catalogue validated these folders: read them, check only the shape used here
+                summary = json.loads((archive / folder / "summary.json").read_text(encoding="utf-8"))
+                if not isinstance(summary, dict) or not isinstance(summary.get("checks"), list) \
+                        or not isinstance(summary.get("window"), dict):
+                    raise ArchiveError(f"{folder}: summary.json is not a run summary")
+                cache[folder] = summary
+            except (ArchiveError, OSError, ValueError) as exc:
                 cache[folder] = exc
         summary = cache[folder]
         if isinstance(summary, Exception):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .checks import READABLE_SCHEMAS, SEVERITY, summary_validator
+from .checks import READABLE_SCHEMAS, SEVERITY, summary_problem
 from .errors import ArchiveError
 from .files import write_atomic
 from .resources import WINDOW_NOTEBOOKS
@@ -99,10 +99,9 @@ def problem_of(summary: Any) -> str | None:
         return f"summary.json holds a JSON {type(summary).__name__}, not an object"
     if summary.get("schema") not in READABLE_SCHEMAS:
         return f"schema {summary.get('schema')!r} is not one of {', '.join(READABLE_SCHEMAS)}"
-    error = next(summary_validator().iter_errors(summary), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        return f"{where}: {error.message[:200]}"
+    problem = summary_problem(summary)
+    if problem is not None:
+        return problem[:300]
     try:
         start = dt.datetime.fromisoformat(summary["window"]["start"])
         end = dt.datetime.fromisoformat(summary["window"]["end"])

@@ -235,12 +235,25 @@ def summary_schema() -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=1)
-def summary_validator():
-    """A compiled validator of the shipped schema (compiling it costs more than validating)."""
-    import jsonschema  # here: the CLI's start does not need it
+def _compiled_validator():
+    # fastjsonschema compiles the schema to Python: ~5x faster than jsonschema on a run's summary,
+    # which matters when an archive's catalogue reads hundreds of them
+    import fastjsonschema  # lazy: the CLI's start does not need it
 
-    schema = summary_schema()
-    return jsonschema.validators.validator_for(schema)(schema)
+    return fastjsonschema.compile(summary_schema())
+
+
+def summary_problem(summary: Any) -> str | None:
+    """Where and how a summary breaks the shipped schema (``checks: must be array``), None when it fits."""
+    import fastjsonschema  # lazy: see _compiled_validator
+
+    try:
+        _compiled_validator()(summary)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        where = "/".join(str(p) for p in (exc.path or [])[1:]) or "(top)"
+        message = str(exc.message).removeprefix(f"{exc.name} ").strip()
+        return f"{where}: {message}"
+    return None
 
 
 def validate_summary(summary: Mapping[str, Any], where: str = "summary.json") -> None:
@@ -255,10 +268,9 @@ def validate_summary(summary: Mapping[str, Any], where: str = "summary.json") ->
     if schema_name not in READABLE_SCHEMAS:
         raise ArchiveError(f"{where}: schema {schema_name!r} is not supported; this mlmon_nb reads "
                            f"{' and '.join(READABLE_SCHEMAS)}")
-    error = next(summary_validator().iter_errors(summary), None)
-    if error is not None:
-        path = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise ArchiveError(f"{where}: {path}: {error.message}")
+    problem = summary_problem(summary)
+    if problem is not None:
+        raise ArchiveError(f"{where}: {problem}")
 
 
 def run_verdict(status: str, notebooks: Mapping[str, str], checks: Iterable[Mapping[str, Any]],

@@ -68,7 +68,7 @@ def test_damaged_run_folders_are_listed_and_skipped_never_fatal(tmp_path):
     reasons = {d.folder.rsplit("/", 1)[1]: d.reason for d in cat.damaged}
     assert "outside 1970" in reasons["20261117T000000Z"]
     assert reasons["20261118T000000Z"].startswith("window:")
-    assert "'model' is a required property" in reasons["20261119T000000Z"]
+    assert "must contain ['model'] properties" in reasons["20261119T000000Z"]
     assert reasons["20261120T000000Z"].startswith("checks:")
     assert "not valid JSON" in reasons["20261121T000000Z"]
     assert "no summary.json" in reasons["20261122T000000Z"]

@@ -10,7 +10,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CONDA_NAMES = {"duckdb": "python-duckdb", "matplotlib": "matplotlib-base", "jupyter-client": "jupyter_client",
-               "jupyter-core": "jupyter_core"}
+               "jupyter-core": "jupyter_core",
+               "fastjsonschema": "python-fastjsonschema"}
 
 
 def _name(req: str) -> str:
