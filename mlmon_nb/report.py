@@ -150,6 +150,13 @@ def warm_up() -> None:
                        "<table class='dataframe'><tbody><tr><td>1</td></tr></tbody></table></main></body></html>")
     except Exception as exc:  # the export itself will report any real problem
         logger.debug("report warm-up failed: %s", exc)
+    try:  # the archive index redraws the run's trend chart at the end: matplotlib ready by then
+        import matplotlib  # lazy: only in a run's background thread
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot  # noqa: F401  (lazy: as above)
+    except ImportError as exc:
+        logger.debug("matplotlib warm-up failed: %s", exc)
 
 
 def _finish_report(html: str) -> str:
