@@ -355,6 +355,7 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
             history = derive([*scan(plan.project.archive).runs, entry], read_actions(plan.project.archive), policy)
             pages = history.for_run(entry["href"])
             summary["incidents"] = _run_incidents(history, entry["href"], pages)
+            _date_causes(summary)
             summary["verdict"] = run_verdict(summary["status"], {n: nb["status"] for n, nb in summary["notebooks"].items()},
                                              summary["checks"], diagnose(summary["checks"]), summary["incidents"])
             validate_summary(summary, "summary.json (about to be written)")
@@ -409,6 +410,22 @@ def _look_back(plan: RunPlan, summary: dict[str, Any]) -> None:
                 shown, f"since {began[:10]} (dated from the logs before the window)", 1)
             cause["since"] = began
             cause["since_from"] = "daily look-back over the logs before the window"
+
+
+def _date_causes(summary: dict[str, Any]) -> None:
+    """A cause that belongs to an incident is dated by it: an ongoing shift is never "since this window"."""
+    by_cause = {i["cause"]: i for i in summary["incidents"] if i["status"] not in ("recovered",)}
+    start = summary["window"]["start"]
+    for cause in summary["causes"]:
+        inc = by_cause.get(cause["cause"])
+        if inc is None:
+            continue
+        cause["incident"] = inc["id"]
+        old = cause.get("since") or start
+        if inc["first_seen"] < old:
+            cause["summary"] = cause["summary"].replace(
+                f"since {old[:16].replace('T', ' ')}", f"since {inc['first_seen'][:16].replace('T', ' ')} "
+                f"(incident {inc['id']}, {inc['status']})", 1)
 
 
 def _run_incidents(history: History, href: str, pages: Sequence[Page]) -> list[dict[str, Any]]:
