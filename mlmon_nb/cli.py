@@ -153,7 +153,7 @@ def index(project: Path) -> None:
     from .incidents import Policy  # lazy: fast CLI start
 
     proj = load_project(project)
-    click.echo(str(write_index(proj.archive, Policy(proj.alerts.repeat, proj.alerts.recovery))))
+    click.echo(str(write_index(proj.archive, Policy.of(proj.alerts))))
 
 
 def _history(project: Path, model: str | None = None):
@@ -173,7 +173,7 @@ def _history(project: Path, model: str | None = None):
     with locked(proj.archive):
         runs = [r for r in scan(proj.archive).runs if model is None or r["model"] == model]
         now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-        history = derive(runs, read_actions(proj.archive), Policy(proj.alerts.repeat, proj.alerts.recovery), now)
+        history = derive(runs, read_actions(proj.archive), Policy.of(proj.alerts), now)
     return proj, history
 
 

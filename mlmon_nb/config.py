@@ -261,6 +261,7 @@ class AlertsConfig:
     webhooks: tuple[WebhookConfig, ...] = ()
     repeat: str = "never"
     recovery: bool = False
+    worsening: tuple[str, ...] = ("status", "subjects")
 
 
 @dataclass(frozen=True)
@@ -589,10 +590,19 @@ def _webhooks_check(value: Any, where: ys.Where) -> tuple[WebhookConfig, ...]:
     return tuple(_webhook(item, where.child(i)) for i, item in enumerate(value))
 
 
+def _worsening_check(value: Any, where: ys.Where) -> tuple[str, ...]:
+    known = ("status", "subjects")
+    if not isinstance(value, list) or any(v not in known for v in value):
+        where.fail(f"a list of {', '.join(known)} (or [] for never)", value)
+    return tuple(dict.fromkeys(value))
+
+
 _ALERTS = {
     "webhooks": ys.Key(ys.Check("a list of webhooks", _webhooks_check)),
     "repeat": ys.Key(ys.choice_check(("never", "every_run", "daily", "weekly"))),
     "recovery": ys.Key(ys.BOOL),
+    "worsening": ys.Key(ys.Check("a list of what makes an incident worse: status, subjects (or [] for never)",
+                                 _worsening_check)),
 }
 
 #: Folders an archive may never be (``mlmon index`` would write ``/index.html``).

@@ -51,10 +51,18 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,200}$")
 
 @dataclass(frozen=True)
 class Policy:
-    """What pages: ``repeat`` (reminders of open incidents), ``recovery`` (a page when one recovers)."""
+    """What pages: ``repeat`` (reminders of open incidents), ``recovery`` (a page when one recovers),
+    ``worsening`` (what makes an open incident worse: ``status`` rising from warn to alert,
+    ``subjects``: a subject alerting that had not alerted before)."""
 
     repeat: str = "never"
     recovery: bool = False
+    worsening: tuple[str, ...] = ("status", "subjects")
+
+    @classmethod
+    def of(cls, alerts: Any) -> "Policy":
+        """The policy a project's ``alerts`` block (:class:`mlmon_nb.config.AlertsConfig`) describes."""
+        return cls(repeat=alerts.repeat, recovery=alerts.recovery, worsening=tuple(alerts.worsening))
 
 
 @dataclass
@@ -261,7 +269,8 @@ def _follow(model: str, version: str, runs: Sequence[Mapping[str, Any]], actions
                 pages.append(Page("new", _snapshot(inc), run))
                 inc.last_page = run["window"]["end"]
                 continue
-            worse = SEVERITY[status] > SEVERITY[inc.severity] or bool(alerting - inc.alerted_subjects)
+            worse = ("status" in policy.worsening and SEVERITY[status] > SEVERITY[inc.severity]) or (
+                "subjects" in policy.worsening and bool(alerting - inc.alerted_subjects))
             inc.subjects = list(dict.fromkeys([*inc.subjects, *found.get("subjects", ())]))
             inc.severity = status if SEVERITY[status] > SEVERITY[inc.severity] else inc.severity
             inc.alerted_subjects |= alerting

@@ -348,7 +348,7 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
         outcomes = _execute_all(plan, staging, run_id, generated_at, say, show_progress, kernels)
         summary = _summary(plan, run_id, generated_at, outcomes)
         _look_back(plan, summary)
-        policy = Policy(repeat=plan.project.alerts.repeat, recovery=plan.project.alerts.recovery)
+        policy = Policy.of(plan.project.alerts)
         with archive.locked(plan.project.archive):  # incidents see every committed run, this one last
             folder = (parent / run_id).relative_to(plan.project.archive).as_posix()
             entry = entry_of(summary, folder)
@@ -662,5 +662,5 @@ def _execute_baseline(plan: RunPlan, say: Progress, show_progress: bool, now: dt
     if window:  # a baseline fitted on a chosen window accepts what it holds as the new normal
         record_action(plan.project.archive, "accept", model=plan.model.name, version=plan.version.name,
                       baseline_id=run_dir.name, note=f"new baseline from the window {window}")
-    archive.write_index(plan.project.archive, Policy(plan.project.alerts.repeat, plan.project.alerts.recovery))
+    archive.write_index(plan.project.archive, Policy.of(plan.project.alerts))
     return RunOutcome(run_dir=run_dir, summary={"status": "ok", "baseline_id": run_dir.name}, exit_code=0)

@@ -276,3 +276,9 @@ def test_unknown_incidents_and_missing_archives_are_one_line_exit_2(tmp_path, ca
     code, _, err = invoke([args[0], "-p", str(project), *args[1:]], capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "reports" / "incidents.jsonl").exists()
+
+
+def test_what_counts_as_worsening_is_configurable():
+    runs = [run(1, [cov("warn")]), run(2, [cov()]), run(3, [cov(subjects=("price", "device"))])]
+    assert [p.kind for p in derive(runs).pages] == ["new", "worsening"]
+    assert [p.kind for p in derive(runs, policy=Policy(worsening=("status",))).pages] == ["new"]
