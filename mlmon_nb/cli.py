@@ -92,10 +92,20 @@ def run(project: Path, model: str, version: str, window: str, notebooks: tuple[s
 
     Example: mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-09/2026-11-16
     """
+    from .config import load_project  # lazy: fast CLI start
     from .kernels import KernelPool, ensure_kernel  # lazy: fast CLI start
-    from .resources import default_window_notebooks  # lazy: fast CLI start
+    from .resources import default_window_notebooks, notebook_path  # lazy: fast CLI start
+    from .windows import parse_window  # lazy: fast CLI start
 
     names = _split_names(notebooks)
+    # The cheap checks first (file, names, window, notebooks): a typo answers in a fraction of a
+    # second, before a kernel or pandas is started.
+    proj = load_project(project)
+    proj.model(model)
+    proj.version(model, version)
+    parse_window(window)
+    for name in names:
+        notebook_path(name)
     with KernelPool(ensure_kernel()) as kernels:
         # The first notebook's kernel boots and imports while the inputs are checked.
         kernels.prestart((names or default_window_notebooks() or ("",))[0])
