@@ -44,6 +44,16 @@ def _page_key(record: Mapping[str, Any]) -> tuple:
     return tuple(str(record.get(k)) for k in ("incident", "notification", "run"))
 
 
+def unannounced(archive: Path, pages: Sequence[Page]) -> list[Page]:
+    """The pages that are news for the log: an incident already announced as new (by a run made
+    earlier for a later window, before a backfill moved its start) is not announced again."""
+    records = Journal(Path(archive) / ALERT_LOG).read().records
+    new_lines = {(r.get("incident"), r.get("run")) for r in records if r.get("notification") == "new"}
+    announced = {incident for incident, _ in new_lines}
+    return [p for p in pages if p.kind != "new" or p.incident.id not in announced
+            or (p.incident.id, p.run["href"]) in new_lines]
+
+
 def reconcile(archive: Path, pages: Sequence[Page]) -> int:
     """Make ``<archive>/alerts.jsonl`` hold one line per notification (idempotent); return how many were added.
 
@@ -51,7 +61,7 @@ def reconcile(archive: Path, pages: Sequence[Page]) -> int:
     a run killed after its folder was committed, or a line cut by a full disk, loses nothing.
     """
     log = Journal(Path(archive) / ALERT_LOG)
-    added = log.ensure(_page_key, [p.record() for p in pages])
+    added = log.ensure(_page_key, [p.record() for p in unannounced(archive, pages)])
     if added:
         logger.info("alert log: %d notification line(s) written", added)
     return added

@@ -86,6 +86,7 @@ class Incident:
     closed: str | None = None
     alerted_subjects: set[str] = field(default_factory=set)
     last_page: str | None = None
+    key: int = 0  # which incident a snapshot in a page is of, whatever its final id
 
     @property
     def is_open(self) -> bool:
@@ -261,6 +262,7 @@ def _follow(model: str, version: str, runs: Sequence[Mapping[str, Any]], actions
                                severity=status, first_seen=first, last_seen=run["window"]["end"],
                                opened_in=run["href"], alerted_subjects=set(alerting))
                 inc.id = _unique(inc.id, incidents)
+                inc.key = len(incidents)
                 incidents.append(inc)
                 current[cause] = inc
                 inc.trajectory.append({"window": start, "status": status, "subjects": list(inc.subjects),
@@ -294,11 +296,35 @@ def _follow(model: str, version: str, runs: Sequence[Mapping[str, Any]], actions
                     pages.append(Page("reminder", _snapshot(inc), run))
                     inc.last_page = run["window"]["end"]
     apply_actions(now or max((r["generated_at"] for r in runs), default=""))
+    _stable_ids(incidents, runs)
+    final = {inc.key: inc.id for inc in incidents}
+    for page in pages:
+        page.incident.id = final[page.incident.key]
     if now:
         for inc in incidents:
             if inc.status == "acknowledged" and inc.acked_until and now >= inc.acked_until:
                 inc.status, inc.acked_until = "ongoing", None
     return incidents, pages
+
+
+def _stable_ids(incidents: list[Incident], runs: Sequence[Mapping[str, Any]]) -> None:
+    """Name each incident after the window of the first run (by time made) that saw it at alert.
+
+    A run made later for an earlier window (a backfill) moves an incident's first seen back but not
+    its name: an id someone paged, acknowledged or wrote in a ticket stays valid.
+    """
+    made = {r["href"]: r["generated_at"] for r in runs}
+    taken: set[str] = set()
+    for inc in incidents:
+        alerting = [t for t in inc.trajectory if t.get("status") == "alert"] or inc.trajectory
+        first = min(alerting, key=lambda t: (made.get(t["run"], ""), t["window"]))
+        base = f"{inc.model}.{inc.version}.{inc.cause}.{_day(first['window'])}"
+        new, n = base, 1
+        while new in taken:
+            n += 1
+            new = f"{base}-{n}"
+        taken.add(new)
+        inc.id = new
 
 
 def _snapshot(inc: Incident) -> Incident:
@@ -323,7 +349,11 @@ def _apply(action: Mapping[str, Any], incidents: list[Incident], current: dict[s
                 inc.status, inc.closed, inc.acked_until = "accepted", str(action.get("at")), None
                 inc.actions.append(dict(action))
         return
-    inc = next((i for i in incidents if i.id == action.get("incident")), None)
+    # the open incident of that cause when the action was taken (at most one per cause and version);
+    # its id may have been named differently then, if runs of earlier windows came later
+    inc = current.get(action.get("cause")) if action.get("cause") else None
+    if inc is None or not inc.is_open:
+        inc = next((i for i in incidents if i.id == action.get("incident")), None)
     if inc is None:
         return
     inc.actions.append(dict(action))
@@ -352,7 +382,7 @@ def record_action(archive: Path, action: str, *, incident: Incident | None = Non
     """Append one action (who: the OS user; when: now) to ``<archive>/incidents.jsonl``."""
     record = {"action": action, "at": _now(), "by": _who()}
     if incident is not None:
-        record.update(incident=incident.id, model=incident.model, version=incident.version)
+        record.update(incident=incident.id, cause=incident.cause, model=incident.model, version=incident.version)
     if model is not None:
         record.update(model=model, version=version)
     for key, value in (("until", until), ("note", note), ("baseline_id", baseline_id)):

@@ -32,6 +32,7 @@ from . import __version__, archive, parameters
 from .checks import SCHEMA, SEVERITY, read_notebook_result, run_verdict, validate_summary
 from .catalog import entry_of, scan
 from .diagnosis import diagnose, notebook_status, status_of
+from .alerts import unannounced
 from .incidents import History, Page, Policy, derive, read_actions, record_action
 from .config import ModelConfig, Project, VersionConfig, load_project
 from .windows import parse_window
@@ -353,7 +354,7 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
             folder = (parent / run_id).relative_to(plan.project.archive).as_posix()
             entry = entry_of(summary, folder)
             history = derive([*scan(plan.project.archive).runs, entry], read_actions(plan.project.archive), policy)
-            pages = history.for_run(entry["href"])
+            pages = unannounced(plan.project.archive, history.for_run(entry["href"]))
             summary["incidents"] = _run_incidents(history, entry["href"], pages)
             _date_causes(summary)
             summary["verdict"] = run_verdict(summary["status"], {n: nb["status"] for n, nb in summary["notebooks"].items()},

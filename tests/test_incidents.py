@@ -282,3 +282,22 @@ def test_what_counts_as_worsening_is_configurable():
     runs = [run(1, [cov("warn")]), run(2, [cov()]), run(3, [cov(subjects=("price", "device"))])]
     assert [p.kind for p in derive(runs).pages] == ["new", "worsening"]
     assert [p.kind for p in derive(runs, policy=Policy(worsening=("status",))).pages] == ["new"]
+
+
+def test_a_backfilled_earlier_window_keeps_the_incident_name_and_pages_nothing_new(tmp_path):
+    """Week 3 ran first and paged; week 2 is run afterwards: same incident id, first seen moves back,
+    no second 'new' line in the alert log."""
+    from mlmon_nb import alerts
+
+    later = run(3, [cov(since=week(3)[0])], made=0)
+    h1 = derive([run(1), later])
+    alerts.reconcile(tmp_path, h1.pages)
+    [inc1] = h1.incidents
+    backfill = run(2, [cov(since=week(2)[0])], made=200)  # made after week 3's run
+    h2 = derive([run(1), later, backfill])
+    [inc2] = h2.incidents
+    assert inc2.id == inc1.id and inc2.first_seen == week(2)[0]
+    assert alerts.unannounced(tmp_path, h2.for_run(backfill["href"])) == []
+    alerts.reconcile(tmp_path, h2.pages)
+    lines = (tmp_path / "alerts.jsonl").read_text().splitlines()
+    assert len(lines) == 1
