@@ -101,7 +101,7 @@ def main() -> None:
 
 def _arrow_rows(model, start, end) -> int:
     from mlmon_nb.data import _window_query
-from mlmon_nb.sources import connect
+    from mlmon_nb.sources import connect
 
     con = connect()
     q = _window_query(model, start, end, None, None, False, con)

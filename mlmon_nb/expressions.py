@@ -60,8 +60,6 @@ class Filter:
         if missing:
             shown = ", ".join(map(str, list(frame.columns)[:30]))
             raise UsageError(f"filter {self.text!r}: no column {missing[0]!r}; columns: {shown}")
-        import pandas as pd  # pandas only when a filter is applied (the CLI parses without it)
-
         try:
             return _as_mask(_evaluate(self._tree.body, frame, self._names), frame)
         except UsageError as exc:

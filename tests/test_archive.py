@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlmon_nb import alerts, archive, catalog, files
+from mlmon_nb import archive, catalog, files
 from mlmon_nb.diagnosis import diagnose
 from mlmon_nb.errors import ArchiveError
 
