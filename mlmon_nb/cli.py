@@ -27,6 +27,8 @@ EXAMPLES = {
     "run": "mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-09/2026-11-16 -n data_drift",
     "index": "mlmon index -p mlmon.yaml",
     "bundle": "mlmon bundle reports/ctr-ranker/2/2026-11-09_2026-11-16/20261116T060102Z",
+    "compare": "mlmon compare reports/ctr-ranker/2/2026-11-02_2026-11-09/20261109T060102Z "
+               "reports/ctr-ranker/2/2026-11-09_2026-11-16/20261116T060102Z",
 }
 
 
@@ -295,6 +297,31 @@ def bundle(run_folder: Path | None, incident_id: str | None, project: Path | Non
     proj, history = _history(project)
     inc = _incident(history, incident_id)
     click.echo(str(write_incident_bundle(proj.archive, inc.to_dict(), out)))
+
+
+@main.command()
+@click.argument("run_a", metavar="RUN_A", type=click.Path(path_type=Path))
+@click.argument("run_b", metavar="RUN_B", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Output file (default: compare_<model>_v<A>_<A start>_vs_v<B>_<B start>.html in the current "
+                   "folder). An existing file is replaced only if mlmon compare wrote it.")
+def compare(run_a: Path, run_b: Path, out: Path | None) -> None:
+    """Compare two run folders: what changed from RUN_A (earlier, or champion) to RUN_B.
+
+    One model version on two windows ("this week against last"), or two versions of one
+    model on the same window (champion against challenger). Writes one self-contained
+    HTML page (verdict, checks that appeared, cleared, worsened, improved, their figures
+    side by side, both runs' problems and incidents) and prints its path.
+
+    \b
+    Examples:
+      mlmon compare reports/ctr-ranker/2/2026-11-02_2026-11-09/<RUN> reports/ctr-ranker/2/2026-11-09_2026-11-16/<RUN>
+      mlmon compare reports/ctr-ranker/2/2026-11-09_2026-11-16/<RUN> reports/ctr-ranker/3/2026-11-09_2026-11-16/<RUN> \\
+          -o v3-against-v2.html
+    """
+    from .compare import write_compare  # lazy: fast CLI start
+
+    click.echo(str(write_compare(run_a, run_b, out)))
 
 
 @main.command()

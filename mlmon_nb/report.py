@@ -427,7 +427,8 @@ def _findings_from_checks(checks: Sequence[Mapping]) -> list[dict[str, str]]:
     return rows
 
 
-def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None) -> str:
+def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None,
+                     previous: Mapping | None = None) -> str:
     """Render the index.html of one run folder.
 
     Parameters
@@ -442,6 +443,8 @@ def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None)
     reports : Mapping[str, str], optional
         Notebook name -> relative link of its report. Defaults to
         ``notebooks[name]["report"]``, then ``<name>.html``.
+    previous : Mapping, optional
+        The previous window's run and the comparison with it (:func:`mlmon_nb.compare.write_previous`).
 
     Returns
     -------
@@ -502,6 +505,7 @@ def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None)
         causes=[_cause_row(c) for c in summary.get("causes") or () if isinstance(c, Mapping)],
         incidents=[_incident_row(i, "../../../../incidents/") for i in summary.get("incidents") or ()
                    if isinstance(i, Mapping)],
+        previous=previous,
     )
 
 

@@ -31,6 +31,7 @@ import nbformat
 from . import __version__, archive, parameters
 from .checks import SCHEMA, SEVERITY, read_notebook_result, run_verdict, validate_summary
 from .catalog import entry_of, scan
+from .compare import write_previous
 from .diagnosis import diagnose, notebook_status, status_of
 from .alerts import unannounced
 from .incidents import History, Page, Policy, derive, read_actions, record_action
@@ -364,7 +365,8 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
             from .report import render_run_index  # lazy: jinja2 and the templates
 
             reports = {o.name: f"{o.name}.html" for o in outcomes}
-            (staging / "index.html").write_text(render_run_index(summary, reports), encoding="utf-8")
+            previous = write_previous(plan.project.archive, staging, summary, parent / run_id)  # never fails the run
+            (staging / "index.html").write_text(render_run_index(summary, reports, previous), encoding="utf-8")
             run_dir = archive.commit(staging, parent, run_id)
             try:
                 archive.update(plan.project.archive, policy)
