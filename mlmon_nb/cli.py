@@ -69,13 +69,27 @@ version_option = click.option("-v", "--version", "version", required=True,
                               help="Model version as declared under 'versions', e.g. -v 2.")
 
 
+MAX_CATCH_UP = 60
+"""Most windows one ``mlmon run --every`` call runs: a typo in --since must not start a year of runs."""
+
+
 @main.command()
 @project_option
 @model_option
 @version_option
-@click.option("-w", "--window", required=True,
-              help="START/END, ISO dates or datetimes, END excluded; naive times are UTC. "
-                   "E.g. -w 2026-11-16/2026-11-23 or -w 2026-11-16T06:00/2026-11-16T18:00.")
+@click.option("-w", "--window", default=None,
+              help="The window: START/END (ISO dates or datetimes, END excluded; naive times are UTC), "
+                   "START/P7D (an ISO duration: PnW, PnD, PTnH), or relative to now: last-week (the last "
+                   "complete week, Monday 00:00 UTC to Monday), last-7d, last-24h (ending at today's midnight "
+                   "UTC, at the current hour). E.g. -w 2026-11-16/2026-11-23 or -w last-week.")
+@click.option("--every", default=None, metavar="LENGTH",
+              help="Catch up instead of -w: run each missing window of this length (7d, 1w, 12h) from --since, "
+                   "in order, up to the last complete one; windows already archived are skipped. "
+                   "E.g. --every 7d --since 2026-09-07.")
+@click.option("--since", default=None, metavar="DATE",
+              help="With --every: where the first window starts (windows are aligned at it), e.g. --since 2026-09-07.")
+@click.option("--until", default=None, metavar="DATE",
+              help="With --every: no window ends after this (default: now), e.g. --until 2026-11-16.")
 @click.option("-n", "--notebook", "notebooks", multiple=True,
               help="Notebook to run; repeat or comma-separate (-n data_drift,operations). "
                    "Default: every window notebook (data_drift, concept_drift, explainability, "
@@ -85,37 +99,77 @@ version_option = click.option("-v", "--version", "version", required=True,
                    "e.g. -P cohort='category == \"sports\"'.")
 @click.option("--fail-on", type=click.Choice(["alert", "warn", "never"]), default="alert", show_default=True,
               help="Exit 1 when a check at or above this status fires (never: only notebook failures exit non-zero).")
-def run(project: Path, model: str, version: str, window: str, notebooks: tuple[str, ...],
-        params: tuple[str, ...], fail_on: str) -> None:
+def run(project: Path, model: str, version: str, window: str | None, every: str | None, since: str | None,
+        until: str | None, notebooks: tuple[str, ...], params: tuple[str, ...], fail_on: str) -> None:
     """Run the window notebooks and archive their reports.
 
     Executes each notebook with papermill in a fresh kernel, exports it to a
     self-contained HTML report, writes summary.json and prints the run folder.
+    With --every, runs each missing window in turn and prints one line per window;
+    the exit code is the worst of its runs.
 
-    Example: mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-09/2026-11-16
+    \b
+    Examples:
+      mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-09/2026-11-16
+      mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w last-week
+      mlmon run -p mlmon.yaml -m ctr-ranker -v 2 --every 7d --since 2026-09-07
     """
     from .config import load_project  # lazy: fast CLI start
     from .kernels import KernelPool, ensure_kernel  # lazy: fast CLI start
-    from .resources import default_window_notebooks, notebook_path  # lazy: fast CLI start
-    from .windows import parse_window  # lazy: fast CLI start
+    from .resources import notebook_path  # lazy: fast CLI start
+    from .windows import parse_length, resolve_window, windows_every  # lazy: fast CLI start
 
     names = _split_names(notebooks)
+    _check_window_options(window, every, since, until)
     # The cheap checks first (file, names, window, notebooks): a typo answers in a fraction of a
     # second, before a kernel or pandas is started.
     proj = load_project(project)
     proj.model(model)
     proj.version(model, version)
-    parse_window(window)
+    # -w is resolved once: every notebook, the run folder and the summary get the dates last-week meant.
+    resolved = resolve_window(window) if every is None else ""
+    spans = windows_every(parse_length(every), since, until) if every is not None else []
     for name in names:
         notebook_path(name)
+    if every is not None:
+        sys.exit(_catch_up(proj, project, model, version, spans, f"--every {every} --since {since}",
+                           names, params, fail_on))
+    if resolved != window.strip():
+        _say(f"window {window.strip()}: {resolved}")
     with KernelPool(ensure_kernel()) as kernels:
-        # The first notebook's kernel boots and imports while the inputs are checked.
-        kernels.prestart((names or default_window_notebooks() or ("",))[0])
-        from .runner import execute_plan, parse_parameters, prepare_window_run  # lazy: fast CLI start
+        outcome = _run_window(kernels, project, model, version, resolved, names, params, fail_on)
+    click.echo(str(outcome.run_dir))
+    sys.exit(outcome.exit_code)
 
-        plan = prepare_window_run(project, model, version, window, names, parse_parameters(params))
-        outcome = execute_plan(plan, fail_on=fail_on, progress=_say, show_progress=sys.stderr.isatty(),
-                               kernels=kernels)
+
+def _check_window_options(window: str | None, every: str | None, since: str | None, until: str | None) -> None:
+    """-w runs one window, --every a series from --since: exactly one of the two."""
+    if window is not None and every is not None:
+        raise UsageError(f"-w {window} and --every {every} are mutually exclusive: -w runs one window, "
+                         "--every catches up a series from --since")
+    if window is None and every is None:
+        raise UsageError("give -w WINDOW (e.g. -w last-week or -w 2026-08-17/2026-08-24) "
+                         "or --every LENGTH --since DATE (e.g. --every 7d --since 2026-08-17)")
+    if every is None:
+        if since is not None or until is not None:
+            raise UsageError("--since and --until go with --every (e.g. --every 7d --since 2026-08-17), not with -w")
+    elif since is None:
+        raise UsageError(f"--every {every} needs --since DATE: where the first window starts "
+                         "(windows are aligned at it), e.g. --since 2026-08-17")
+
+
+def _run_window(kernels, project: Path, model: str, version: str, window: str, names: list[str],
+                params: tuple[str, ...], fail_on: str):
+    """Run one window and say what it found; the kernel pool outlives it (``--every`` reuses it)."""
+    from .resources import default_window_notebooks  # lazy: fast CLI start
+
+    # The first notebook's kernel boots and imports while the inputs are checked.
+    kernels.prestart((names or default_window_notebooks() or ("",))[0])
+    from .runner import execute_plan, parse_parameters, prepare_window_run  # lazy: fast CLI start
+
+    plan = prepare_window_run(project, model, version, window, names, parse_parameters(params))
+    outcome = execute_plan(plan, fail_on=fail_on, progress=_say, show_progress=sys.stderr.isatty(),
+                           kernels=kernels)
     _say(f"status {outcome.summary['status']}: {outcome.summary['verdict']}")
     for page in outcome.pages:
         _say(f"{page.kind}: {page.incident.sentence()} [{page.incident.id}]")
@@ -124,8 +178,62 @@ def run(project: Path, model: str, version: str, window: str, notebooks: tuple[s
     for delivery in outcome.deliveries:
         if not delivery.ok:
             _say(f"mlmon: warning: {describe_failure(delivery)}")
-    click.echo(str(outcome.run_dir))
-    sys.exit(outcome.exit_code)
+    return outcome
+
+
+def _archived(archive: Path, model: str, version: str, names) -> dict:
+    """The windows of a version already archived: ``{(start, end): run folder}``, the newest run of
+    each window that holds every notebook of ``names``, none of them failed (``--every`` skips them)."""
+    from .catalog import scan  # lazy: fast CLI start
+
+    found: dict = {}
+    if not archive.is_dir():
+        return found
+    for run in scan(archive).runs:  # newest first
+        if run["model"] != model or run["version"] != version:
+            continue
+        if any(run["notebooks"].get(n, "error") == "error" for n in names):  # a notebook missing or failed
+            continue
+        span = (dt.datetime.fromisoformat(run["window"]["start"]), dt.datetime.fromisoformat(run["window"]["end"]))
+        found.setdefault(span, archive / run["folder"])
+    return found
+
+
+def _catch_up(proj, project: Path, model: str, version: str, spans: list, asked: str, names: list[str],
+              params: tuple[str, ...], fail_on: str) -> int:
+    """``mlmon run --every``: each missing window in order, one stdout line per window; the worst exit code."""
+    from .kernels import KernelPool, ensure_kernel  # lazy: fast CLI start
+    from .resources import default_window_notebooks  # lazy: fast CLI start
+    from .windows import format_window  # lazy: fast CLI start
+
+    if not spans:
+        _say(f"{asked}: no complete window yet (nothing to run)")
+        return 0
+    done = _archived(proj.archive, model, version, names or default_window_notebooks())
+    todo = [span for span in spans if span not in done]
+    if len(todo) > MAX_CATCH_UP:
+        last = format_window(*todo[MAX_CATCH_UP - 1]).split("/")[1]
+        raise UsageError(f"{asked}: {len(todo)} windows are missing and one call runs at most {MAX_CATCH_UP}; "
+                         f"add --until {last} to run the first {MAX_CATCH_UP}, then call again without it")
+    codes: list[int] = []
+    with KernelPool(ensure_kernel()) as kernels:
+        for span in spans:
+            text = format_window(*span)
+            if span in done:
+                click.echo(f"{text} skipped: already archived in {done[span]}")
+                continue
+            _say(f"window {text} ({len(codes) + 1}/{len(todo)})")
+            try:
+                outcome = _run_window(kernels, project, model, version, text, names, params, fail_on)
+            except MlmonError as exc:
+                if codes:  # say which window stopped the series, and that the earlier ones are kept
+                    exc.args = (f"window {text}: {exc} (the {len(codes)} run(s) before it are archived; "
+                                "once this is fixed, the same command continues here)",)
+                raise
+            codes.append(outcome.exit_code)
+            click.echo(f"{text} ran: status {outcome.summary['status']}, exit {outcome.exit_code}, {outcome.run_dir}")
+    _say(f"{asked}: {len(codes)} ran, {len(spans) - len(codes)} skipped (already archived)")
+    return 3 if 3 in codes else max(codes, default=0)
 
 
 @main.command()
@@ -133,8 +241,9 @@ def run(project: Path, model: str, version: str, window: str, notebooks: tuple[s
 @model_option
 @version_option
 @click.option("-w", "--window", default=None,
-              help="Fit from this window of the logs (START/END) instead of the reference data, and accept "
-                   "it as the new normal: the version's open incidents become 'accepted'.")
+              help="Fit from this window of the logs (START/END, START/P14D or last-week, as in 'mlmon run -w') "
+                   "instead of the reference data, and accept it as the new normal: the version's open "
+                   "incidents become 'accepted'.")
 def baseline(project: Path, model: str, version: str, window: str | None) -> None:
     """Compute and archive the baseline (healthy state) of a model version.
 
@@ -142,7 +251,10 @@ def baseline(project: Path, model: str, version: str, window: str | None) -> Non
     Accept a new normal: mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-16/2026-11-30
     """
     from .kernels import KernelPool, ensure_kernel  # lazy: fast CLI start
+    from .windows import resolve_window  # lazy: fast CLI start
 
+    # Resolved once and before a kernel starts: a typo answers at once, last-week means one week.
+    window = resolve_window(window) if window is not None else None
     with KernelPool(ensure_kernel()) as kernels:
         kernels.prestart("baseline")  # boots and imports while the inputs are checked
         from .runner import execute_baseline, prepare_baseline  # lazy: fast CLI start

@@ -36,7 +36,7 @@ from .diagnosis import diagnose, notebook_status, status_of
 from .alerts import unannounced
 from .incidents import History, Page, Policy, derive, read_actions, record_action
 from .config import ModelConfig, Project, VersionConfig, load_project
-from .windows import parse_window
+from .windows import format_window, parse_window
 from .data import combine_fingerprints, model_features, reference_stats, window_stats
 from .sources import connect
 from .errors import ArchiveError, UsageError
@@ -584,6 +584,7 @@ def prepare_baseline(project_path: str | Path, model: str, version: str, window:
     con = connect()
     if window:
         start, end = parse_window(window)
+        window = format_window(start, end)  # the notebook and the accept note get the dates last-week meant
         stats = window_stats(mcfg, start, end, version=version if mcfg.version_column else None, con=con)
         ref_rows, ref_fp = stats.rows, stats.fingerprint
     else:
