@@ -18,16 +18,55 @@ pick_python() {
   exit 2
 }
 
+say() { echo "dev.sh: $*" >&2; }
+
+pip_install() {
+  # pip's own progress, concisely: the package it is collecting on one line (rewritten in place on
+  # a terminal, every tenth package in a log), then the install step. Full output: the log below.
+  local log=.venv/pip-install.log status
+  set +e
+  .venv/bin/python -m pip install --progress-bar off "$@" 2>&1 | tee "$log" | pip_progress
+  status=${PIPESTATUS[0]}
+  set -e
+  if [ "$status" != 0 ]; then
+    say "pip failed (exit $status); the last lines of $log:"
+    tail -n 25 "$log" >&2
+    exit "$status"
+  fi
+}
+
+pip_progress() {
+  # Reads pip's output; writes one short line per phase to stderr.
+  local line name n=0
+  while IFS= read -r line; do
+    case $line in
+      Collecting\ *)
+        n=$((n + 1)); name=${line#Collecting }; name=${name%%[<>=!~ ;[(]*}
+        if [ -t 2 ]; then printf '\r\033[K  pip: collecting %s (%d)' "$name" "$n" >&2
+        elif [ $((n % 10)) = 1 ]; then printf '  pip: collecting %s (%d)\n' "$name" "$n" >&2; fi ;;
+      "Installing collected packages"*)
+        if [ -t 2 ]; then printf '\r\033[K' >&2; fi
+        printf '  pip: installing %d collected packages (the longest step)\n' "$n" >&2 ;;
+      "Successfully installed"*)
+        printf '  pip: done\n' >&2 ;;
+    esac
+  done
+  if [ -t 2 ] && [ "$n" -gt 0 ]; then printf '\r\033[K' >&2; fi
+}
+
 ensure_env() {
   local stamp=.venv/.mlmon-installed
   if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then
     return
   fi
   local py; py=$(pick_python)
-  echo "dev.sh: creating .venv with $py and installing mlmon-nb" >&2
+  say "[1/4] creating .venv with $py"
   "$py" -m venv .venv
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[test]"
+  say "[2/4] upgrading pip"
+  pip_install --upgrade pip
+  say "[3/4] installing mlmon-nb and its dependencies (a few minutes the first time)"
+  pip_install -e ".[test]"
+  say "[4/4] registering the Jupyter kernel mlmon-nb"
   .venv/bin/python -c "from mlmon_nb.kernels import ensure_kernel; ensure_kernel()"
   touch "$stamp"
 }
@@ -56,6 +95,7 @@ case "${1:-}" in
     ensure_env
     compile_sources
     shift
+    say "building the demo project and running its weekly windows (mlmon demo)"
     exec .venv/bin/mlmon demo "$@"
     ;;
   test)

@@ -302,8 +302,9 @@ def run_verdict(status: str, notebooks: Mapping[str, str], checks: Iterable[Mapp
             state = {"new": "new", "worsening": "worsening", "ongoing": "ongoing", "acknowledged": "acknowledged",
                      "recovered": "recovered", "accepted": "accepted", "resolved": "resolved"}.get(inc["status"], "")
             state = f", {state} since {str(inc['first_seen'])[:10]}" if state else ""
-        subjects = ", ".join(cause.subjects[:4]) + (f" and {len(cause.subjects) - 4} more"
-                                                     if len(cause.subjects) > 4 else "")
+        # a subject is named once, however many checks (detectors, scopes, days) found it
+        names = list(dict.fromkeys(str(s).removesuffix("_daily") for s in cause.subjects))
+        subjects = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
         parts.append(f"{cause.label.lower()}{' in ' + subjects if subjects else ''} ({cause.status}{state})")
     news = [i for i in incidents if i.get("notification") in ("new", "worsening", "reminder")]
     head = f"{status.upper()}: {len(causes)} problem{'s' if len(causes) != 1 else ''}"

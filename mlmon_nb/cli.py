@@ -479,7 +479,8 @@ def entry() -> None:
         click.echo("mlmon: aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        ctx_cmd = f" (see 'mlmon {exc.ctx.command.name} --help')" if getattr(exc, "ctx", None) and exc.ctx.command else ""
+        # the command as typed ('mlmon run', or 'mlmon' for the group), never the group function's name
+        ctx_cmd = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) and exc.ctx.command else ""
         click.echo(f"mlmon: error: {exc.format_message()}{ctx_cmd}", err=True)
         sys.exit(2)
     except click.exceptions.Exit as exc:

@@ -9,16 +9,52 @@ import math
 from typing import Any
 
 
+class _Escaped:
+    """A value for ``str.format`` that formats itself with the field's spec, then escapes the result."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        return html.escape(format(self.value, spec))
+
+    def __str__(self) -> str:  # "{!s}"
+        return html.escape(str(self.value))
+
+    def __repr__(self) -> str:  # "{!r}"
+        return html.escape(repr(self.value))
+
+
+def fill(text: str, *values: Any) -> str:
+    """The HTML of :func:`say`: ``text`` is trusted markup; each value is formatted, then escaped.
+
+    Format specs apply to the values themselves (``{:.1%}`` on a float), so numbers
+    keep their type until they are written; only the written text is escaped.
+
+    Examples
+    --------
+    >>> fill("<b>{}</b> at {:.1%}", "<price>", 0.1234)
+    '<b>&lt;price&gt;</b> at 12.3%'
+    >>> fill("{:,} rows", 19555)
+    '19,555 rows'
+    """
+    if not values:
+        return html.escape(text)
+    return text.format(*(_Escaped(v) for v in values))
+
+
 def say(text: str, *values: Any, tag: str = "p") -> None:
-    """Display a sentence as HTML; ``{}`` fields are filled with escaped ``values``.
+    """Display a sentence as HTML; ``{}`` fields are filled with ``values``, formatted then escaped.
 
     Column names and category values are data: they may contain HTML, so they
     are always escaped. The template text itself is trusted (written by us).
+    Fields take format specs (``mn.say("{:.1%} of rows", rate)``).
     """
     from IPython.display import HTML, display  # IPython only inside a notebook kernel
 
-    filled = text.format(*(html.escape(str(v)) for v in values)) if values else html.escape(text)
-    display(HTML(f"<{tag}>{filled}</{tag}>"))
+    display(HTML(f"<{tag}>{fill(text, *values)}</{tag}>"))
 
 
 def figure_title(fig) -> str:

@@ -17,7 +17,6 @@ import datetime as dt
 import importlib.resources
 import json
 import logging
-import math
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -29,6 +28,8 @@ from urllib.parse import quote, urlsplit
 import nbformat
 
 from . import __version__
+from .check_view import MAX_SHOWN, check_row, check_tables, findings_from_checks, sorted_checks
+from .check_view import when_label as _when_label
 from .checks import SEVERITY, run_verdict
 from .diagnosis import CAUSES, LABELS, NOTEBOOKS, diagnose, status_of
 from .errors import UsageError
@@ -344,48 +345,6 @@ def _relative_href(href: Any, what: str) -> str:
     return quote(href, safe="/%#?&=~")
 
 
-def _fmt(value: Any) -> str:
-    """A figure of a check, short: 0.2134 -> '0.213', 1.2e-30 -> '1.2e-30'."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if value != 0 and abs(value) < 1e-3:
-            return f"{value:.2g}"
-        return f"{value:.4g}"
-    return str(value)
-
-
-_CHECK_FIELDS = ("status", "notebook", "kind", "subject", "method", "value", "threshold", "p_value")
-
-
-def _check_row(check: Mapping) -> dict[str, str]:
-    extras = ", ".join(
-        f"{key}={_when_label(value) if key in ('at', 'since') else _fmt(value)}"
-        for key, value in check.items() if key not in _CHECK_FIELDS
-    )
-    return {
-        "status": _status(check.get("status")),
-        "notebook": str(check.get("notebook", "")),
-        "kind": str(check.get("kind", "")),
-        "subject": str(check.get("subject", "")),
-        "method": str(check.get("method") or ""),
-        "value": _fmt(check.get("value")),
-        "threshold": _fmt(check.get("threshold")),
-        "p_value": _fmt(check.get("p_value")),
-        "details": extras,
-    }
-
-
-def _sorted_checks(checks: Sequence[Mapping]) -> list[Mapping]:
-    return sorted(checks, key=lambda c: (_severity(c.get("status")), str(c.get("notebook", ""))))
-
-
 def _verdict_of(summary: Mapping) -> str:
     """The run's sentence for a summary written without one."""
     notebooks = {name: nb.get("status") for name, nb in (summary.get("notebooks") or {}).items()
@@ -402,29 +361,6 @@ def _finding_row(finding: Any) -> dict[str, str]:
         return {"status": _status(finding.get("status")), "text": str(text),
                 "notebook": str(finding.get("notebook") or "")}
     return {"status": "info", "text": str(finding), "notebook": ""}
-
-
-def _findings_from_checks(checks: Sequence[Mapping]) -> list[dict[str, str]]:
-    fired = [c for c in checks if c.get("status") in ("alert", "warn", "error")]
-
-    def strength(check: Mapping) -> float:
-        value, threshold = check.get("value"), check.get("threshold")
-        try:
-            return -abs(float(value) / float(threshold))
-        except (TypeError, ValueError, ZeroDivisionError):
-            return 0.0
-
-    fired.sort(key=lambda c: (_severity(c.get("status")), strength(c)))
-    rows = []
-    for check in fired:
-        text = f"{check.get('kind', 'check')} on {check.get('subject', '')}"
-        if check.get("value") is not None:
-            text += f": {check.get('method') or 'value'} {_fmt(check.get('value'))}"
-            if check.get("threshold") is not None:
-                text += f" (threshold {_fmt(check.get('threshold'))})"
-        rows.append({"status": _status(check.get("status")), "text": text,
-                     "notebook": str(check.get("notebook", ""))})
-    return rows
 
 
 def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None,
@@ -476,7 +412,10 @@ def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None,
         findings = [_finding_row(f) for f in summary["findings"]]
         findings.sort(key=lambda f: _severity(f["status"]))  # stable: keeps the given order within a status
     else:
-        findings = _findings_from_checks(checks)
+        findings = findings_from_checks(checks)
+
+    fired_checks, quiet_checks = check_tables(checks, {nb["name"]: nb["href"] for nb in notebooks},
+                                              summary.get("causes") or ())
 
     data = summary.get("data") or {}
     rows = [(label, f"{data[key]:,}" if isinstance(data[key], int) else str(data[key]))
@@ -501,7 +440,8 @@ def render_run_index(summary: Mapping, reports: Mapping[str, str] | None = None,
         findings=findings[:MAX_INDEX_FINDINGS],
         more_findings=max(0, len(findings) - MAX_INDEX_FINDINGS),
         notebooks=notebooks,
-        checks=[_check_row(c) for c in _sorted_checks(checks)],
+        checks=fired_checks[:MAX_SHOWN], more_checks=fired_checks[MAX_SHOWN:], quiet_checks=quiet_checks,
+        check_count=len(fired_checks) + len(quiet_checks),
         causes=[_cause_row(c) for c in summary.get("causes") or () if isinstance(c, Mapping)],
         incidents=[_incident_row(i, "../../../../incidents/") for i in summary.get("incidents") or ()
                    if isinstance(i, Mapping)],
@@ -564,19 +504,6 @@ def _timestamp(value: Any) -> float:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
     return parsed.timestamp()
-
-
-def _when_label(value: Any) -> str:
-    """'2026-11-23T06:01:40+00:00' -> '2026-11-23 06:01 UTC'; midnight UTC -> the date."""
-    text = str(value or "")
-    try:
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    utc = parsed.utcoffset() in (None, dt.timedelta(0))
-    if utc and parsed.time() == dt.time(0):
-        return parsed.strftime("%Y-%m-%d")
-    return parsed.strftime("%Y-%m-%d %H:%M") + (" UTC" if utc else parsed.strftime(" %z"))
 
 
 def _count(run: Mapping, status: str, key: str) -> int:
@@ -776,7 +703,7 @@ def render_incident_page(incident: Mapping, windows: Sequence[Mapping] = ()) -> 
                                                           (what.get("window") or {}).get("end")) if v),
             "subjects": _subjects(step.get("subjects")), "href": _relative_href("../" + href, "a run") if href else None,
             "run": href, "cause": _cause_row(cause) if cause else None, "problem": what.get("problem"),
-            "evidence": [_check_row(c) for c in _sorted_checks(checks)][:MAX_INDEX_FINDINGS],
+            "evidence": [check_row(c) for c in sorted_checks(checks)][:MAX_INDEX_FINDINGS],
             "more": max(0, len(checks) - MAX_INDEX_FINDINGS), "explains": _refs(explains)})
     actions = [{"action": str(a.get("action", "")), "at": a.get("at"), "by": str(a.get("by") or ""),
                 "until": a.get("until"), "note": str(a.get("note") or "")}

@@ -75,6 +75,78 @@ def test_every_report_renders_offline_without_errors(pages, browser, tmp_path):
         page.close()
 
 
+WINDOW_PAGE_MAX_HEIGHT = 6000
+"""A run's page at 1280 px wide fits in a few screens (it was 20-23k px with raw per-chunk data)."""
+MAX_BLANK = 900
+"""The tallest stretch of a page without text or image (one screen): no empty rows, no blank frames."""
+
+_BLANK_STRETCH = """() => {
+  // the tallest vertical stretch without visible text or image; text scrolled out of sight inside a
+  // scroller (a table column running off to the right) does not count as visible
+  const clips = new Map();
+  const clipOf = (el) => {
+    if (!el) return [0, document.documentElement.clientWidth];
+    if (clips.has(el)) return clips.get(el);
+    let [left, right] = clipOf(el.parentElement);
+    if (getComputedStyle(el).overflowX !== 'visible') {
+      const r = el.getBoundingClientRect();
+      left = Math.max(left, r.left); right = Math.min(right, r.right);
+    }
+    clips.set(el, [left, right]);
+    return [left, right];
+  };
+  const spans = [];
+  const add = (r, el) => {
+    const [left, right] = clipOf(el);
+    if (r.height > 0 && r.right > left && r.left < right) spans.push([r.top + scrollY, r.bottom + scrollY]);
+  };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.textContent.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects()) add(r, node.parentElement);
+  }
+  for (const el of document.querySelectorAll('img, svg, canvas')) add(el.getBoundingClientRect(), el);
+  spans.sort((a, b) => a[0] - b[0]);
+  let gap = 0, reach = spans.length ? spans[0][0] : 0;
+  for (const [top, bottom] of spans) { gap = Math.max(gap, top - reach); reach = Math.max(reach, bottom); }
+  return Math.max(gap, document.documentElement.scrollHeight - reach);
+}"""
+
+_CUT_OFF = """() => Array.from(document.querySelectorAll('.jp-OutputArea-output, .mlmon-table-wrap'))
+  .filter(el => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
+  .map(el => (el.innerText || '').slice(0, 80))"""
+
+
+def test_pages_fit_the_screen_without_raw_data_or_blank_stretches(pages, browser, tmp_path):
+    """At 1280 px: nothing wider than the window (and no table cut off inside a scroller), no raw
+    dict text, no stretch of a screen without content, the run's page within a few screens."""
+    found, _ = pages
+    shots = SCREENSHOTS or tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    heights = {}
+    for kind, path in found.items():
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(path.as_uri(), wait_until="load")
+        scroll, client, height = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth,"
+            " document.documentElement.scrollHeight]")
+        heights[kind] = height
+        assert errors == [], (kind, errors)
+        assert scroll <= client + 1, (kind, scroll, client)
+        assert page.evaluate(_CUT_OFF) == [], kind
+        text = page.evaluate("document.body.innerText")
+        assert "{'" not in text and "[{" not in text, (kind, text[text.find("{'") - 80:text.find("{'") + 80])
+        assert page.evaluate(_BLANK_STRETCH) < MAX_BLANK, kind
+        page.screenshot(path=str(shots / f"1280-{kind.replace(' ', '_')}.png"), full_page=True)
+        page.close()
+    assert heights["run index"] <= WINDOW_PAGE_MAX_HEIGHT, heights
+
+
 def test_data_drift_report_for_30_features_stays_small(tmp_path):
     from conftest import write_project
     from mlmon_nb.runner import execute_baseline, execute_plan, prepare_baseline, prepare_window_run

@@ -85,16 +85,29 @@ def estimation_table(chunks, metric: str) -> pd.DataFrame:
 
 
 def changes_table(changes) -> pd.DataFrame:
-    """One row per detection: detector, onset, detection, delay, agreement, status."""
+    """One row per detection, worst first, then by onset: status, detector, onset, detection, delay, agreement.
+
+    Short headers and times without the year, so seven columns fit the report's width;
+    the column saying an onset is the window's start is there only when one is.
+    """
     if changes is None or changes.detections.empty:
         return pd.DataFrame()
     d = changes.detections
-    return pd.DataFrame({"detector": d["method"], "estimated onset": [when(t) for t in d["at"]],
-                         "detected at": [when(t) for t in d["detected_at"]],
-                         "hours from onset to detection": d["delay_hours"].round(1),
-                         "agreed by another detector": d["consensus"].map({True: "yes", False: "no"}),
-                         "onset at window start": d["at_window_start"].map({True: "yes", False: ""}),
-                         "status": d["status"]})
+    rank = d["status"].map({"alert": 0, "warn": 1}).fillna(2)
+    d = d.assign(_rank=rank).sort_values(["_rank", "at"], kind="stable")
+    out = pd.DataFrame({"status": d["status"], "detector": d["method"],
+                        "onset (UTC)": [_short_when(t) for t in d["at"]],
+                        "detected (UTC)": [_short_when(t) for t in d["detected_at"]],
+                        "delay (hours)": d["delay_hours"].round(1),
+                        "another detector agrees": d["consensus"].map({True: "yes", False: "no"})})
+    if d["at_window_start"].any():
+        out["onset = window start"] = d["at_window_start"].map({True: "yes", False: ""})
+    return out.reset_index(drop=True)
+
+
+def _short_when(t: pd.Timestamp) -> str:
+    """``Wed 28 Oct 11:31``: a moment inside a window (the year and 'UTC' are in the header)."""
+    return pd.Timestamp(t).tz_convert("UTC").strftime("%a %d %b %H:%M")
 
 
 def detectors_table(changes) -> pd.DataFrame:

@@ -21,6 +21,8 @@ Modules, one job each:
     its comparison with the same cohort at baseline.
 ``local``, ``dependence``, ``crosscheck``
     The most surprising predictions, how the model responds where inputs drifted, LIME.
+``plain``
+    The report's opening: three sentences without jargon (:meth:`ExplainResult.summary`).
 ``result``
     The frozen result objects; figures are drawn by :mod:`mlmon_nb.plots.explain`.
 ``window``
@@ -31,7 +33,7 @@ from .attribution_drift import N_CHUNKS, attribution_drift
 from .attributions import Attribution
 from .cohort_result import MIN_COHORT_ROWS, CohortComparison
 from .cohorts import CohortError, CohortSpec, parse_cohort
-from .crosscheck import lime_agreement, lime_check
+from .crosscheck import lime_agreement, lime_available, lime_check
 from .dependence import MAX_DEPENDENCE, Dependence, dependence
 from .explainers import Explainer, make_explainer, shap_values
 from .importance import importance
@@ -53,6 +55,6 @@ __all__ = [
     "MIN_COHORT_ROWS",
     "LocalExplanation", "surprising", "TOP_SURPRISING",
     "Dependence", "dependence", "MAX_DEPENDENCE",
-    "lime_check", "lime_agreement",
+    "lime_check", "lime_agreement", "lime_available",
     "drifted_features", "MAX_ROWS",
 ]

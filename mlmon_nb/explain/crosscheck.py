@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
@@ -9,6 +11,11 @@ from threadpoolctl import threadpool_limits
 from .codec import Codec
 from .explainers import Explainer
 from .local import LocalExplanation
+
+
+def lime_available() -> bool:
+    """Whether the optional ``lime`` package is installed (``pip install 'mlmon-nb[lime]'``)."""
+    return importlib.util.find_spec("lime") is not None
 
 
 def lime_check(explainer: Explainer, local: LocalExplanation, background: pd.DataFrame, seed: int = 0,

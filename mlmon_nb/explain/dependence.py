@@ -42,8 +42,8 @@ class Dependence:
         return float(lo), float(hi)
 
     def to_df(self) -> pd.DataFrame:
-        """Numeric: rows and mean SHAP inside / below / above the baseline's central 98%.
-        Categorical: share of rows and mean SHAP per level."""
+        """Numeric: rows and mean SHAP inside / below / above the baseline's central 98% (first column
+        ``<feature> range``). Categorical: share of rows and mean SHAP per level (``<feature> level``)."""
         rows = []
         if self.kind == "numeric":
             lo, hi = self.region()
@@ -68,7 +68,9 @@ class Dependence:
         wide = df.pivot(index="region", columns="side")
         wide.columns = [f"{value} {side}" for value, side in wide.columns]
         order = list(dict.fromkeys(df["region"]))  # below, inside, above (or levels) as built
-        return wide.reindex(order).reset_index()
+        # the first column names what its rows are: the feature's levels, or ranges of its values
+        what = f"{self.feature} {'range' if self.kind == 'numeric' else 'level'}"
+        return wide.reindex(order).reset_index().rename(columns={"region": what})
 
     def sentence(self) -> str:
         """Where the window moved and how the model responds there (plain text)."""

@@ -18,6 +18,7 @@ from ..checks import SEVERITY
 from ..display import format_table
 from ..errors import UsageError
 from ..plots import explain as explain_plots
+from . import plain
 from .attributions import Attribution
 from .cohort_result import CohortComparison
 from .cohorts import CohortSpec
@@ -70,7 +71,7 @@ class FeatureAttributionDrift:
                     f"(outcome reliance {self.reliance_baseline:.2f} at baseline, {self.reliance_window:.2f} now; "
                     f"1 = as the model assumes, 0 = no effect, below 0 = reversed).")
         if self.method == "attribution_distance":
-            return (f"The model's attributions of {self.feature} moved (Wasserstein distance {self.distance:.3f} "
+            return (f"How {self.feature} moves the model's predictions changed (SHAP distance {self.distance:.3f} "
                     f"of the total attribution, band up to {self.distance_high:.3f}; mean SHAP "
                     f"{self.mean_baseline:+.3f} → {self.mean_window:+.3f} {units}).")
         return (f"{self.feature}'s share of the model's attribution changed: {self.share_baseline:.1%} → "
@@ -288,6 +289,11 @@ class ExplainResult:
         for what in self.notes:
             recorder.cannot(what)
         recorder.verdict(self.verdict())
+
+    def summary(self) -> tuple[str, ...]:
+        """Three plain sentences for anyone (no SHAP, log-odds or distances): which inputs drive the
+        predictions now, what changed since the baseline, for whom (:mod:`mlmon_nb.explain.plain`)."""
+        return plain.summary(self)
 
     def verdict(self) -> str:
         """One sentence on the window's attributions."""

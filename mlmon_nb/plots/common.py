@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 
 REF_COLOR = "#4C72B0"
 CUR_COLOR = "#DD8452"
@@ -55,3 +56,44 @@ def plain(text: Any, width: int | None = None) -> str:
     if width is not None and len(s) > width:
         s = s[: width - 1] + "…"
     return _DOLLAR.sub(r"\\$", s)
+
+
+class ShortNumbers(ticker.Formatter):
+    """Tick labels in the data's own units, short: '150k', '1.5M', '0.25' (no offset, no exponent corner).
+
+    One scale for the whole axis, chosen from its view limits, so neighbouring
+    labels read alike (never '5000' beside '10k').
+    """
+
+    _SCALES = ((1e12, 1e12, "T"), (1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
+
+    def __call__(self, x, pos=None):
+        lo, hi = self.axis.get_view_interval() if self.axis is not None else (x, x)
+        top = max(abs(lo), abs(hi))
+        if abs(x) < 1e-12 * max(top, 1e-300):
+            return "0"
+        for above, divisor, suffix in self._SCALES:
+            if top >= above:
+                return _trim(x / divisor) + suffix
+        if top < 1e-3:  # tiny figures: every label in the same scientific form
+            mantissa, exponent = f"{x:.3e}".split("e")
+            return _trim(float(mantissa)) + f"e{int(exponent)}".replace("-", "\u2212")
+        return _trim(x)
+
+
+def _trim(value: float) -> str:
+    """'150', '2.5', '0.001', '−3' (up to 4 significant digits, with the minus sign matplotlib uses)."""
+    if abs(value) < 1e-12:
+        return "0"
+    text = f"{value:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text.replace("-", "\u2212")
+
+
+def value_axis(axis, nbins: int = 5) -> None:
+    """A numeric axis in the data's own units that never crowds: at most ``nbins`` + 1 round ticks,
+    labelled by :class:`ShortNumbers` (pass ``ax.xaxis`` or ``ax.yaxis``)."""
+    axis.set_major_locator(ticker.MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_formatter(ShortNumbers())

@@ -83,13 +83,13 @@ def performance_timeline(chunks, metric: str, changes=None, label: str | None = 
     few = ~t["enough_labels"].to_numpy(dtype=bool) & np.isfinite(t["realized"].to_numpy(dtype=float))
     series = ((ok, dict(fmt="o", color=CUR_COLOR, mfc=CUR_COLOR), "realized (labelled rows, 95% CI)"),
               (few, dict(fmt="o", color=_MUTED, mfc="white"), "realized, too few labels (not judged)"))
-    for mask, style, label in series:
+    for mask, style, series_label in series:
         if mask.any():
             r = t["realized"].to_numpy(dtype=float)[mask]
             lo = np.clip(r - t["ci_low"].to_numpy(dtype=float)[mask], 0, None)
             hi = np.clip(t["ci_high"].to_numpy(dtype=float)[mask] - r, 0, None)
             ax.errorbar(mids[mask], r, yerr=[np.nan_to_num(lo), np.nan_to_num(hi)], capsize=3, ms=6, lw=1.2,
-                        label=label, **style)
+                        label=series_label, **style)
     if changes is not None and not changes.detections.empty:
         first = True
         for cl in changes.clusters.to_dict("records"):
@@ -103,7 +103,8 @@ def performance_timeline(chunks, metric: str, changes=None, label: str | None = 
     ax.set_xlabel("time (UTC)")
     ax.set_ylabel(f"{label} ({_direction(metric)})")
     ax.set_title(f"{label} per {chunks.unit}: realized, estimated without labels, baseline band")
-    ax.legend(frameon=False, fontsize=8, loc="best")
+    # below the axes: inside, the legend would hide the band or the points it explains
+    fig.legend(*ax.get_legend_handles_labels(), frameon=False, fontsize=8, loc="outside lower center", ncols=3)
     return fig
 
 
@@ -220,7 +221,7 @@ def residual_bins(residuals, feature: str | None):
     ax.set_xlabel(f"{name} (bin)")
     ax.set_ylabel("mean residual (label − calibrated score)")
     ax.set_title(f"Residuals per bin of {name}: reference vs window")
-    ax.legend(frameon=False, fontsize=8)
+    fig.legend(*ax.get_legend_handles_labels(), frameon=False, fontsize=8, loc="outside lower center", ncols=2)
     return fig
 
 

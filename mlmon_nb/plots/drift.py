@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 
 from .. import stats
-from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS, _fig, plain
+from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS, _fig, plain, value_axis
 
 __all__ = ["drift_summary", "overlay_numeric", "overlay_categorical", "time_heatmap", "domain_features",
            "joint_bands"]
@@ -150,6 +150,8 @@ def overlay_numeric(reference, current, feature: str, drift=None, title: str | N
         ax2.vlines(x, min(f_ref, f_cur) * 100, max(f_ref, f_cur) * 100, color="#222",
                    lw=1.5, label=f"largest gap ({abs(f_ref - f_cur):.3f})")
     ax2.set_xlim(lo, hi)
+    for ax in (ax1, ax2):  # half a figure's width each: a few round ticks, never '100000125000150000'
+        value_axis(ax.xaxis)
     ax2.set_xlabel(f"{name} (feature units)")
     ax2.set_ylabel("rows at or below (%)")
     ax2.set_title("Cumulative share (ECDF)")

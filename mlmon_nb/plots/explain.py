@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS, _fig
+from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS, _fig, value_axis
 
 __all__ = [
     "attribution_importance", "attribution_reliance", "attribution_outcome", "attribution_cohort",
@@ -105,7 +105,8 @@ def attribution_outcome(result, feature: str):
     ax.set_xlabel(f"SHAP value of {_text(feature)} (median per bin, {_units_label(result.units)})")
     ax.set_ylabel(f"observed − predicted ({unit})")
     ax.set_title(f"{_text(feature)}: outcome against the model's attribution")
-    ax.legend(frameon=False, fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # below the axes, clear of the points and their intervals
+        fig.legend(*ax.get_legend_handles_labels(), frameon=False, fontsize=8, loc="outside lower center", ncols=2)
     return fig
 
 
@@ -192,6 +193,7 @@ def attribution_dependence(dep):
                 ax.axvspan(x0, lo, color=CUR_COLOR, alpha=0.08)
             if x1 > x0:
                 ax.set_xlim(x0, x1)
+        value_axis(ax.xaxis, nbins=7)
         ax.set_xlabel(f"{_text(dep.feature)} (feature value, data units)")
     else:
         levels = sorted(set(dep.baseline_values.astype(object).astype(str)) |
@@ -212,5 +214,7 @@ def attribution_dependence(dep):
         ax.set_xlabel(f"{_text(dep.feature)} (level; labels on bars = share of rows)")
     ax.set_ylabel(f"SHAP value of {_text(dep.feature, 24)} ({unit})")
     ax.set_title(f"{_text(dep.feature)}: how the model responds, baseline against window")
-    ax.legend(frameon=False, fontsize=8, markerscale=2)
+    # below the axes: inside, it would sit on points or bars
+    fig.legend(*ax.get_legend_handles_labels(), frameon=False, fontsize=8, markerscale=2,
+               loc="outside lower center", ncols=3)
     return fig
