@@ -54,6 +54,8 @@ SCHEMA = "mlmon.baseline/1"
 SAMPLE_ROWS = 20_000
 ARTEFACTS = ("baseline.json", "reference_sorted.parquet", "sample.parquet", "chunks.parquet")
 CHECKSUMS = "checksums.json"
+NUMERIC_COLUMNS = ["feature", "missing", "mean", "std", "min", "p5", "median", "p95", "max", "distinct", "note"]
+CATEGORICAL_COLUMNS = ["feature", "missing", "levels", "top levels", "other", "note"]
 
 
 # --------------------------------------------------------------------------- the Baseline object
@@ -111,7 +113,8 @@ class Baseline:
                          "min": p["min"], "p5": q[5] if q else None, "median": q[50] if q else None,
                          "p95": q[95] if q else None, "max": p["max"], "distinct": p["distinct"],
                          "note": p.get("note", "")})
-        return pd.DataFrame(rows).sort_values("missing", ascending=False, kind="stable")
+        # Columns named even without rows: a model may have no numeric feature at all.
+        return pd.DataFrame(rows, columns=NUMERIC_COLUMNS).sort_values("missing", ascending=False, kind="stable")
 
     def categorical_df(self) -> pd.DataFrame:
         """Categorical profiles: one row per feature, the most levels first."""
@@ -122,7 +125,7 @@ class Baseline:
             rows.append({"feature": name, "missing": p["missing_rate"], "levels": p["cardinality"],
                          "top levels": ", ".join(f"{k} {v:.0%}" for k, v in top),
                          "other": p["other_share"], "note": p.get("note", "")})
-        return pd.DataFrame(rows).sort_values("levels", ascending=False, kind="stable")
+        return pd.DataFrame(rows, columns=CATEGORICAL_COLUMNS).sort_values("levels", ascending=False, kind="stable")
 
     def performance_df(self) -> pd.DataFrame:
         """Performance with 95% bootstrap intervals and the band learned from the chunks."""

@@ -23,6 +23,8 @@ from .errors import MlmonError, UsageError
 
 EXAMPLES = {
     "demo": "mlmon demo --out mlmon-demo",
+    "init": "mlmon init data/reference.parquet --logs data/logs/ --model models/1.skops",
+    "check": "mlmon check -p mlmon.yaml -m ctr-ranker -v 2",
     "baseline": "mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2",
     "run": "mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-09/2026-11-16 -n data_drift",
     "index": "mlmon index -p mlmon.yaml",
@@ -49,6 +51,8 @@ def main(verbose: bool) -> None:
     \b
     Typical use:
       mlmon demo                                   # build and run the bundled demo
+      mlmon init data/reference.parquet --logs data/logs/ --model models/2.skops   # propose mlmon.yaml
+      mlmon check -p mlmon.yaml                    # config, files, columns, model: about a second
       mlmon baseline -p mlmon.yaml -m ctr-ranker -v 2
       mlmon run -p mlmon.yaml -m ctr-ranker -v 2 -w 2026-11-16/2026-11-23
       mlmon index -p mlmon.yaml
@@ -131,6 +135,11 @@ def run(project: Path, model: str, version: str, window: str | None, every: str 
     spans = windows_every(parse_length(every), since, until) if every is not None else []
     for name in names:
         notebook_path(name)
+    from .preflight import require  # lazy: fast CLI start
+
+    # Every configured column of the reference and the logs, from the files' schemas (no rows read):
+    # a missing or mistyped column answers before a kernel starts.
+    require(project, model, version, "run")
     if every is not None:
         sys.exit(_catch_up(proj, project, model, version, spans, f"--every {every} --since {since}",
                            names, params, fail_on))
@@ -255,6 +264,12 @@ def baseline(project: Path, model: str, version: str, window: str | None) -> Non
 
     # Resolved once and before a kernel starts: a typo answers at once, last-week means one week.
     window = resolve_window(window) if window is not None else None
+    from .preflight import require  # lazy: fast CLI start
+    from .windows import parse_window  # lazy: fast CLI start
+
+    # Columns and the reference minimum before a kernel starts: a user's mistake is exit 2 with
+    # nothing archived, not a failed baseline notebook.
+    require(project, model, version, "baseline", window=parse_window(window) if window else None)
     with KernelPool(ensure_kernel()) as kernels:
         kernels.prestart("baseline")  # boots and imports while the inputs are checked
         from .runner import execute_baseline, prepare_baseline  # lazy: fast CLI start
@@ -263,6 +278,76 @@ def baseline(project: Path, model: str, version: str, window: str | None) -> Non
         outcome = execute_baseline(plan, progress=_say, show_progress=sys.stderr.isatty(), kernels=kernels)
     click.echo(str(outcome.run_dir))
     sys.exit(outcome.exit_code)
+
+
+@main.command("init")
+@click.argument("reference", type=click.Path(path_type=Path))
+@click.option("--logs", type=click.Path(path_type=Path), default=None,
+              help="The production logs (a file, glob or folder of parquet/CSV), where the timestamp and "
+                   "prediction columns are looked for, e.g. --logs data/logs/.")
+@click.option("--model", "model_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The model file (.skops, loaded safely; .joblib/.pkl only with --trusted): its input names "
+                   "(feature_names_in_) become the features, its classes the task, e.g. --model models/1.skops.")
+@click.option("--trusted", is_flag=True,
+              help="Load a pickled model file (.joblib/.pkl), which can run code: only for a file you vouch for; "
+                   "the version is written with 'trusted: true'.")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("mlmon.yaml"),
+              show_default=True, help="The project file to write; an existing file is never replaced, e.g. -o ctr.yaml.")
+def init_command(reference: Path, logs: Path | None, model_file: Path | None, trusted: bool, out: Path) -> None:
+    """Propose a commented project file from the reference data (and the logs and the model file).
+
+    Infers the task, timestamp, prediction, target and features, writes one model named after
+    the reference file with version "1", checks it like 'mlmon check', and prints what was
+    inferred and what to review.
+
+    \b
+    Examples:
+      mlmon init data/reference.parquet --logs data/logs/ --model models/1.skops
+      mlmon init reference.csv -o churn.yaml
+    """
+    from .onboard import describe_proposal, init  # lazy: fast CLI start
+
+    proposal, written, report = init(reference, out, logs=logs, model=model_file, trusted=trusted,
+                                     command=" ".join(["mlmon init", *sys.argv[2:]])[:200])
+    click.echo(f"wrote {written}")
+    for line in describe_proposal(proposal):
+        click.echo(line)
+    review = [*proposal.review, *report.warnings, *(str(p) for p in report.problems)]
+    if review:
+        click.echo(f"review before 'mlmon baseline' ({len(review)}):")
+        for item in review:
+            click.echo(f"  - {item}")
+    click.echo(f"next: mlmon check -p {out}; mlmon baseline -p {out} -m {proposal.name} -v 1")
+
+
+@main.command()
+@project_option
+@click.option("-m", "--model", default=None, help="Only this model (default: every model in the file), e.g. -m ctr-ranker.")
+@click.option("-v", "--version", "version", default=None, help="Only this version of -m (default: every one), e.g. -v 2.")
+def check(project: Path, model: str | None, version: str | None) -> None:
+    """Check a project without running anything: config, files, columns, logs, model files, reference size.
+
+    Reads the files' schemas and counts and the logs' time span (well under a second), then, once
+    that found nothing, loads each model file and scores a few reference rows (a second or two: it
+    imports scikit-learn). No notebook, no kernel, nothing written. Prints one line per problem and
+    exits 2, or a short report and exits 0.
+
+    Example: mlmon check -p mlmon.yaml -m ctr-ranker -v 2
+    """
+    from .onboard import check as check_inputs  # lazy: fast CLI start
+
+    if version is not None and model is None:
+        raise UsageError(f"-v {version} needs -m MODEL, e.g. -m ctr-ranker -v {version}")
+    report = check_inputs(project, model, version)
+    for warning in report.warnings:
+        _say(f"mlmon: warning: {warning}")
+    for problem in report.problems:
+        _say(f"mlmon: error: {problem}")
+    if report.problems:
+        sys.exit(2)
+    click.echo(f"{project}: ok")
+    for fact in report.facts:
+        click.echo(f"  {fact}")
 
 
 @main.command()

@@ -36,6 +36,7 @@ from .models import load_model, predictions
 from .operations import fit_operational
 from .profiles import (CHUNK_REF_POINTS, SORTED_CAP, categorical_profile, even_subsample, finite_or_none as _num,
                        numeric_profile, profile_features, sorted_sample)
+from .preflight import chunk_count
 from .provenance import package_versions
 from .rules import BAND_SIGMAS, fit_band
 
@@ -43,21 +44,11 @@ __all__ = ["fit", "fit_frame", "domain_null", "importance", "NULL_ROWS"]
 
 logger = logging.getLogger(__name__)
 
-MIN_CHUNKS = 10
-MIN_CHUNK_ROWS = 500
 PROBA_PREFIX = "__proba_"
 """Columns ``__proba_<j>__`` hold a multiclass model's class probabilities (``__prediction__`` the top one)."""
 BAND_RULE = (f"mean ± {BAND_SIGMAS:g} sd of the chunk values; for size-dependent figures the sd is scaled "
              f"to the compared window by sqrt(chunk rows / window rows)")
 CHUNK_COLUMNS = ["chunk", "rows", "family", "metric", "subject", "value", "scales"]
-
-
-def _chunk_count(n: int, wanted: int) -> int:
-    if n < MIN_CHUNKS * MIN_CHUNK_ROWS:
-        raise DataError(f"reference has {n:,} rows: at least {MIN_CHUNKS * MIN_CHUNK_ROWS:,} are needed "
-                        f"({MIN_CHUNKS} chunks of {MIN_CHUNK_ROWS} rows) to learn how much each figure "
-                        f"naturally varies")
-    return max(MIN_CHUNKS, min(wanted, n // MIN_CHUNK_ROWS))
 
 
 def fit(project: Project, model: str, version: str, *, seed: int = 0, baseline_id: str | None = None,
@@ -105,7 +96,8 @@ def fit(project: Project, model: str, version: str, *, seed: int = 0, baseline_i
         frame[PREDICTION] = pred.max(axis=1)
     else:
         frame[PREDICTION] = pred
-    n_chunks = _chunk_count(len(frame), mcfg.baseline.chunks)
+    # The rule and the smallest reference (preflight.MIN_REFERENCE_ROWS) are those `mlmon check` applies.
+    n_chunks, chunk_notes = chunk_count(len(frame), mcfg.baseline.chunks)
     ops_notes: list[str] = []
     ops, ops_chunks = fit_operational(mcfg, con, ops_notes)
 
@@ -123,7 +115,7 @@ def fit(project: Project, model: str, version: str, *, seed: int = 0, baseline_i
                      importance=importance_of if loaded is not None else None,
                      sample_columns=sample_cols, extra_chunks=ops_chunks, rng=rng)
     m = core.manifest
-    notes = [f"Predictions: {pred_source}.", *m["notes"], *ops_notes]
+    notes = [f"Predictions: {pred_source}.", *chunk_notes, *m["notes"], *ops_notes]
     # The domain classifier's null band depends on the reference sample only: fitted once here,
     # reused by every window's data-drift check (its own seed, so it does not move other figures).
     try:

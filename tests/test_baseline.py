@@ -368,8 +368,8 @@ def test_categorical_with_100k_levels_keeps_top_k(tmp_path):
 
 
 def test_reference_too_small_for_chunks(tmp_path):
-    ref = make_frame(4000, "2026-08-01", np.random.default_rng(12))
-    with pytest.raises(DataError, match=r"reference has 4,000 rows: at least 5,000 are needed \(10 chunks of 500"):
+    ref = make_frame(2000, "2026-08-01", np.random.default_rng(12))
+    with pytest.raises(DataError, match=r"reference has 2,000 rows: at least 2,400 are needed \(8 chunks of 300"):
         fitting.fit(_project(tmp_path / "p", ref), "m", "1")
 
 
