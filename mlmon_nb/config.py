@@ -128,7 +128,8 @@ class Thresholds:
         ``feature -> {method, warn, alert, ignore}`` (feature names are checked
         against the monitored features by :meth:`check_features`, which needs the data).
     metrics : mapping
-        ``figure -> {warn, alert, direction}``: fixed limits replacing a band.
+        ``figure -> {warn, alert, direction, min_change}``: fixed limits replacing a band, or the
+        smallest change from the baseline that may alert (performance metrics; warn at half).
     """
 
     fdr: float = DEFAULT_FDR
@@ -149,6 +150,11 @@ class Thresholds:
         """The fixed ``{warn, alert, direction}`` limits of a figure (None when none are set)."""
         block = self.metrics.get(name) or {}
         return block if ("warn" in block or "alert" in block) else None
+
+    def min_change(self, name: str) -> float | None:
+        """``metrics.<name>.min_change``: the smallest change of a metric that may alert (None: the default)."""
+        value = (self.metrics.get(name) or {}).get("min_change")
+        return None if value is None else float(value)
 
     def check_features(self, monitored: "list[str] | tuple[str, ...]", where: str = "thresholds") -> None:
         """Every name under ``features`` is a monitored feature.
@@ -420,6 +426,7 @@ _METRIC_THRESHOLDS = {
     "warn": ys.Key(ys.ANY_NUMBER),
     "alert": ys.Key(ys.ANY_NUMBER),
     "direction": ys.Key(ys.choice_check(DIRECTIONS)),
+    "min_change": ys.Key(ys.number_check("a number >= 0", lambda x: x >= 0)),
 }
 
 
@@ -476,7 +483,7 @@ _THRESHOLDS = {
         )
     ),
     "metrics": ys.Key(
-        _named_blocks("a mapping of metric name -> {warn, alert, direction}", _METRIC_THRESHOLDS)
+        _named_blocks("a mapping of metric name -> {warn, alert, direction, min_change}", _METRIC_THRESHOLDS)
     ),
 }
 

@@ -38,7 +38,8 @@ from .profiles import (CHUNK_REF_POINTS, SORTED_CAP, categorical_profile, even_s
                        numeric_profile, profile_features, sorted_sample)
 from .preflight import chunk_count
 from .provenance import package_versions
-from .rules import BAND_SIGMAS, fit_band
+from .rules import BAND_SIGMAS, fit_band, split_half_sd
+from .shape import RareRegion
 
 __all__ = ["fit", "fit_frame", "domain_null", "importance", "NULL_ROWS"]
 
@@ -46,8 +47,10 @@ logger = logging.getLogger(__name__)
 
 PROBA_PREFIX = "__proba_"
 """Columns ``__proba_<j>__`` hold a multiclass model's class probabilities (``__prediction__`` the top one)."""
-BAND_RULE = (f"mean ± {BAND_SIGMAS:g} sd of the chunk values; for size-dependent figures the sd is scaled "
-             f"to the compared window by sqrt(chunk rows / window rows)")
+BAND_RULE = (f"centre ± {BAND_SIGMAS:g} sd of the chunk values (centre: their mean, or the healthiest end of "
+             f"their trend line when they trend); for size-dependent figures the sampling part of the sd "
+             f"(from chunk halves) is scaled to the compared window by sqrt(chunk rows / window rows), the "
+             f"between-chunk part is kept")
 CHUNK_COLUMNS = ["chunk", "rows", "family", "metric", "subject", "value", "scales"]
 
 
@@ -216,6 +219,10 @@ def fit_frame(frame: pd.DataFrame, features: FeaturesConfig, *, prediction: str 
     for name, prof in profiles.items():
         if prof.get("note"):
             notes.append(f"{name}: {prof['note']}.")
+    for name, prof in [*((n, profiles[n]) for n in features.numeric), (PREDICTION, pred_profile)]:
+        region = RareRegion.of(sorted_values[name]) if prof is not None and name in sorted_values else None
+        if region is not None:
+            prof["rare"] = region.to_dict()
 
     has_target = target is not None and target in frame.columns and bool(frame[target].notna().any())
     target_profile = perf = calib = None
@@ -248,14 +255,20 @@ def fit_frame(frame: pd.DataFrame, features: FeaturesConfig, *, prediction: str 
         notes.append("No model file for this version: feature importance skipped.")
 
     profiles_with_pred = profiles if prediction is None else {**profiles, PREDICTION: pred_profile}
-    rows = _chunk_figures(frame, chunks, features, profiles_with_pred, sorted_values, prediction, task,
-                          target if has_target else None, decision_threshold, methods, notes)
+    args = (features, profiles_with_pred, sorted_values, prediction, task, target if has_target else None,
+            decision_threshold, methods)
+    rows = _chunk_figures(frame, chunks, *args, notes)
     chunk_df = pd.DataFrame(rows + list(extra_chunks), columns=CHUNK_COLUMNS)
+    # Every figure again on each chunk's two halves (alternate rows): how much of the chunks'
+    # spread is sampling noise, the part that shrinks with a window's rows (rules.split_half_sd).
+    halves = [h for ix in chunks for h in (ix[::2], ix[1::2])]
+    half_df = pd.DataFrame(_chunk_figures(frame, halves, *args, []), columns=CHUNK_COLUMNS)
+    sampling = {key: _split_half(g) for key, g in half_df.groupby(["family", "metric", "subject"], sort=True)}
     bands = {}
-    for (family, metric, subject), g in chunk_df.groupby(["family", "metric", "subject"], sort=True):
-        b = fit_band(g["value"], g["rows"], bool(g["scales"].iloc[0]))
+    for key, g in chunk_df.groupby(["family", "metric", "subject"], sort=True):
+        b = fit_band(g["value"], g["rows"], bool(g["scales"].iloc[0]), sampling.get(key))
         if b is not None:
-            bands[f"{family}/{metric}/{subject}"] = b.to_dict()
+            bands["/".join(key)] = b.to_dict()
 
     keep = [*features.numeric, *features.categorical, target, prediction] if sample_columns is None else sample_columns
     keep = list(dict.fromkeys(c for c in keep if c is not None and c in frame.columns))
@@ -272,6 +285,13 @@ def fit_frame(frame: pd.DataFrame, features: FeaturesConfig, *, prediction: str 
         "sorted_cap": SORTED_CAP, "sample_rows": int(len(sample)), "notes": notes,
     }
     return Baseline(manifest=manifest, sorted_values=sorted_values, sample=sample, chunks=chunk_df)
+
+
+def _split_half(g: pd.DataFrame) -> float:
+    """The sampling sd at the chunk size of one figure, from its values on chunk halves (2i, 2i+1)."""
+    v = g.set_index("chunk")["value"]
+    pairs = [(v.get(2 * i, np.nan), v.get(2 * i + 1, np.nan)) for i in range(int(g["chunk"].max()) // 2 + 1)]
+    return split_half_sd([a for a, _ in pairs], [b for _, b in pairs])
 
 
 def _scores(frame: pd.DataFrame, prediction: str, task: str, rows: np.ndarray) -> np.ndarray:

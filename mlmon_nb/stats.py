@@ -31,12 +31,13 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
-from scipy.spatial import distance as spd
 
 from .errors import UsageError
+from .multitest import benjamini_hochberg, holm  # noqa: F401  (callers use stats.benjamini_hochberg)
 from .profiles import bin_edges
+from .shape import EPS, RareRegion, js_shares, psi_shares, tail_shares  # noqa: F401  (EPS: callers)
+from .shape import bin_shares as _shares
 
-EPS = 1e-4  # floor of bin shares in PSI (empty bins would make it infinite)
 KS_EXACT_MAX = 10_000  # scipy's ks_2samp(method="auto") is exact up to this many values per sample
 
 
@@ -62,6 +63,9 @@ class Stat:
     #: Where the statistic is attained, when it has a place: for KS ``(x, reference ECDF,
     #: current ECDF)`` at the largest gap (what a plot marks without sorting the data again).
     where: tuple[float, float, float] | None = None
+    #: Named parts of the figure, when it has some (tail: the window's and the reference's shares
+    #: below, above and inside the rare region, and its edges).
+    detail: Mapping[str, float] | None = None
 
 
 _NAN = Stat(value=float("nan"))
@@ -153,10 +157,12 @@ def _wasserstein_sorted(u: np.ndarray, v: np.ndarray) -> float:
     argsorts (a merge of two sorted runs is linear).
     """
     both = np.concatenate([u, v])
-    both.sort(kind="mergesort")
-    deltas = np.diff(both)
-    u_cdf = np.searchsorted(u, both[:-1], side="right") / len(u)
-    v_cdf = np.searchsorted(v, both[:-1], side="right") / len(v)
+    order = np.argsort(both, kind="stable")  # two sorted runs: a linear merge
+    from_u = order < len(u)
+    deltas = np.diff(both[order])
+    # ECDFs after each merged value (within a run of ties they are partial, but there deltas are 0).
+    u_cdf = np.cumsum(from_u)[:-1] / len(u)
+    v_cdf = np.cumsum(~from_u)[:-1] / len(v)
     return float(np.sum(np.abs(u_cdf - v_cdf) * deltas))
 
 
@@ -178,34 +184,6 @@ def wasserstein(reference, current, *, scale: float | None = None) -> Stat:
     sd = scale if scale is not None else (float(np.std(r, ddof=1)) if len(r) > 1 else 0.0)
     raw = _wasserstein_sorted(np.sort(r), np.sort(c))
     return Stat(value=(raw / sd if sd > 0 else raw) if math.isfinite(sd) else float("nan"), statistic=raw)
-
-
-def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Share of values per bin, bins closed on the right: (e[i], e[i+1]] (the baseline's rule)."""
-    idx = np.clip(np.searchsorted(edges, values, side="left") - 1, 0, len(edges) - 2)
-    return np.bincount(idx, minlength=len(edges) - 1) / max(len(values), 1)
-
-
-def psi_shares(ref_shares, cur_shares) -> float:
-    """Population stability index of two share vectors (shares floored at 1e-4).
-
-    Examples
-    --------
-    >>> round(psi_shares([0.5, 0.5], [0.25, 0.75]), 6)
-    0.274653
-    """
-    r = np.maximum(np.asarray(ref_shares, dtype=float), EPS)
-    c = np.maximum(np.asarray(cur_shares, dtype=float), EPS)
-    return float(np.sum((c - r) * np.log(c / r)))
-
-
-def js_shares(ref_shares, cur_shares) -> float:
-    """Jensen-Shannon distance (base 2, in [0, 1]) of two share vectors (scipy)."""
-    r = np.asarray(ref_shares, dtype=float)
-    c = np.asarray(cur_shares, dtype=float)
-    if r.sum() == 0 or c.sum() == 0:
-        return float("nan")
-    return float(spd.jensenshannon(r, c, base=2))
 
 
 def psi(reference, current, *, edges=None) -> Stat:
@@ -412,6 +390,8 @@ class NumericReference:
         Standard deviation of the reference values (divides Wasserstein).
     edges, shares : ndarray
         Bin edges (open outer bins) and reference share per bin.
+    rare : RareRegion or None
+        Where the reference almost never was (:mod:`mlmon_nb.shape`).
     """
 
     sorted: np.ndarray
@@ -419,6 +399,7 @@ class NumericReference:
     std: float
     edges: np.ndarray
     shares: np.ndarray
+    rare: RareRegion | None = None
 
     @property
     def exact(self) -> bool:
@@ -431,7 +412,7 @@ class NumericReference:
         s = np.sort(_finite(values))
         e = bin_edges(s, bins)
         std = float(np.std(s, ddof=1)) if len(s) > 1 else 0.0
-        return cls(sorted=s, n=len(s), std=std, edges=e, shares=_shares(s, e))
+        return cls(sorted=s, n=len(s), std=std, edges=e, shares=_shares(s, e), rare=RareRegion.of(s))
 
     @classmethod
     def from_profile(cls, sorted_values, profile: Mapping[str, Any], n_rows: int | None = None) -> "NumericReference":
@@ -441,7 +422,8 @@ class NumericReference:
         n = int(round(float(rows) * (1 - float(profile.get("missing_rate") or 0.0)))) if rows else len(s)
         return cls(sorted=s, n=max(n, len(s)), std=float(profile.get("std") or 0.0),
                    edges=np.array([float(e) for e in profile["bin_edges"]]),
-                   shares=np.asarray(profile["bin_shares"], dtype=float))
+                   shares=np.asarray(profile["bin_shares"], dtype=float),
+                   rare=RareRegion.from_dict(profile.get("rare")) or RareRegion.of(s))
 
 
 @dataclass(frozen=True)
@@ -508,7 +490,7 @@ class CategoricalReference:
         return np.bincount(c[c >= 0], minlength=len(self.levels) + 1).astype(float)
 
 
-NUMERIC_BASELINE_STATS = ("ks", "wasserstein", "psi", "jensen_shannon")
+NUMERIC_BASELINE_STATS = ("ks", "wasserstein", "tail", "psi", "jensen_shannon")
 CATEGORICAL_BASELINE_STATS = ("chi2", "tvd", "psi", "jensen_shannon", "unseen")
 
 
@@ -526,7 +508,7 @@ def numeric_against(ref: NumericReference, current, names: Iterable[str] = NUMER
     c = _finite(current)
     if len(c) == 0 or len(ref.sorted) == 0:
         return {n: _NAN for n in names}
-    if not assume_sorted and any(n in ("ks", "wasserstein", "anderson") for n in names):
+    if not assume_sorted and any(n in ("ks", "wasserstein", "tail", "anderson") for n in names):
         c = np.sort(c)  # sorted queries keep the binary searches cache-friendly: faster than binning
     out: dict[str, Stat] = {}
     cur_shares = None
@@ -545,12 +527,52 @@ def numeric_against(ref: NumericReference, current, names: Iterable[str] = NUMER
                 cur_shares = _shares(c, ref.edges)
             value = psi_shares(ref.shares, cur_shares) if name == "psi" else js_shares(ref.shares, cur_shares)
             out[name] = Stat(value=value)
+        elif name == "tail":
+            out[name] = _tail(ref, c, p_values)
         elif name == "anderson":
             out[name] = anderson(ref.sorted, c)
         else:
             raise UsageError(f"statistic {name!r} has no baseline form for numeric features; "
                              f"use one of {', '.join(NUMERIC_BASELINE_STATS + ('anderson',))}")
     return out
+
+
+def _tail(ref: NumericReference, c: np.ndarray, p_value: bool = True) -> Stat:
+    """Share of sorted values ``c`` where the reference almost never was, minus the reference's share there.
+
+    The one-sided binomial p-value asks whether that many values could land in
+    the region by chance at the reference's share.
+    """
+    region = ref.rare
+    if region is None:
+        return _NAN
+    below, above, inside = tail_shares(region, c)
+    share = below + above + inside
+    p = None
+    if p_value:
+        k = int(round(share * len(c)))
+        p = float(sps.binom.sf(k - 1, len(c), max(region.share, 1.0 / max(ref.n, 1)))) if k > 0 else 1.0
+    detail = {"below": below, "above": above, "inside": inside, "ref_below": region.below,
+              "ref_above": region.above, "ref_inside": region.inside, "low": region.low, "high": region.high}
+    return Stat(value=share - region.share, p_value=p, statistic=share, detail=detail)
+
+
+def tail(reference, current) -> Stat:
+    """Share of ``current`` where ``reference`` almost never was (beyond its 0.5 % / 99.5 % quantiles or in
+    its empty stretches), minus the reference's own share there.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ref = rng.normal(size=20_000)
+    >>> round(tail(ref, np.r_[rng.normal(size=8_500), np.full(1_500, 4.0)]).value, 2)
+    0.15
+    """
+    r = np.sort(_finite(reference))
+    c = np.sort(_finite(current))
+    if len(r) < 20 or len(c) == 0:
+        return _NAN
+    return _tail(NumericReference.from_values(r), c)
 
 
 def categorical_against(ref: CategoricalReference, current, names: Iterable[str] = CATEGORICAL_BASELINE_STATS,
@@ -664,6 +686,9 @@ def _entries() -> list[StatInfo]:
                  unit="largest gap between the two ECDFs (share of rows)", short="KS D"),
         StatInfo("wasserstein", "Wasserstein (÷ ref. sd)", num, wasserstein, 0.1, 0.2, False,
                  _numeric_baseline("wasserstein"), unit="reference standard deviations", short="Wasserstein/sd"),
+        StatInfo("tail", "Share where the reference never was", num, tail, 0.02, 0.05, True,
+                 _numeric_baseline("tail"), unit="window share beyond the reference's 0.5 %/99.5 % quantiles or in "
+                 "its empty stretches, minus the reference's share there", short="rare-region share"),
         StatInfo("psi", "Population stability index", num + cat, psi, 0.1, 0.25, False, None,
                  unit="PSI on the baseline's decile bins or categories", short="PSI"),
         StatInfo("jensen_shannon", "Jensen-Shannon distance", num + cat, jensen_shannon, 0.03, 0.05, False,
@@ -751,41 +776,6 @@ def registry_df() -> pd.DataFrame:
         "direction": "higher = more drift" if i.higher_is_drift else "lower = more drift",
         "warn floor": i.warn, "alert floor": i.alert, "own test": "yes" if i.has_test else "no", "unit": i.unit,
     } for i in REGISTRY.values()])
-
-
-def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (NaN kept as NaN), by scipy.
-
-    Examples
-    --------
-    >>> benjamini_hochberg([0.01, 0.04, float("nan")]).round(3).tolist()
-    [0.02, 0.04, nan]
-    """
-    p = np.asarray(p_values, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        out[ok] = sps.false_discovery_control(p[ok], method="bh")
-    return out
-
-
-def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm's step-down adjusted p-values (family-wise error; NaN kept as NaN).
-
-    Examples
-    --------
-    >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
-    [0.03, 0.06, 0.06]
-    """
-    p = np.asarray(p_values, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    if len(ok):
-        order = ok[np.argsort(p[ok], kind="stable")]
-        m = len(order)
-        adjusted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
-        out[order] = adjusted
-    return out
 
 
 def ks_gap(reference_sorted: np.ndarray, current_sorted: np.ndarray) -> tuple[float, tuple[float, float, float]]:

@@ -77,24 +77,49 @@ def worse_direction(metric: str, fixed: Mapping[str, Any] | None = None) -> str:
     return "down" if higher else "up"
 
 
-def band_edges(band: Band | None, rows: float, margin: float = 0.0) -> dict[str, float]:
+def band_edges(band: Band | None, rows: float, margin: float = 0.0, metric: str | None = None,
+               min_change: float | None = None) -> dict[str, Any]:
     """The alert and warn limits of a band at a row count (NaN without a band or without rows).
 
-    Alert at ``BAND_SIGMAS + margin`` sd, warn at ``WARN_SIGMAS + margin`` sd.
+    Alert at ``BAND_SIGMAS + margin`` sd, warn at ``WARN_SIGMAS + margin`` sd,
+    around the band's centre (its healthiest end when the reference trends).
+    With a ``metric``, never closer to the centre than the metric's material
+    change (:func:`mlmon_nb.rules.material_change`, ``min_change`` overriding
+    it), and never outside what the metric can take.
 
     Examples
     --------
     >>> b = Band(mean=0.7, sd=0.02, low_seen=0.65, high_seen=0.75, chunk_rows=1000, n_chunks=20)
-    >>> {k: round(v, 2) for k, v in band_edges(b, 1000).items()}
-    {'low': 0.64, 'high': 0.76, 'warn_low': 0.66, 'warn_high': 0.74, 'mean': 0.7}
+    >>> {k: round(v, 2) for k, v in band_edges(b, 1000).items() if k in ("low", "high", "warn_low", "warn_high")}
+    {'low': 0.64, 'high': 0.76, 'warn_low': 0.66, 'warn_high': 0.74}
+    >>> round(band_edges(b, 1_000_000, metric="roc_auc")["low"], 3)
+    0.68
     """
-    if band is None or not rows or not np.isfinite(band.sd):
-        return {"low": _NAN, "high": _NAN, "warn_low": _NAN, "warn_high": _NAN, "mean": _NAN}
-    low, high = rules.band_limits(band, rows, rules.sigmas(margin))
-    warn_low, warn_high = rules.band_limits(band, rows, rules.WARN_SIGMAS + margin)
-    if low is None:
-        return {"low": _NAN, "high": _NAN, "warn_low": _NAN, "warn_high": _NAN, "mean": _NAN}
-    return {"low": low, "high": high, "warn_low": warn_low, "warn_high": warn_high, "mean": band.mean}
+    empty = {"low": _NAN, "high": _NAN, "warn_low": _NAN, "warn_high": _NAN, "mean": _NAN, "note": None,
+             "sampling_sd": _NAN, "between_sd": _NAN, "compared_with": None, "min_change": _NAN, "trend": None}
+    if band is None or not rows or not np.isfinite(band.sd) or not np.isfinite(band.mean):
+        return empty
+    worse = worse_direction(metric) if metric else None
+    centre = band.centre(worse)
+    low, high = band.limits(rows, rules.sigmas(margin), worse)
+    warn_low, warn_high = band.limits(rows, rules.WARN_SIGMAS + margin, worse)
+    note = None
+    material = (0.0, 0.0)
+    if metric is not None:
+        material = rules.material_change(metric, centre, min_change)
+        low, high = min(low, centre - material[1]), max(high, centre + material[1])
+        warn_low, warn_high = min(warn_low, centre - material[0]), max(warn_high, centre + material[0])
+        edge, note = rules.within_range(low if worse == "down" else high, metric,
+                                        centre - material[1] if worse == "down" else centre + material[1])
+        low, high = (edge, high) if worse == "down" else (low, edge)
+        low, _ = rules.within_range(low, metric, centre)
+        high, _ = rules.within_range(high, metric, centre)
+        warn_low, _ = rules.within_range(warn_low, metric, centre)
+        warn_high, _ = rules.within_range(warn_high, metric, centre)
+    samp, between = band.noise(rows)
+    return {"low": low, "high": high, "warn_low": warn_low, "warn_high": warn_high, "mean": centre, "note": note,
+            "sampling_sd": samp, "between_sd": between, "compared_with": band.compared_with(worse),
+            "min_change": material[1], "trend": band.trend_sentence(metric or "the figure")}
 
 
 def beyond_band(metric: str, value: float, low: float, high: float) -> bool:
@@ -206,6 +231,8 @@ def performance_checks(chunks, spec: ModelSpec) -> list[dict[str, Any]]:
         w = chunks.window(m)
         fixed = spec.thresholds.metric(m)
         status, thr = metric_status(m, w["realized"], _limits(w, ""), fixed)
+        if fixed is None and w.get("band_note") and status != "ok" and not _ci_excludes(m, w, w["band_mean"]):
+            status = "ok"  # the floor replaced an unreachable band: it needs the interval to exclude the baseline
         ch = chunks.chunks(m)
         if status == "ok" and ch["below_band"].any() and fixed is None:
             status = "warn"
@@ -213,7 +240,7 @@ def performance_checks(chunks, spec: ModelSpec) -> list[dict[str, Any]]:
                     "method": "band" if fixed is None else "fixed_threshold", "value": w["realized"],
                     "threshold": thr, "ci_low": w["ci_low"], "ci_high": w["ci_high"], "ci_method": CI_METHOD[m],
                     "band_low": w["band_low"], "band_high": w["band_high"], "labelled_rows": w["labelled"],
-                    "coverage": w["coverage"], "chunks": _chunk_details(ch, realized_too=True)})
+                    "coverage": w["coverage"], **_how(w, ""), "chunks": _chunk_details(ch, realized_too=True)})
     return out
 
 
@@ -226,7 +253,7 @@ def estimated_checks(chunks, spec: ModelSpec) -> list[dict[str, Any]]:
         status, thr = metric_status(m, w["estimated"], _limits(w, "est_"), spec.thresholds.metric(m))
         err = w["realized"] - w["expected"] if np.isfinite(w["realized"]) else None
         out.append({"kind": "estimated_performance", "subject": m, "status": status, "method": method,
-                    "value": w["estimated"], "threshold": thr, "rows": w["rows"],
+                    "value": w["estimated"], "threshold": thr, "rows": w["rows"], **_how(w, "est_"),
                     "expected_range": [w["expected"] - 1.96 * w["null_sd"], w["expected"] + 1.96 * w["null_sd"]]
                     if np.isfinite(w["null_sd"]) else None,
                     "realized": w["realized"] if np.isfinite(w["realized"]) else None,
@@ -278,6 +305,22 @@ def change_checks(changes, spec: ModelSpec) -> list[dict[str, Any]]:
                     "reference_false_alarm_rate": cal.false_alarm_rate if cal else None,
                     "stream": "excess loss per block (z)"})
     return out
+
+
+def _ci_excludes(metric: str, w: Mapping[str, Any], centre: float) -> bool:
+    """Whether the realized value's interval lies wholly on the worse side of ``centre``."""
+    if worse_direction(metric) == "down":
+        return bool(np.isfinite(w["ci_high"]) and w["ci_high"] < centre)
+    return bool(np.isfinite(w["ci_low"]) and w["ci_low"] > centre)
+
+
+def _how(w: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """How a band decided, for a check's details: its centre, noise split, floor and any range note."""
+    out = {"baseline": w.get("band_mean"), "compared_with": w.get("band_compared_with"),
+           "baseline_trend": w.get("band_trend"),
+           "min_change": w.get("band_min_change"), "sampling_sd": w.get(f"{prefix}band_sampling_sd"),
+           "between_sd": w.get(f"{prefix}band_between_sd"), "band_note": w.get(f"{prefix}band_note")}
+    return {k: v for k, v in out.items() if v is not None and not (isinstance(v, float) and not np.isfinite(v))}
 
 
 def status_of(checks) -> str:

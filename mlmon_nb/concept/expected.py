@@ -111,7 +111,7 @@ def assess_changes(changes: ChangePoints, spec: ModelSpec, estimator: Performanc
         test = concept_test(spec, estimator, y[after], scores[after], rng,
                             frame.loc[after] if spec.task == "regression" else None,
                             scope=f"after {when(cl['at'])}")
-        lim = band_edges(band, int(after.sum()), spec.thresholds.band_margin)
+        lim = band_edges(band, int(after.sum()), spec.thresholds.band_margin, m, spec.thresholds.min_change(m))
         drop = test.status() == "alert" or beyond_band(m, test.row(m)["realized"], lim["low"], lim["high"])
         statuses[int(cl["cluster"])] = change_status(drop)
         if chosen is None or (drop and chosen.status() != "alert"):

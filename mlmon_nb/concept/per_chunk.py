@@ -177,8 +177,9 @@ def chunk_performance(spec: ModelSpec, frame: pd.DataFrame, estimator: Performan
             v = real.get(m, float("nan"))
             lo, hi = confidence_interval(spec.task, m, yl, sl, spec.threshold, v, rng) if n_lab >= 2 \
                 else (float("nan"), float("nan"))
-            lim = band_edges(bands.get(m), n_lab, margin)
-            elim = band_edges(bands.get(m), int(mask.sum()), margin)
+            floor = spec.thresholds.min_change(m)
+            lim = band_edges(bands.get(m), n_lab, margin, m, floor)
+            elim = band_edges(bands.get(m), int(mask.sum()), margin, m, floor)
             z = (v - exp_lab[m]) / sd_lab[m] if np.isfinite(v) and sd_lab.get(m) else float("nan")
             rows.append({"chunk": name, "start": a, "end": b, "rows": int(mask.sum()), "labelled": n_lab,
                          "coverage": n_lab / mask.sum() if mask.sum() else float("nan"), "positives": pos,
@@ -189,6 +190,9 @@ def chunk_performance(spec: ModelSpec, frame: pd.DataFrame, estimator: Performan
                          "band_warn_high": lim["warn_high"], "band_mean": lim["mean"],
                          "est_band_low": elim["low"], "est_band_high": elim["high"],
                          "est_band_warn_low": elim["warn_low"], "est_band_warn_high": elim["warn_high"],
+                         **{f"band_{k}": lim[k] for k in ("note", "sampling_sd", "between_sd", "compared_with",
+                                                          "min_change", "trend")},
+                         **{f"est_band_{k}": elim[k] for k in ("note", "sampling_sd", "between_sd")},
                          "below_band": bool(enough) and beyond_band(m, v, lim["low"], lim["high"])})
     return ChunkPerformance(table=pd.DataFrame(rows), task=spec.task, metrics=spec.metrics, chunk=chunk,
                             min_labels=min_labels)

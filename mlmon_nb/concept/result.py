@@ -142,8 +142,10 @@ class ConceptDriftResult:
         recorder.verdict(self.verdict())
 
     def findings(self) -> list[tuple[str, str]]:
-        """(text, status) of each finding worth a line in the report's banner."""
-        return prose.findings(self)
+        """(text, status) of each finding worth a line in the report's banner (and the baseline's trends)."""
+        trends = [(f"{c['baseline_trend']}: the window is compared with {c['compared_with']}", c["status"])
+                  for c in self.checks() if c["kind"] == "performance" and c.get("baseline_trend")]
+        return prose.findings(self) + trends
 
     def verdict(self) -> str:
         """One sentence: did it get worse, since when, where, covariate shift or concept drift."""

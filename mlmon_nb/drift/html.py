@@ -92,10 +92,9 @@ def feature_table(df: pd.DataFrame, top_n: int = 25, statistics: Sequence[str] =
     has_imp = df["impact"].notna().any()
     out = pd.DataFrame({
         "feature": shown_df["feature"].map(esc),
-        "type": shown_df["kind"].map(lambda k: "num" if k == "numeric" else "cat"),
-        "method": shown_df["method"].map(lambda m: nowrap(stats.REGISTRY[m].short)),
+        "reference → window": shown_df["in_units"].map(esc) if "in_units" in shown_df else "",
+        "decided by": shown_df["method"].map(lambda m: nowrap(stats.REGISTRY[m].short)),
         "value": shown_df["value"].map(fmt_num),
-        "band": [nowrap(fmt_band(lo, hi)) for lo, hi in zip(shown_df["band_low"], shown_df["band_high"])],
         "alert at": shown_df["threshold"].map(fmt_num),
         "p (BH)": shown_df["p_adjusted"].map(fmt_p),
         "status": [badge(s) + (" <i>(ignored)</i>" if ig else "")
@@ -116,6 +115,31 @@ def feature_table(df: pd.DataFrame, top_n: int = 25, statistics: Sequence[str] =
         text += (f"<p class='mlmon-omitted'>{len(rest)} more features not shown "
                  f"({fired} of them fired); every feature is in summary.json.</p>")
     return text
+
+
+def decisions_table(features: Sequence[Any], top_n: int = 25) -> str:
+    """How each feature was decided (escaped): every part of its decision with the band's two kinds of noise.
+
+    One row per part (statistic) of the ``top_n`` features shown first; the
+    band is the reference chunks' centre ± 3 sd at this window's rows, its sd
+    split into sampling noise (shrinks with rows) and between-chunk variation.
+    """
+    rows = []
+    for f in features[:top_n]:
+        for p in (f.parts or (f,)):
+            samp, between = getattr(p, "sampling_sd", None), getattr(p, "between_sd", None)
+            rows.append({
+                "feature": esc(f.feature), "statistic": nowrap(stats.REGISTRY[p.method].short),
+                "value": fmt_num(p.value), "band": nowrap(fmt_band(p.band_low, p.band_high)),
+                "sampling sd": fmt_num(samp) if samp is not None else "–",
+                "between-chunk sd": fmt_num(between) if between is not None else "–",
+                "compared with": esc(getattr(p, "compared_with", None) or "–"),
+                "alert at": fmt_num(p.threshold) + (f" <i title='{esc(p.note)}'>(floor)</i>"
+                                                    if getattr(p, "note", None) else ""),
+                "p (BH)": fmt_p(p.p_adjusted), "status": badge(p.status)})
+    if not rows:
+        return "<p>No features to compare.</p>"
+    return pd.DataFrame(rows).to_html(index=False, escape=False, classes="mlmon-table")
 
 
 def quality_table(df: pd.DataFrame, n_features: int) -> str:

@@ -62,8 +62,8 @@ def label_drift(baseline: Baseline, labels, *, task: str, subject: str,
         warn, alert = floors(thr, "positive_rate")
         lo_b, hi_b = band_limits(baseline.band("performance", "positive_rate", "all"), len(y),
                                  sigmas(thr.band_margin))
-        hi = max(hi_b if hi_b is not None else p0, p0 * (1 + alert))
-        lo = min(lo_b if lo_b is not None else p0, p0 * (1 - alert))
+        hi = min(max(hi_b if hi_b is not None else p0, p0 * (1 + alert)), 1.0)  # a rate stays in [0, 1]
+        lo = max(min(lo_b if lo_b is not None else p0, p0 * (1 - alert)), 0.0)
         rel = abs(st.value - p0) / p0 if p0 > 0 else (_FROM_ZERO if st.value > 0 else 0.0)
         outside_band = hi_b is None or st.value > hi_b or st.value < lo_b
         status = decide(rel, warn, alert, outside=outside_band, significant=significant(st.p_value, thr.fdr))

@@ -86,7 +86,7 @@ def over_time(baseline: Baseline, current: pd.DataFrame, rules: Mapping[str, Rul
             n_valid = len(part) if rule.kind == "numeric" else int((part >= 0).sum())
             if n_valid < MIN_CHUNK_ROWS or not np.isfinite(fig.value):
                 continue
-            _, hi = band_limits(band, n_valid, width)
+            _, hi = band_limits(band, n_valid, width, worse="up")
             values[i, j] = fig.value
             band_hi[i, j] = hi if hi is not None else np.nan
             # Only a cell beyond its band and floor can fire: the others keep p = 1, which

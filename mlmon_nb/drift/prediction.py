@@ -30,7 +30,8 @@ def prediction_drift(baseline: Baseline, scores, *, subject: str, thresholds: Th
     s = np.asarray(scores, dtype=float)
     figures = stats.numeric_against(ref, s, methods_for("numeric", rule.method))
     rows = int(np.isfinite(s).sum())
-    lo, hi = band_limits(baseline.band("prediction_drift", rule.method, PREDICTION), rows, sigmas(thr.band_margin))
+    lo, hi = band_limits(baseline.band("prediction_drift", rule.method, PREDICTION), rows, sigmas(thr.band_margin),
+                         worse="up")
     p = figures[rule.test].p_value
     value = float(figures[rule.method].value)
     status = decide(value, rule.warn, rule.alert, outside=beyond(value, hi), significant=significant(p, thr.fdr))

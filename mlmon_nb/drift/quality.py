@@ -57,7 +57,7 @@ def missing_rates(baseline: Baseline, current: pd.DataFrame, *, features: Featur
         k = int(col.isna().sum()) if prof.get("kind") == "categorical" else \
             int((~np.isfinite(col.to_numpy(dtype=float))).sum())
         stat = stats.rate_change(p0 * n_ref, n_ref, k, n)
-        lo, hi = band_limits(baseline.band("quality", "missing_rate", name), n, width)
+        lo, hi = band_limits(baseline.band("quality", "missing_rate", name), n, width, worse="up")
         pooled = (k + p0 * n_ref + 1) / (n + n_ref + 2)  # Laplace-smoothed: never zero
         se = math.sqrt(pooled * (1 - pooled) * (1 / max(n, 1) + 1 / max(n_ref, 1)))
         lo = min(lo if lo is not None else p0, p0 - width * se)

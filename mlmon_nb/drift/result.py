@@ -24,9 +24,10 @@ from ..checks import SEVERITY, Recorder
 from ..errors import UsageError
 from ..plots import drift as plots
 from ..profiles import non_finite_limits, non_finite_text
-from .html import Html, badge, feature_table, fmt_band, fmt_p, fmt_since, joint_table, kv_table, non_finite_html, \
+from .html import Html, badge, decisions_table, feature_table, fmt_band, fmt_p, fmt_since, joint_table, kv_table, non_finite_html, \
     quality_table, shares_html
 from .reference import categorical_reference, numeric_reference
+from .units import sentence, units_text
 
 
 def _kind_error(owner: str, kinds: tuple[str, ...], kind: str) -> UsageError:
@@ -41,6 +42,35 @@ def _worst_first(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- per feature
+
+@dataclass(frozen=True)
+class Part:
+    """One statistic of a feature's decision against its own band and floors (see :mod:`.rule`).
+
+    ``sampling_sd`` is the band's sampling noise at the window's rows and
+    ``between_sd`` its between-chunk variation (which does not shrink with
+    rows); ``compared_with`` says which reference state the band is around
+    (its latest or earliest chunks when the reference trends); ``note`` says
+    when the band reached beyond the statistic's range and the floor decided.
+    """
+
+    method: str
+    value: float
+    band_low: float | None
+    band_high: float | None
+    warn_threshold: float
+    threshold: float
+    test: str
+    p_adjusted: float | None
+    status: str
+    sampling_sd: float | None = None
+    between_sd: float | None = None
+    compared_with: str | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
 
 @dataclass(frozen=True)
 class FeatureDrift:
@@ -74,6 +104,18 @@ class FeatureDrift:
     figures: Mapping[str, float] = field(default_factory=dict)
     #: KS's largest gap ``(x, reference ECDF, window ECDF)`` when KS was computed (drawn by the overlay).
     gap: tuple[float, float, float] | None = None
+    #: The parts of the default numeric decision (empty when one statistic decides alone).
+    parts: tuple[Part, ...] = ()
+    #: The feature in its own units (:func:`.units.in_units`).
+    units: Mapping[str, Any] = field(default_factory=dict)
+    #: The tail statistic's shares (window and reference, below / above / inside the rare region).
+    tail: Mapping[str, float] | None = None
+
+    @property
+    def moved(self) -> str:
+        """How it moved, in its own units (``price: median 34.7 → 45.1``)."""
+        return sentence(self.feature, self.kind, dict(self.units), dict(self.tail) if self.tail else None,
+                        self.method)
 
     @property
     def ratio(self) -> float:
@@ -149,6 +191,10 @@ class UnivariateDrift:
                                              "status", "importance", "impact", "since", "rows", "ignored",
                                              "reference_missing", "current_missing")}
             d["ratio"] = f.ratio
+            d["moved"] = f.moved
+            d["in_units"] = units_text(f.kind, dict(f.units))
+            for q, (ref, cur) in ((q, v) for q, v in f.units.items() if q != "levels"):
+                d[f"reference_{q}"], d[f"window_{q}"] = ref, cur
             d.update({f"stat_{k}": v for k, v in f.figures.items()})
             rows.append(d)
         df = pd.DataFrame(rows)
@@ -168,6 +214,13 @@ class UnivariateDrift:
         """The summary table (escaped HTML, shown by Jupyter): the ``top_n`` features by impact."""
         return Html(feature_table(self.to_df(), top_n=top_n, statistics=self.statistics))
 
+    def decisions(self, top_n: int = 25) -> Html:
+        """How each feature was decided: every part of its decision, its band's sampling and between-chunk
+        noise and which reference state it was compared with (the ``top_n`` features of :meth:`html`)."""
+        order = {name: i for i, name in enumerate(self.to_df()["feature"])} if self.features else {}
+        ranked = sorted(self.features, key=lambda f: order.get(f.feature, 0))
+        return Html(decisions_table(ranked, top_n=top_n))
+
     def drifted(self, status: str = "alert") -> list[str]:
         """Features at or above a status, by impact."""
         df = self.to_df()
@@ -184,15 +237,17 @@ class UnivariateDrift:
     def record(self, recorder: Recorder) -> None:
         """Record one ``feature_drift`` check per monitored feature, drifted or not."""
         for f in self.features:
+            units = {k: list(v) for k, v in f.units.items() if k != "levels"}
             recorder.check(
                 "feature_drift", f.feature, f.status, method=f.method, value=f.value, threshold=f.threshold,
                 p_value=f.p_adjusted, p_value_raw=f.p_value, test=f.test, warn_threshold=f.warn_threshold,
                 band_low=f.band_low, band_high=f.band_high, effect_ratio=f.ratio, impact=f.impact,
-                importance=f.importance, since=f.since, rows=f.rows, fdr=self.fdr, ignored=f.ignored or None)
+                importance=f.importance, since=f.since, rows=f.rows, fdr=self.fdr, ignored=f.ignored or None,
+                moved=f.moved, **units, parts={p.method: _part_summary(p) for p in f.parts} or None)
             if f.status != "ok":
                 since = f", since {fmt_since(f.since)}" if f.since else ""
-                recorder.finding(f"{f.feature} shifted: {stats.REGISTRY[f.method].display} {f.value:.3g} "
-                                 f"(threshold {f.threshold:.3g}){since}", f.status)
+                recorder.finding(f"{f.moved} ({stats.REGISTRY[f.method].display} {f.value:.3g}, "
+                                 f"threshold {f.threshold:.3g}){since}", f.status)
 
     def plot(self, kind: str = "summary", feature: str | None = None, top_n: int = 20):
         """Plot: ``summary`` (effect and impact, top features), ``heatmap`` (features x time chunks),
@@ -217,6 +272,12 @@ class UnivariateDrift:
 
     def _repr_html_(self) -> str:
         return str(self.html())
+
+
+def _part_summary(p: Part) -> dict[str, Any]:
+    """What summary.json keeps of one part of a decision."""
+    keep = ("value", "threshold", "p_adjusted", "status", "sampling_sd", "between_sd", "compared_with", "note")
+    return {k: getattr(p, k) for k in keep if getattr(p, k) is not None}
 
 
 # --------------------------------------------------------------------------- data quality
@@ -492,7 +553,7 @@ class DataDrift:
         else:
             parts = []
             if alerts:
-                named = ", ".join(alerts[:5]) + ("…" if len(alerts) > 5 else "")
+                named = "; ".join(uni.get(a).moved for a in alerts[:3]) + ("…" if len(alerts) > 3 else "")
                 since = sorted(f.since for f in uni.features if f.feature in alerts and f.since)
                 when = f", since {since[0][:10]}" if since else ""
                 parts.append(f"{len(alerts)} of {n} features drifted ({named}){when}")

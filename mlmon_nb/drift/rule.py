@@ -17,7 +17,24 @@ In code, with :func:`mlmon_nb.rules.decide`::
            significant=significant(p_adjusted, thresholds.fdr))
 
 and the thresholds a check reports are :func:`effective` ``(band_high, floor)``,
-the higher of the band's edge and the floor.
+the higher of the band's edge and the floor (kept inside what the statistic
+can take: :func:`mlmon_nb.rules.within_range`).
+
+**The default numeric decision has three parts** (:data:`NUMERIC_COMPONENTS`),
+each with its own band and floors, their tests corrected together
+(Benjamini-Hochberg over every feature's KS and tail tests):
+
+* ``ks``: where the two distributions differ most (location, mostly);
+* ``wasserstein`` (÷ the reference's sd): how far values moved on average, which
+  sees a change of *spread* that KS under-weights (x1.5 spread: about 0.4 sd);
+* ``tail``: the share of the window's rows where the reference almost never
+  was (beyond its 0.5 %/99.5 % quantiles or in its empty stretches, minus the
+  reference's share there; its test is binomial), which sees a new mode in a
+  minority of rows that a volatile feature's wide KS band would allow.
+
+The feature's status is the worst of its parts; the part that decided is
+its ``method`` (KS first on ties, so a KS alert stays a KS alert). A feature
+with its own ``thresholds.features.<f>.method`` is judged by that statistic alone.
 """
 
 from __future__ import annotations
@@ -28,9 +45,12 @@ from dataclasses import dataclass
 from .. import stats
 from ..config import Thresholds
 from ..errors import ConfigError, UsageError
+from ..rules import within_range
 
 #: The decision statistic per feature kind (why: see :mod:`mlmon_nb.drift`).
 DEFAULT_METHODS = {"numeric": "ks", "categorical": "jensen_shannon"}
+#: The parts of the default numeric decision, in the order ties are resolved.
+NUMERIC_COMPONENTS = ("ks", "wasserstein", "tail")
 #: The significance test per feature kind, used for statistics without a test of their own.
 TESTS = {"numeric": "ks", "categorical": "chi2"}
 #: The baseline's name of the model's predictions (its profile, sorted values and bands).
@@ -47,11 +67,24 @@ class Rule:
     warn: float
     alert: float
     ignore: bool = False
+    #: Every statistic that decides, with its (warn, alert) floors: ``method`` alone, or the
+    #: default numeric decision's parts.
+    components: tuple[tuple[str, float, float], ...] = ()
 
     @property
     def test(self) -> str:
         """The statistic whose p-value decides significance: the method's own test, else the kind's."""
-        return self.method if stats.REGISTRY[self.method].has_test else TESTS[self.kind]
+        return test_of(self.method, self.kind)
+
+    @property
+    def parts(self) -> tuple[tuple[str, float, float], ...]:
+        """``(statistic, warn, alert)`` of each part of the decision."""
+        return self.components or ((self.method, self.warn, self.alert),)
+
+
+def test_of(method: str, kind: str) -> str:
+    """The statistic whose p-value decides a method's significance: its own test, else the kind's."""
+    return method if stats.REGISTRY[method].has_test else TESTS[kind]
 
 
 def floors(thresholds: Thresholds, method: str, subject: str | None = None) -> tuple[float, float]:
@@ -87,8 +120,12 @@ def feature_rule(thresholds: Thresholds, subject: str, kind: str, default: str |
     except UsageError as exc:
         raise ConfigError(f"thresholds.features.{subject}.method: {exc}") from exc
     warn, alert = floors(thresholds, method, subject)
+    components: tuple[tuple[str, float, float], ...] = ()
+    if kind == "numeric" and not per.get("method") and default is None and method == DEFAULT_METHODS[kind]:
+        components = ((method, warn, alert),
+                      *((m, *floors(thresholds, m)) for m in NUMERIC_COMPONENTS if m != method))
     return Rule(subject=subject, kind=kind, method=method, warn=warn, alert=alert,
-                ignore=bool(per.get("ignore", False)))
+                ignore=bool(per.get("ignore", False)), components=components)
 
 
 def beyond(value: float | None, band_high: float | None) -> bool:
@@ -114,3 +151,8 @@ def effective(band_high: float | None, floor: float) -> float:
     if band_high is None or not math.isfinite(band_high):
         return float(floor)
     return float(max(band_high, floor))
+
+
+def bounded(band_high: float | None, floor: float, method: str) -> tuple[float | None, str | None]:
+    """The band's upper edge kept inside what ``method`` can take (the floor when it is not), and why."""
+    return within_range(band_high, method, floor)

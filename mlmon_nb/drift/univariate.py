@@ -11,12 +11,14 @@ from .. import stats
 from ..baseline import Baseline
 from ..config import FeaturesConfig, Thresholds
 from ..errors import DataError
+from ..checks import SEVERITY
 from ..rules import band_limits, decide, sigmas
 from .over_time import over_time
 from .parallel import parallel_map
 from .reference import categorical_reference, methods_for, numeric_reference, stats_of, valid_count
-from .result import FeatureDrift, UnivariateDrift
-from .rule import Rule, beyond, effective, feature_rule, significant
+from .result import FeatureDrift, Part, UnivariateDrift
+from .rule import Rule, beyond, bounded, effective, feature_rule, significant, test_of
+from .units import in_units
 
 
 def importances(baseline: Baseline) -> dict[str, float]:
@@ -24,6 +26,22 @@ def importances(baseline: Baseline) -> dict[str, float]:
     imp = (baseline.manifest.get("importance") or {}).get("values") or {}
     top = max((float(v) for v in imp.values() if v is not None and np.isfinite(v)), default=0.0)
     return {k: float(v) / top for k, v in imp.items() if top > 0 and v is not None and np.isfinite(v)}
+
+
+def _part(baseline: Baseline, name: str, kind: str, method: str, warn: float, alert: float,
+          figures: dict[str, stats.Stat], rows: int, width: float, p_adjusted: float | None, fdr: float) -> Part:
+    """One part of a feature's decision: its statistic against its band and floors."""
+    value = float(figures[method].value)
+    band = baseline.band("drift", method, name)
+    lo, hi = band_limits(band, rows, width, worse="up")
+    hi, moved = bounded(hi, alert, method)
+    p_adj = float(p_adjusted) if p_adjusted is not None and np.isfinite(p_adjusted) else None
+    status = decide(value, warn, alert, outside=beyond(value, hi), significant=significant(p_adj, fdr))
+    samp, between = band.noise(rows) if band is not None else (None, None)
+    return Part(method=method, value=value, band_low=lo, band_high=hi, warn_threshold=effective(hi, warn),
+                threshold=effective(hi, alert), test=test_of(method, kind), p_adjusted=p_adj, status=status,
+                sampling_sd=samp, between_sd=between, note=moved,
+                compared_with=band.compared_with("up") if band is not None else None)
 
 
 def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesConfig | None = None,
@@ -74,40 +92,42 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
     def measure(task):
         name, kind, rule, values = task
         ref = numeric_reference(baseline, name) if kind == "numeric" else categorical_reference(baseline, name)
-        figures = stats_of(kind, ref, values, methods_for(kind, rule.method, extra))
-        return name, kind, rule, figures, valid_count(kind, values)
+        wanted = [m for m, _, _ in rule.parts]
+        figures = stats_of(kind, ref, values, methods_for(kind, wanted[0], [*wanted[1:], *extra]))
+        return name, kind, rule, figures, valid_count(kind, values), in_units(kind, ref, values)
 
     computed = parallel_map(measure, tasks)
-    adjusted = stats.benjamini_hochberg([
-        np.nan if rule.ignore or figures[rule.test].p_value is None else figures[rule.test].p_value
-        for _, _, rule, figures, _ in computed])
+    # Every test behind every part of every feature, corrected together (Benjamini-Hochberg).
+    keys = [(i, t) for i, (_, kind, rule, _, _, _) in enumerate(computed)
+            for t in dict.fromkeys(test_of(m, kind) for m, _, _ in rule.parts)]
+    raw = [np.nan if computed[i][2].ignore or computed[i][3][t].p_value is None else computed[i][3][t].p_value
+           for i, t in keys]
+    adjusted = dict(zip(keys, stats.benjamini_hochberg(raw)))
     grid = None
     if timestamp is not None and chunk is not None and timestamp in current.columns and len(current):
         grid = over_time(baseline, current, rules, thr, timestamp=timestamp, chunk=chunk, start=start, end=end)
     imp = importances(baseline)
     width = sigmas(thr.band_margin)
     out = []
-    for (name, kind, rule, figures, rows), p_adj in zip(computed, adjusted):
-        stat = figures[rule.method]
-        value = float(stat.value)
-        lo, hi = band_limits(baseline.band("drift", rule.method, name), rows, width)
-        p_adj_f = float(p_adj) if np.isfinite(p_adj) else None
-        status = decide(value, rule.warn, rule.alert, outside=beyond(value, hi),
-                        significant=significant(p_adj_f, thr.fdr))
-        if rule.ignore:
-            status = "ok"
-        alert_thr = effective(hi, rule.alert)
+    for i, (name, kind, rule, figures, rows, units) in enumerate(computed):
+        parts = [_part(baseline, name, kind, m, warn, alert, figures, rows, width, adjusted.get((i, test_of(m, kind))),
+                       thr.fdr) for m, warn, alert in rule.parts]
+        decided = max(parts, key=lambda p: SEVERITY[p.status])  # the first part on ties: KS
+        status = "ok" if rule.ignore else decided.status
         importance = imp.get(name) if imp else None
-        ratio = value / alert_thr if alert_thr and np.isfinite(value) else float("nan")
+        ratio = decided.value / decided.threshold if decided.threshold and np.isfinite(decided.value) else float("nan")
         out.append(FeatureDrift(
-            feature=name, kind=kind, method=rule.method, value=value, band_low=lo, band_high=hi,
-            warn_threshold=effective(hi, rule.warn), threshold=alert_thr, test=rule.test,
-            p_value=figures[rule.test].p_value, p_adjusted=p_adj_f, status=status, rows=rows, importance=importance,
+            feature=name, kind=kind, method=decided.method, value=decided.value, band_low=decided.band_low,
+            band_high=decided.band_high, warn_threshold=decided.warn_threshold, threshold=decided.threshold,
+            test=decided.test, p_value=figures[decided.test].p_value, p_adjusted=decided.p_adjusted, status=status,
+            rows=rows, importance=importance,
             impact=float(ratio * importance) if importance is not None and np.isfinite(ratio) else None,
             since=grid.since(name, status) if grid is not None and status != "ok" else None,
             ignored=rule.ignore, reference_missing=float(baseline.profile(name).get("missing_rate") or 0.0),
             current_missing=float(pd.Series(current[name]).isna().mean()) if len(current) else 0.0,
             figures={k: float(v.value) for k, v in figures.items()},
-            gap=figures["ks"].where if "ks" in figures else None))
+            gap=figures["ks"].where if "ks" in figures else None,
+            parts=tuple(parts) if len(parts) > 1 else (), units=units,
+            tail=figures["tail"].detail if "tail" in figures else None))
     return UnivariateDrift(features=tuple(out), fdr=thr.fdr, baseline=baseline, current=current, over_time=grid,
                            has_importance=bool(imp), statistics=tuple(extra))

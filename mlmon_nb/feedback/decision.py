@@ -27,7 +27,7 @@ from typing import Mapping
 
 from ..config import Thresholds
 from ..errors import UsageError
-from ..rules import Band, decide, sigmas
+from ..rules import Band, decide, sigmas, within_range
 from .measures import MEASURES, Measure
 
 __all__ = ["Assessment", "Limits", "assess", "fixed_limits", "limits"]
@@ -57,6 +57,8 @@ class Limits:
     band_low: float | None = None
     band_high: float | None = None
     sd: float | None = None
+    note: str | None = None
+    compared_with: str | None = None
 
     def z(self, value: float) -> float | None:
         """Distance of ``value`` from the baseline mean in baseline sds (None without a band)."""
@@ -66,7 +68,7 @@ class Limits:
 
 
 def limits(band: Band | None, worse: str, *, margin: float = 0.0, material: tuple[str, float] | None = None,
-           fixed: Mapping[str, float] | None = None) -> Limits:
+           fixed: Mapping[str, float] | None = None, measure: str = "") -> Limits:
     """The warn and alert limits of a figure from its baseline band (or fixed limits).
 
     Parameters
@@ -84,6 +86,12 @@ def limits(band: Band | None, worse: str, *, margin: float = 0.0, material: tupl
         it, outside the band alerts.
     fixed : mapping, optional
         ``{"warn": x, "alert": y}``: fixed limits replacing the band's.
+    measure : str
+        The figure's name: its limits stay inside what it can take
+        (:func:`mlmon_nb.rules.within_range`; the material change decides when the band would not).
+
+    With a trend through the baseline chunks, the band is around the trend's
+    healthiest end with the spread around the trend (:meth:`mlmon_nb.rules.Band.centre`).
 
     Examples
     --------
@@ -103,27 +111,41 @@ def limits(band: Band | None, worse: str, *, margin: float = 0.0, material: tupl
     warn_limit = alert_limit = None
     rule = "no baseline band"
     mean = low = high = sd = None
+    note = compared = None
     if band is not None and math.isfinite(band.mean):
         k = sigmas(margin)
-        sd = band.sd if math.isfinite(band.sd) else 0.0
-        sd = max(sd, MIN_RELATIVE_SD * abs(band.mean), 1e-12)
-        mean, low, high = band.mean, band.mean - k * sd, band.mean + k * sd
-        warn_limit = alert_limit = band.mean + sign * k * sd
-        rule = f"outside baseline mean {'+' if sign > 0 else '-'} {k:g} sd"
+        # A trending baseline is judged from its healthiest end, with the spread around its trend.
+        centre = band.centre(worse)
+        sd = band.spread if math.isfinite(band.spread) else 0.0
+        sd = max(sd, MIN_RELATIVE_SD * abs(centre), 1e-12)
+        mean, low, high = centre, centre - k * sd, centre + k * sd
+        warn_limit = alert_limit = centre + sign * k * sd
+        compared = band.compared_with(worse)
+        anchor = "mean" if not band.trending else "trend's " + ("start" if "earliest" in compared else "end")
+        rule = f"outside baseline {anchor} {'+' if sign > 0 else '-'} {k:g} sd"
+        floor = None
         if material is not None:
             kind, amount = material
-            delta = amount if kind == "abs" else abs(amount - 1.0) * abs(band.mean)
-            alert_limit = band.mean + sign * max(k * sd, delta)
+            delta = amount if kind == "abs" else abs(amount - 1.0) * abs(centre)
+            floor = centre + sign * delta
+            alert_limit = centre + sign * max(k * sd, delta)
             what = f"{'+' if sign > 0 else '-'}{amount:g}" if kind == "abs" else f"x{amount:g}"
             rule += f" warns; also a material change ({what}) alerts"
         else:
             rule += " alerts"
+        alert_limit, note = within_range(alert_limit, measure, floor)
+        warn_limit, warn_note = within_range(warn_limit, measure, floor if floor is not None else centre)
+        if warn_note and alert_limit is not None and sign * (warn_limit - alert_limit) > 0:
+            warn_limit = alert_limit
+        low, _ = within_range(low, measure, centre)
+        high, _ = within_range(high, measure, centre)
+        note = note or warn_note
     if fixed:
         warn_limit = float(fixed.get("warn", fixed.get("alert", warn_limit)))
         alert_limit = float(fixed.get("alert", alert_limit if alert_limit is not None else warn_limit))
         rule = f"fixed limits from mlmon.yaml (warn {warn_limit:g}, alert {alert_limit:g})"
     return Limits(warn_limit=warn_limit, alert_limit=alert_limit, rule=rule, baseline_mean=mean,
-                  band_low=low, band_high=high, sd=sd)
+                  band_low=low, band_high=high, sd=sd, note=note, compared_with=compared)
 
 
 def fixed_limits(thresholds: Thresholds, subject: str) -> dict[str, float] | None:
@@ -150,6 +172,9 @@ class Assessment:
     z: float | None = None
     chunks: int | None = None
     baseline_chunks: int | None = None
+    note: str | None = None
+    compared_with: str | None = None
+    trend: str | None = None
 
     @property
     def measure(self) -> Measure:
@@ -160,9 +185,11 @@ def assess(measure: Measure, value: float, band: Band | None, thresholds: Thresh
            chunks: int | None = None) -> Assessment:
     """The window's ``value`` of a figure judged against its baseline band and ``thresholds``."""
     lim = limits(band, measure.worse, margin=thresholds.band_margin, material=measure.material,
-                 fixed=fixed_limits(thresholds, measure.name))
+                 fixed=fixed_limits(thresholds, measure.name), measure=measure.name)
+    trend = band.trend_sentence(measure.phrase) if band is not None else None
     return Assessment(
         subject=measure.name, value=value, status=decide(value, lim.warn_limit, lim.alert_limit, worse=measure.worse),
         method=measure.method, rule=lim.rule, baseline_mean=lim.baseline_mean, band_low=lim.band_low,
         band_high=lim.band_high, warn_limit=lim.warn_limit, alert_limit=lim.alert_limit, z=lim.z(value),
-        chunks=chunks, baseline_chunks=band.n_chunks if band else None)
+        chunks=chunks, baseline_chunks=band.n_chunks if band else None, note=lim.note,
+        compared_with=lim.compared_with, trend=trend)

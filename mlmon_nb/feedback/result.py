@@ -328,11 +328,15 @@ class FeedbackResult:
                 "window_chunks": a.chunks, "baseline_chunks": a.baseline_chunks,
                 "exposures_per_chunk": per_chunk if a.subject in ITEM_SUBJECTS else None,
                 "chunk": self.chunk if a.subject != "training_provenance" else None,
+                "band_note": getattr(a, "note", None), "compared_with": getattr(a, "compared_with", None),
+                "baseline_trend": getattr(a, "trend", None),
             }.items() if v is not None}
             recorder.check("feedback_loop", a.subject, a.status, method=a.method, value=a.value,
                            threshold=a.alert_limit, **extra)
             if a.status != "ok":
                 recorder.finding(finding(a), a.status)
+        for text, status in self.trends():
+            recorder.finding(text, status)
         for text in self.notes:
             recorder.cannot(text)
         recorder.verdict(self.verdict())
@@ -343,8 +347,18 @@ class FeedbackResult:
         })
 
     def verdict(self) -> str:
-        """One plain-words sentence on whether the system is feeding on itself."""
-        return verdict(self.configured, self.checks())
+        """One plain-words sentence on whether the system is feeding on itself (and what the baseline carried)."""
+        text = verdict(self.configured, self.checks())
+        trends = self.trends()
+        return text if not trends else f"{text} {trends[0][0][0].upper()}{trends[0][0][1:]}."
+
+    def trends(self) -> list[tuple[str, str]]:
+        """(sentence, status of its check) for each baseline trend toward a loop: the training data carries one."""
+        out = []
+        for a in sorted(self.checks(), key=lambda a: -SEVERITY[a.status]):
+            if a.trend and ((" rose " in a.trend) == (a.measure.worse == "up")):
+                out.append((f"{a.trend}: the training data already carries a feedback loop", a.status))
+        return out
 
     def sentences(self) -> dict[str, str]:
         """Plain-words readings of the descriptive figures (empty strings where not computed).

@@ -34,9 +34,17 @@ def band_limit(band: Band, floors: tuple[float, float], sigmas: float = BAND_SIG
     >>> round(lim.warn_at, 2), round(lim.alert_at, 2)
     (44.0, 50.0)
     """
-    edge = band.limits(sigmas=sigmas)[1]
-    return Limit("baseline_band", band.mean, band.sd, max(edge, band.mean * (1 + floors[0])),
-                 max(edge, band.mean * (1 + floors[1])))
+    # A baseline whose days trend (traffic growing) is judged from its healthiest (lowest) end.
+    centre = band.centre("up")
+    edge = band.limits(sigmas=sigmas, worse="up")[1]
+    return Limit("baseline_band", centre, band.spread, max(edge, centre * (1 + floors[0])),
+                 max(edge, centre * (1 + floors[1])))
+
+
+def _trend(band: Band | None, what: str) -> dict[str, str]:
+    """The baseline days' trend, for a check's details (empty without one)."""
+    text = band.trend_sentence(what, " ms") if band is not None else None
+    return {"baseline_trend": text, "compared_with": band.compared_with("up")} if text else {}
 
 
 def slo_limit(spec: Mapping[str, Any] | None) -> Limit | None:
@@ -106,7 +114,8 @@ def latency(window: Mapping[str, float | None], daily: pd.DataFrame, bands: Mapp
                     if base else f"Latency {p} is {value:.0f} ms (limit {lim.alert_at:.0f} ms)")
         decisions.append(Decision("operational", f"latency_{p}", status, lim.method, value,
                                   lim.alert_at if status != "warn" else lim.warn_at, None, None, text,
-                                  {"warn_threshold": lim.warn_at, "baseline_mean": lim.mean, "baseline_sd": lim.sd}))
+                                  {"warn_threshold": lim.warn_at, "baseline_mean": lim.mean, "baseline_sd": lim.sd,
+                                   **_trend(band if slo is None else None, f"daily latency {p}")}))
         dlim = daily_limits[p]
         st = [dlim.status(v) if j else "ok" for v, j in zip(daily[p], judged)]
         daily["status"] = [worst([a, b]) for a, b in zip(daily["status"], st)]
