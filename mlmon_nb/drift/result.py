@@ -104,7 +104,7 @@ class FeatureDrift:
     figures: Mapping[str, float] = field(default_factory=dict)
     #: KS's largest gap ``(x, reference ECDF, window ECDF)`` when KS was computed (drawn by the overlay).
     gap: tuple[float, float, float] | None = None
-    #: The parts of the default numeric decision (empty when one statistic decides alone).
+    #: Every statistic of the decision against its band (one for a feature judged by one statistic).
     parts: tuple[Part, ...] = ()
     #: The feature in its own units (:func:`.units.in_units`).
     units: Mapping[str, Any] = field(default_factory=dict)

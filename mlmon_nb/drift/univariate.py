@@ -127,7 +127,7 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
             current_missing=float(pd.Series(current[name]).isna().mean()) if len(current) else 0.0,
             figures={k: float(v.value) for k, v in figures.items()},
             gap=figures["ks"].where if "ks" in figures else None,
-            parts=tuple(parts) if len(parts) > 1 else (), units=units,
+            parts=tuple(parts), units=units,
             tail=figures["tail"].detail if "tail" in figures else None))
     return UnivariateDrift(features=tuple(out), fdr=thr.fdr, baseline=baseline, current=current, over_time=grid,
                            has_importance=bool(imp), statistics=tuple(extra))
