@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 from .archive import incident_windows
 from .catalog import load_run
+from .compare import PREVIOUS_PAGE
 from .files import write_atomic
 from .errors import ArchiveError
 
@@ -35,6 +36,17 @@ def _prefix_ids(page, prefix: str) -> None:
             a["href"] = f"#{prefix}{a['href'][1:]}"
 
 
+def _unlink_outside(page) -> None:
+    """Links to archive pages a bundle does not hold become their text (a dead link helps nobody)."""
+    for a in page.find_all("a", href=True):
+        href = a["href"]
+        if href.startswith(("#", "http://", "https://", "mailto:", "data:")) or a.get("data-run"):
+            continue
+        a.name = "span"
+        del a["href"]
+        a["title"] = f"{href} (in the archive, not in this bundle)"
+
+
 def build_bundle(run_dir: Path) -> str:
     """The bundle of a run folder as HTML text.
 
@@ -51,11 +63,13 @@ def build_bundle(run_dir: Path) -> str:
         raise ArchiveError(f"{run_dir}: not a complete run folder (no index.html)")
     index = _soup(index_path.read_text(encoding="utf-8"))
     names = list(summary["notebooks"])
+    parts = {f"{name}.html": name for name in names}
+    if (run_dir / PREVIOUS_PAGE).is_file():  # the comparison with the previous run travels along
+        parts[PREVIOUS_PAGE] = PREVIOUS_PAGE.removesuffix(".html")
     for a in index.find_all("a", href=True):
         target = a["href"].split("#")[0]
-        stem = target[:-5] if target.endswith(".html") else None
-        if stem in names:
-            a["href"] = f"#nb-{stem}"
+        if target in parts:
+            a["href"] = f"#nb-{parts[target]}"
     page = index.find("div", class_="mlmon-page")
     if page is None:
         raise ArchiveError(f"{index_path}: not an mlmon run index")
@@ -73,6 +87,16 @@ def build_bundle(run_dir: Path) -> str:
         for child in list(body.children):
             section.append(child.extract())
         page.append(section)
+    if PREVIOUS_PAGE in parts:
+        body = _soup((run_dir / PREVIOUS_PAGE).read_text(encoding="utf-8")).find("div", class_="mlmon-page")
+        if body is not None:
+            _prefix_ids(body, "compare-previous--")
+            section = index.new_tag("section", attrs={"id": "nb-compare-previous", "class": "mlmon-bundle-part"})
+            section.append(index.new_tag("hr"))
+            for child in list(body.children):
+                section.append(child.extract())
+            page.append(section)
+    _unlink_outside(page)
     if index.title is not None:
         index.title.string = f"{index.title.string or 'mlmon run'} (all reports)"
     style = index.new_tag("style")

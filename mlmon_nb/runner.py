@@ -470,13 +470,34 @@ def exit_code(summary: Mapping[str, Any], pages: Sequence[Page], fail_on: str) -
     return 0
 
 
+def _kernel_then_warm_up() -> str:
+    """The kernel's name (:func:`ensure_kernel`), then the report export warmed up in a thread.
+
+    The Jupyter machinery (jupyter_client, nbclient, nbformat, papermill) is imported here, in
+    the calling thread, before the warm-up thread imports nbconvert, which shares most of it:
+    two threads importing the same half-initialised package can fail with an ImportError.
+    """
+    with _JUPYTER_IMPORTS:  # runs in threads (mlmon demo, backfills) import it once, one at a time
+        import papermill  # noqa: F401  (lazy: a run's notebooks need it next; imported before the thread)
+        from .report import warm_up  # lazy: nbconvert and jinja2 only when a report is exported
+
+        kernel = ensure_kernel()
+        register_engine()
+        if not _WARMED.is_set():
+            _WARMED.set()
+            threading.Thread(target=warm_up, name="mlmon-report-warm-up", daemon=True).start()
+    return kernel
+
+
+_JUPYTER_IMPORTS = threading.Lock()
+_WARMED = threading.Event()  # one warm-up per process: the export's modules stay imported
+
+
 def _execute_all(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.datetime,
                  say: Progress, show_progress: bool, kernels: KernelPool | None = None) -> list[NotebookOutcome]:
-    from .report import warm_up  # lazy: nbconvert and jinja2 only when a report is exported
-
     # The command waits while notebooks run: prepare the HTML export meanwhile.
-    threading.Thread(target=warm_up, name="mlmon-report-warm-up", daemon=True).start()
-    pool = kernels or KernelPool(ensure_kernel())
+    kernel = _kernel_then_warm_up()
+    pool = kernels or KernelPool(kernel)
     with pool:
         return _execute_each(plan, staging, run_id, generated_at, say, show_progress, pool)
 
@@ -607,10 +628,8 @@ def execute_baseline(plan: RunPlan, progress: Progress | None = None, show_progr
 
     ``kernels`` may hold a kernel already warming up for it (closed at the end).
     """
-    from .report import warm_up  # lazy: nbconvert and jinja2 only when a report is exported
-
-    threading.Thread(target=warm_up, name="mlmon-report-warm-up", daemon=True).start()
-    with kernels or KernelPool(ensure_kernel()) as pool:
+    kernel = _kernel_then_warm_up()
+    with kernels or KernelPool(kernel) as pool:
         return _execute_baseline(plan, say=progress or (lambda msg: None), show_progress=show_progress,
                                  now=now, km=pool.take("baseline"))
 

@@ -351,3 +351,19 @@ def test_the_page_reads_well_in_chromium(weeks, tmp_path):
                 tab.close()
         finally:
             browser.close()
+
+
+def test_a_bundle_carries_the_comparison_and_no_link_out_of_itself(weeks, tmp_path):
+    """``mlmon bundle`` of a window run: the comparison with the previous run is a section of the
+    file, its link points there, and links to archive pages the file does not hold become text."""
+    from mlmon_nb.bundle import write_bundle
+
+    _, _, _, dir_b = weeks
+    out = write_bundle(dir_b, tmp_path / "bundle.html")
+    soup = BeautifulSoup(out.read_text(), "html.parser")
+    assert soup.find(id="nb-compare-previous") is not None
+    hrefs = [a["href"] for a in soup.find_all("a", href=True)]
+    assert "#nb-compare-previous" in hrefs
+    assert [h for h in hrefs if not h.startswith(("#", "http://", "https://", "mailto:"))] == []
+    ids = [el["id"] for el in soup.find_all(id=True)]
+    assert len(ids) == len(set(ids))

@@ -409,3 +409,17 @@ def test_explainability_opens_with_three_plain_sentences_and_names_lime_once(wee
     assert "LIME" in methods and ("LIME" not in rest or "Cross-check with LIME" in rest)
     headers = [h.strip() for h in re.findall(r"<th[^>]*>([^<]*)</th>", page.split("How the model responds where")[-1])]
     assert "device level" in headers and "region" not in headers  # the demo's drifted device, by its levels
+
+
+def test_latency_histogram_draws_no_open_bin_and_names_its_share(recwarn):
+    """The baseline's latency histogram: the open "inf" bin has no width (inf - inf once printed a
+    RuntimeWarning with a source path into the report); it is named in the legend instead."""
+    from mlmon_nb.plots.baseline import latency_histogram
+
+    fig = latency_histogram({"10": 5, "20": 50, "40": 43, "inf": 2}, {"p50": 18.0, "p95": 35.0})
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert "2.00% of requests above 40 ms (not drawn)" in labels
+    bars = fig.axes[0].patches
+    assert len(bars) == 3 and all(np.isfinite(b.get_width()) for b in bars)
+    assert abs(sum(b.get_height() for b in bars) - 98.0) < 1e-9  # shares of all requests, overflow included
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -104,12 +104,23 @@ def importance_bars(importance: dict[str, float], method: str, title: str = "Fea
 
 
 def latency_histogram(hist: dict[str, int], p: dict[str, float], title: str = "Latency in the baseline window"):
-    """Latency histogram (DuckDB bins) with p50/p95/p99 marked."""
+    """Latency histogram (DuckDB bins) with p50/p95/p99 marked.
+
+    ``hist`` maps each bin's upper edge in ms to its count; the open last bin ("inf") is not
+    drawn (it has no width) but its share is named in the legend.
+    """
     fig, ax = _fig()
-    edges = [float(k) for k in hist]
-    counts = np.array(list(hist.values()), dtype=float)
-    widths = np.diff([0.0] + edges)
-    ax.bar(np.array(edges) - widths, counts / counts.sum() * 100, width=widths, align="edge", color=REF_COLOR)
+    finite = [(float(k), v) for k, v in hist.items() if k != "inf"]
+    edges = np.array([k for k, _ in finite])
+    counts = np.array([v for _, v in finite], dtype=float)
+    total = counts.sum() + float(hist.get("inf", 0))
+    widths = np.diff(np.concatenate([[0.0], edges]))
+    if total > 0 and len(edges):
+        ax.bar(edges - widths, counts / total * 100, width=widths, align="edge", color=REF_COLOR,
+               label="requests per bin")
+    over = float(hist.get("inf", 0))
+    if over and len(edges):
+        ax.plot([], [], " ", label=f"{over / total:.2%} of requests above {edges[-1]:,.0f} ms (not drawn)")
     for k, ls in (("p50", "-"), ("p95", "--"), ("p99", ":")):
         if p.get(k) is not None:
             ax.axvline(p[k], color="#c62828", ls=ls, lw=1, label=f"{k} = {p[k]:.0f} ms")
