@@ -171,6 +171,54 @@ class Thresholds:
                                   f"monitored: {', '.join(known)}")
 
 
+ENGINES = ("duckdb", "spark")
+SPARK_CONNECT_PORT = 15002
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Where a model's aggregations run: ``engine`` at the top level or under ``models.<m>``.
+
+    Attributes
+    ----------
+    name : {"duckdb", "spark"}
+    master : str, optional
+        Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn``, ``k8s://...``); with neither
+        ``master`` nor ``remote`` Spark takes what ``spark-submit`` (or ``SPARK_REMOTE``) set.
+    remote : str, optional
+        Spark Connect URL (``sc://host:15002``).
+    conf : mapping
+        Spark settings (``spark.executor.memory: 4g``), values as text.
+    key : str
+        The key path it was configured at, for messages (``engine``, ``models.m.engine``).
+    """
+
+    name: str = "duckdb"
+    master: str | None = None
+    remote: str | None = None
+    conf: Mapping[str, str] = field(default_factory=dict)
+    key: str = "engine"
+
+    @property
+    def shown(self) -> str:
+        """How messages name it: ``duckdb``, ``spark (master local[2])``, ``spark (remote sc://h:15002)``."""
+        if self.name != "spark":
+            return self.name
+        if self.remote:
+            return f"spark (remote {redact_url(self.remote)})"
+        return f"spark (master {self.master})" if self.master else "spark"
+
+
+@dataclass(frozen=True)
+class CatalogTable:
+    """Logs that are a table of the Spark catalog (``logs: {table: db.events}``)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """One monitored model as declared under ``models.<name>``."""
@@ -181,7 +229,7 @@ class ModelConfig:
     prediction: str
     target: str
     reference: Path
-    logs: Path
+    logs: Path | str | CatalogTable  # a path; a URI (s3a://...) or CatalogTable with engine spark only
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     labels: LabelsConfig | None = None
     version_column: str | None = None
@@ -194,6 +242,7 @@ class ModelConfig:
     decision_threshold: float = 0.5
     positive_class: str | None = None
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    engine: EngineConfig | None = None  # None: the project's
 
 
 @dataclass(frozen=True)
@@ -279,6 +328,11 @@ class Project:
     models: Mapping[str, ModelConfig]
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     max_window_days: int = MAX_WINDOW_DAYS
+    engine: EngineConfig = field(default_factory=EngineConfig)
+
+    def engine_of(self, model: str) -> EngineConfig:
+        """The engine of a model: its own ``engine``, else the project's (DuckDB by default)."""
+        return self.model(model).engine or self.engine
 
     @property
     def root(self) -> Path:
@@ -383,7 +437,14 @@ def load_project(path: str | Path) -> Project:
     values = ys.check_block(document, _PROJECT, where)
     project = Project(path=file, archive=values["archive"], models=values["models"],
                       alerts=values.get("alerts") or AlertsConfig(),
-                      max_window_days=values.get("max_window_days", MAX_WINDOW_DAYS))
+                      max_window_days=values.get("max_window_days", MAX_WINDOW_DAYS),
+                      engine=values.get("engine") or EngineConfig())
+    for name, mcfg in project.models.items():
+        if not isinstance(mcfg.logs, Path) and project.engine_of(name).name != "spark":
+            what = f"the catalog table {mcfg.logs}" if isinstance(mcfg.logs, CatalogTable) else f"the URI {mcfg.logs}"
+            where.child("models").child(name).child("logs").fail(
+                "a path of parquet/CSV files", got=what,
+                note="a catalog table or a URI is read by the Spark engine only (engine: {spark: {...}})")
     logger.debug("loaded %s: models %s", file, ", ".join(project.models))
     return project
 
@@ -528,6 +589,57 @@ def _scalar_text(value: Any, where: ys.Where) -> str:
     return str(value)
 
 
+def _logs_check(value: Any, where: ys.Where) -> Path | str | CatalogTable:
+    what = "a path (relative to the project file), a URI (s3a://..., with engine spark) or {table: db.events}"
+    if isinstance(value, dict):
+        values = ys.check_block(value, {"table": ys.Key(ys.string_check("a catalog table name, e.g. db.events"),
+                                                        required=True)}, where)
+        name = values["table"].strip()
+        if not ys.TABLE_NAME.fullmatch(name):
+            where.child("table").fail("a catalog table name: [catalog.][database.]table of letters, digits and _",
+                                      values["table"])
+        return CatalogTable(name)
+    if isinstance(value, str) and ys.URI.fullmatch(value.strip()) and not value.strip().startswith("file://"):
+        return value.strip()
+    if not isinstance(value, str) or not value.strip():
+        where.fail(what, value)
+    return ys.PATH.convert(value, where)
+
+
+_SPARK = {
+    "master": ys.Key(ys.SPARK_MASTER),
+    "remote": ys.Key(ys.SPARK_REMOTE),
+    "conf": ys.Key(ys.SPARK_CONF),
+}
+_ENGINE_WHAT = "duckdb, spark, or a mapping {spark: {master or remote, conf}}"
+
+
+def _engine_check(value: Any, where: ys.Where) -> EngineConfig:
+    if isinstance(value, str):
+        if value not in ENGINES:
+            close = difflib.get_close_matches(value, ENGINES, n=1)
+            where.fail(_ENGINE_WHAT, value, note=f"did you mean {close[0]!r}?" if close else "")
+        return EngineConfig(name=value, key=where.path)
+    if not isinstance(value, dict) or len(value) != 1:
+        where.fail(_ENGINE_WHAT, value)
+    (name, body), = value.items()
+    if name not in ENGINES:
+        close = difflib.get_close_matches(str(name), ENGINES, n=1)
+        where.child(name).fail(f"one engine: {', '.join(ENGINES)}", got=f"unknown engine {name!r}",
+                               note=f"did you mean {close[0]!r}?" if close else "")
+    inner = where.child(name)
+    if name == "duckdb":
+        ys.check_block(body or {}, {}, inner)
+        return EngineConfig(name="duckdb", key=where.path)
+    values = ys.check_block(body or {}, _SPARK, inner)
+    if "master" in values and "remote" in values:
+        inner.fail("one of master (a Spark cluster) or remote (Spark Connect)", got="both")
+    return EngineConfig(name="spark", master=values.get("master"), remote=values.get("remote"),
+                        conf=values.get("conf", {}), key=inner.path)
+
+
+ENGINE = ys.Check(_ENGINE_WHAT, _engine_check)
+
 _MODEL = {
     "task": ys.Key(ys.choice_check(TASKS), required=True),
     "timestamp": ys.Key(ys.COLUMN, required=True),
@@ -535,7 +647,8 @@ _MODEL = {
     "target": ys.Key(ys.COLUMN, required=True),
     "features": ys.Key(ys.block_check(_FEATURES, _make_features)),
     "reference": ys.Key(ys.PATH, required=True),
-    "logs": ys.Key(ys.PATH, required=True),
+    "logs": ys.Key(ys.Check("a path, a URI (engine spark) or {table: db.events} (engine spark)", _logs_check),
+                   required=True),
     "labels": ys.Key(ys.block_check(_LABELS, ys.dataclass_of(LabelsConfig))),
     "version_column": ys.Key(ys.COLUMN),
     "versions": ys.Key(
@@ -557,6 +670,7 @@ _MODEL = {
     "baseline": ys.Key(ys.block_check(_BASELINE, ys.dataclass_of(BaselineConfig))),
     "decision_threshold": ys.Key(ys.number_check("a number between 0 and 1 (exclusive)", lambda x: 0 < x < 1)),
     "positive_class": ys.Key(ys.Check("the target value meaning positive (a string or number)", _scalar_text)),
+    "engine": ys.Key(ENGINE),
 }
 
 def _url_check(value: Any, where: ys.Where) -> str:
@@ -629,6 +743,7 @@ _PROJECT = {
     "archive": ys.Key(ys.Check("a folder for the archive (not a system folder)", _archive_check), required=True),
     "alerts": ys.Key(ys.block_check(_ALERTS, ys.dataclass_of(AlertsConfig))),
     "max_window_days": ys.Key(ys.integer_check("a whole number of days from 1 to 3660", 1, 3660)),
+    "engine": ys.Key(ENGINE),
     "models": ys.Key(
         ys.entries_check(
             "a non-empty mapping of model name -> model",

@@ -81,12 +81,39 @@ def non_feature_columns(model: ModelConfig) -> list[str]:
     return [c for c in cols if c]
 
 
-def model_features(model: ModelConfig, con: duckdb.DuckDBPyConnection | None = None) -> FeaturesConfig:
-    """The model's monitored features: configured, or inferred from the reference."""
+def model_features(model: ModelConfig, con: duckdb.DuckDBPyConnection | None = None, *,
+                   reference_types: dict[str, str] | None = None) -> FeaturesConfig:
+    """The model's monitored features: configured, or inferred from the reference.
+
+    ``reference_types`` (column -> DuckDB type) replaces DuckDB's look at the reference file
+    when an engine has already read the reference's schema (Spark).
+    """
     if model.features.numeric or model.features.categorical:
         return model.features
-    ref = resolve_source(model.reference, f"models.{model.name}.reference")
-    return infer_features(describe(ref, con), non_feature_columns(model))
+    if reference_types is None:
+        ref = resolve_source(model.reference, f"models.{model.name}.reference")
+        reference_types = describe(ref, con)
+    return infer_features(reference_types, non_feature_columns(model))
+
+
+@dataclass(frozen=True)
+class Relation:
+    """What a window or reference query reads: a table expression, its columns' DuckDB types and
+    where it was configured (for messages).
+
+    DuckDB reads a :class:`Source`'s files (:func:`source_relation`); another engine passes a view
+    it registered, with its columns' types spelled as DuckDB names (Spark), and gets the same SQL.
+    """
+
+    sql: str
+    types: dict[str, str]
+    where: str
+    path: str
+
+
+def source_relation(source: Source, con: duckdb.DuckDBPyConnection | None = None) -> Relation:
+    """The DuckDB scan of a source's files, with its columns' types."""
+    return Relation(sql=source.relation, types=describe(source, con), where=source.where, path=str(source.path))
 
 
 @dataclass
@@ -116,7 +143,8 @@ class Table:
         return len(self.frame)
 
 
-def _check_features(types: dict[str, str], features: FeaturesConfig, source: Source, model: ModelConfig) -> None:
+def _check_features(types: dict[str, str], features: FeaturesConfig, source: Source | Relation,
+                    model: ModelConfig) -> None:
     known = ", ".join(list(types)[:30])
     for group, names in (("numeric", features.numeric), ("categorical", features.categorical)):
         for name in names:
@@ -182,6 +210,13 @@ def _to_frame(rel: duckdb.DuckDBPyRelation, source: Source, timestamp: str | Non
         table = fetch()
     except duckdb.Error as exc:
         raise friendly_error(exc, source) from exc
+    return table_frame(table, source, timestamp, features)
+
+
+def table_frame(table: pa.Table, source: Source | Relation, timestamp: str | None,
+                features: FeaturesConfig) -> pd.DataFrame:
+    """Rows fetched as Arrow as the DataFrame :func:`read_window` gives: timestamps in UTC,
+    categorical features as ``category`` (levels sorted), numeric features as ``float64``."""
     df = _arrow_to_frame(table, set(features.categorical))
     del table
     if timestamp and timestamp in df.columns:
@@ -276,50 +311,76 @@ class _WindowQuery:
 
 def _window_query(model: ModelConfig, start: dt.datetime, end: dt.datetime, version: str | None,
                   columns: Sequence[str] | None, labels: bool, con) -> _WindowQuery:
-    start, end = _utc(start), _utc(end)
     source = resolve_source(model.logs, f"models.{model.name}.logs")
-    types = describe(source, con)
-    features = model_features(model, con)
+    label_rel = None
+    if labels and model.labels:
+        label_rel = source_relation(resolve_source(model.labels.path, f"models.{model.name}.labels.path"), con)
+    return window_query(model, start, end, version, columns, logs=source_relation(source, con), labels=label_rel,
+                        features=model_features(model, con), source=source)
+
+
+def window_query(model: ModelConfig, start: dt.datetime, end: dt.datetime, version: str | None,
+                 columns: Sequence[str] | None, *, logs: Relation, labels: Relation | None,
+                 features: FeaturesConfig, source: Source | None = None) -> _WindowQuery:
+    """The SQL (DuckDB's dialect) of a window's rows: columns checked and cast, the time window and
+    serving version filtered, late labels left-joined by key, the target mapped.
+
+    One definition for every engine: DuckDB runs it over a source's files, Spark (transpiled) over
+    the views it registered for the logs and labels.
+
+    Raises
+    ------
+    DataError
+        Missing columns or unusable column types, naming the key and the source.
+    """
+    start, end = _utc(start), _utc(end)
+    types = logs.types
     if model.timestamp not in types:
-        raise DataError(f"{source.where}: timestamp column {model.timestamp!r} "
-                        f"(models.{model.name}.timestamp) not found in {source.path}")
+        raise DataError(f"{logs.where}: timestamp column {model.timestamp!r} "
+                        f"(models.{model.name}.timestamp) not found in {logs.path}")
     ts_type = types[model.timestamp]
     if not (_is_timestamp(ts_type) or ts_type.upper().startswith("VARCHAR")):
-        raise DataError(f"{source.where}: timestamp column {model.timestamp!r} is {ts_type} in "
-                        f"{source.path}; expected a timestamp")
-    _check_features(types, features, source, model)
+        raise DataError(f"{logs.where}: timestamp column {model.timestamp!r} is {ts_type} in "
+                        f"{logs.path}; expected a timestamp")
+    _check_features(types, features, logs, model)
     if model.prediction not in types:
-        raise DataError(f"{source.where}: prediction column {model.prediction!r} "
-                        f"(models.{model.name}.prediction) not found in {source.path}")
+        raise DataError(f"{logs.where}: prediction column {model.prediction!r} "
+                        f"(models.{model.name}.prediction) not found in {logs.path}")
     wanted = list(columns) if columns is not None else window_columns(model, features)
     conditions = [time_filter(model.timestamp, ts_type, start, end)]
     if version is not None and model.version_column:
         if model.version_column not in types:
-            raise DataError(f"{source.where}: version column {model.version_column!r} "
-                            f"(models.{model.name}.version_column) not found in {source.path}")
+            raise DataError(f"{logs.where}: version column {model.version_column!r} "
+                            f"(models.{model.name}.version_column) not found in {logs.path}")
         conditions.append(f"CAST({quote(model.version_column)} AS VARCHAR) = {literal(version)}")
     present = [c for c in wanted if c in types]
-    sql = (f"SELECT {', '.join(_select_list(types, present, features))} FROM {source.relation} "
+    sql = (f"SELECT {', '.join(_select_list(types, present, features))} FROM {logs.sql} "
            f"WHERE {' AND '.join(conditions)}")
-    if labels and model.labels:
-        sql = _join_labels(con, sql, model, types, present)
+    order = present
+    if labels is not None:
+        sql = _join_labels(sql, model, types, present, labels)
+        order = [c for c in present if c != model.target] + [model.target]  # the join's output order
         if model.target not in present:
             present.append(model.target)
-    mapped = _map_target(sql, model) if model.target in present else sql
-    return _WindowQuery(sql=mapped, raw_sql=sql, source=source, features=features, columns=tuple(present),
+    mapped = _map_target(sql, model, order) if model.target in present else sql
+    return _WindowQuery(sql=mapped, raw_sql=sql, source=source or logs, features=features, columns=tuple(present),
                         start=start, end=end)
 
 
 BINARY_VALUES = frozenset({"0", "1", "0.0", "1.0", "true", "false"})
 
 
-def _map_target(sql: str, model: ModelConfig) -> str:
-    """The query with a binary target mapped to 1/0 by ``positive_class`` (when configured)."""
+def _map_target(sql: str, model: ModelConfig, columns: Sequence[str]) -> str:
+    """The query with a binary target mapped to 1/0 by ``positive_class`` (when configured).
+
+    The columns are listed (no ``* REPLACE``) so that the text transpiles to other dialects.
+    """
     if model.task != "binary_classification" or model.positive_class is None:
         return sql
     t = quote(model.target)
-    return (f"SELECT * REPLACE (CASE WHEN {t} IS NULL THEN NULL WHEN CAST({t} AS VARCHAR) = "
-            f"{literal(model.positive_class)} THEN 1 ELSE 0 END AS {t}) FROM ({sql})")
+    cols = [f"CASE WHEN {t} IS NULL THEN NULL WHEN CAST({t} AS VARCHAR) = {literal(model.positive_class)} "
+            f"THEN 1 ELSE 0 END AS {t}" if c == model.target else quote(c) for c in columns]
+    return f"SELECT {', '.join(cols)} FROM ({sql}) AS __rows"
 
 
 def check_target(con, model: ModelConfig, sql: str, where: str) -> None:
@@ -453,10 +514,9 @@ def read_window(
                  labelled_rows=labelled, features=q.features)
 
 
-def _join_labels(con, sql: str, model: ModelConfig, types: dict[str, str], present: list[str]):
+def _join_labels(sql: str, model: ModelConfig, types: dict[str, str], present: list[str], lab: Relation) -> str:
     """Left-join late labels by key; labels win over a target already in the logs."""
-    lab = resolve_source(model.labels.path, f"models.{model.name}.labels.path")
-    ltypes = describe(lab, con)
+    ltypes = lab.types
     key, target = model.labels.key, model.target
     for col, what in ((key, "labels.key"), (target, "target")):
         if col not in ltypes:
@@ -466,7 +526,7 @@ def _join_labels(con, sql: str, model: ModelConfig, types: dict[str, str], prese
         raise DataError(f"models.{model.name}.logs: label key {key!r} (models.{model.name}.labels.key) "
                         f"not found in the logs")
     qk, qt = quote(key), quote(target)
-    labels_sql = f"SELECT {qk} AS __k, last({qt}) AS __y FROM {lab.relation} GROUP BY {qk}"
+    labels_sql = f"SELECT {qk} AS __k, last({qt}) AS __y FROM {lab.sql} GROUP BY {qk}"
     cols = [f"w.{quote(c)}" for c in present if c != target]
     if target in types:
         cols.append(f"coalesce(l.__y, w.{qt}) AS {qt}")
@@ -474,6 +534,25 @@ def _join_labels(con, sql: str, model: ModelConfig, types: dict[str, str], prese
         cols.append(f"l.__y AS {qt}")
     return (f"SELECT {', '.join(cols)} FROM ({sql}) w "
             f"LEFT JOIN ({labels_sql}) l ON CAST(w.{qk} AS VARCHAR) = CAST(l.__k AS VARCHAR)")
+
+
+def reference_query(model: ModelConfig, ref: Relation, features: FeaturesConfig,
+                    columns: Sequence[str] | None = None) -> tuple[str, list[str]]:
+    """The SQL (DuckDB's dialect) of the reference's rows and the columns it returns: features
+    checked and cast, the target mapped. One definition for every engine, as :func:`window_query`.
+
+    Raises
+    ------
+    DataError
+        Missing feature columns or unusable column types.
+    """
+    _check_features(ref.types, features, ref, model)
+    wanted = list(columns) if columns is not None else window_columns(model, features)
+    present = [c for c in wanted if c in ref.types]
+    sql = f"SELECT {', '.join(_select_list(ref.types, present, features))} FROM {ref.sql}"
+    if model.target in present:
+        sql = _map_target(sql, model, present)
+    return sql, present
 
 
 def read_reference(model: ModelConfig, *, columns: Sequence[str] | None = None,
@@ -490,14 +569,10 @@ def read_reference(model: ModelConfig, *, columns: Sequence[str] | None = None,
     """
     con = con or connect()
     source = resolve_source(model.reference, f"models.{model.name}.reference")
-    types = describe(source, con)
-    features = model_features(model, con)
-    _check_features(types, features, source, model)
-    wanted = list(columns) if columns is not None else window_columns(model, features)
-    present = [c for c in wanted if c in types]
-    sql = f"SELECT {', '.join(_select_list(types, present, features))} FROM {source.relation}"
-    if model.target in present:
-        sql = _map_target(sql, model)
+    ref = source_relation(source, con)
+    types = ref.types
+    features = model_features(model, con, reference_types=types)
+    sql, present = reference_query(model, ref, features, columns)
 
     def fingerprint() -> str:
         return _fingerprint(con, sql, present, "reference")
@@ -628,7 +703,7 @@ def reference_stats(project: Project, model: ModelConfig,
     if model.target in present:
         check_target(con, model, sql, source.where)
     try:
-        return int(n), _fingerprint(con, _map_target(sql, model) if model.target in present else sql, present,
-                                    "reference")
+        return int(n), _fingerprint(con, _map_target(sql, model, present) if model.target in present else sql,
+                                    present, "reference")
     except duckdb.Error as exc:
         raise friendly_error(exc, source) from exc

@@ -325,6 +325,48 @@ def window_check(value: Any, where: Where) -> tuple[dt.datetime, dt.datetime]:
 WINDOW = Check("a window START/END of ISO dates or datetimes", window_check)
 
 
+# --------------------------------------------------------------------------
+# Engines (mlmon_nb.config's engine block) and where logs live.
+
+URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
+LOCAL_MASTER = re.compile(r"local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?|local-cluster\[[0-9]+,\s*[0-9]+,\s*[0-9]+\]")
+CLUSTER_MASTER = re.compile(r"spark://[^\s/:,]+(:[0-9]+)?(,[^\s/:,]+(:[0-9]+)?)*|yarn|(k8s|mesos)://\S+")
+SPARK_REMOTE_URL = re.compile(r"sc://[^\s/:]+(:[0-9]+)?(/;\S*)?")
+
+
+def spark_master_check(value: Any, where: Where) -> str:
+    if not isinstance(value, str) or not (LOCAL_MASTER.fullmatch(value) or CLUSTER_MASTER.fullmatch(value)):
+        where.fail("a Spark master URL: local[2], local[*], spark://host:7077, yarn or k8s://https://host:port", value)
+    return value
+
+
+def spark_remote_check(value: Any, where: Where) -> str:
+    if not isinstance(value, str) or not SPARK_REMOTE_URL.fullmatch(value):
+        where.fail("a Spark Connect URL sc://host[:port] (port 15002 by default)", value)
+    return value
+
+
+def spark_conf_check(value: Any, where: Where) -> dict[str, str]:
+    if not isinstance(value, dict):
+        where.fail("a mapping of Spark setting -> value, e.g. {spark.executor.memory: 4g}", value)
+    out = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.strip():
+            where.fail("Spark setting names (strings)", key)
+        if isinstance(item, bool):
+            item = "true" if item else "false"
+        elif not isinstance(item, (str, int, float)) or item == "":
+            where.child(key).fail("a string, number or true/false", item)
+        out[key] = str(item)
+    return out
+
+
+SPARK_MASTER = Check("a Spark master URL", spark_master_check)
+SPARK_REMOTE = Check("a Spark Connect URL sc://host:port", spark_remote_check)
+SPARK_CONF = Check("a mapping of Spark settings", spark_conf_check)
+
+
 def name_check(kind: str) -> Check:
     """Model and version names: they become folder names inside the archive."""
     what = f"a {kind} name matching {NAME_PATTERN}"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "mlmon_nb"
-LOW = {"errors", "alertable", "chunks", "config", "yamlschema", "windows", "redact", "rules", "stats", "metrics",
+LOW = {"errors", "alertable", "engines", "chunks", "config", "yamlschema", "windows", "redact", "rules", "stats", "metrics",
        "profiles", "provenance", "data", "models", "checks", "display", "baseline", "resources", "files", "journal",
        "expressions", "parameters", "sources", "diagnosis", "preflight", "shape", "multitest", "summary",
        "__init__"}

@@ -251,11 +251,11 @@ def test_yaml_that_safe_load_would_get_wrong(tmp_path, text, expected):
 @pytest.mark.parametrize(
     ("document", "expected"),
     [
-        ([1, 2], "top level: expected a mapping with the keys archive, alerts, max_window_days, models, got list ([1, 2])"),
-        ("", "top level: expected a mapping with the keys archive, alerts, max_window_days, models, got an empty file"),
+        ([1, 2], "top level: expected a mapping with the keys archive, alerts, max_window_days, engine, models, got list ([1, 2])"),
+        ("", "top level: expected a mapping with the keys archive, alerts, max_window_days, engine, models, got an empty file"),
         (
             "just text",
-            "top level: expected a mapping with the keys archive, alerts, max_window_days, models, got string ('just text')",
+            "top level: expected a mapping with the keys archive, alerts, max_window_days, engine, models, got string ('just text')",
         ),
     ],
 )
