@@ -377,3 +377,63 @@ def test_demo_notebook_week_4_is_quiet_and_week_5_alerts_with_since(demo):
     assert html.count("data:image/png;base64,") >= 7
     artefact = json.loads((run_dir / "artefacts" / "data_drift.json").read_text())["artefacts"]["data_drift"]
     assert set(artefact["alerting_features"]) == {"price", "device"}
+
+
+# --------------------------------------------------------------------------- the summary path (issue 17)
+
+def _checks(ctx, dd) -> dict[tuple[str, str], str]:
+    rec = Recorder("data_drift", None)
+    dd.record(rec)
+    return {(c.kind, c.subject): c.status for c in rec.checks}
+
+
+def _both_paths(project_path, model, version, window):
+    """(in-memory checks, summary checks, summary DataDrift) of one data_drift window."""
+    import mlmon_nb as mn
+
+    out = []
+    for summarise in (False, True):
+        ctx = mn.open_window(project_path, model, version, window, notebook="data_drift", reference_rows=False,
+                             summarise=summarise)
+        assert (ctx.scan is not None) is summarise and (ctx.current.frame.empty is summarise)
+        dd = drift.analyse(ctx)
+        out.append((_checks(ctx, dd), dd))
+    return out[0][0], out[1][0], out[1][1]
+
+
+def test_summary_path_gives_the_in_memory_checks_on_a_demo_window(demo):
+    start, end = demo.windows[4]  # week 5: price and device drifted
+    memory, summary, dd = _both_paths(demo.project_path, demo.model, demo.version,
+                                      f"{start.isoformat()}/{end.isoformat()}")
+    assert summary == memory
+    assert dd.univariate.over_time is not None and dd.notes[0].startswith("Summary mode")
+    ks = dd.univariate.get("price").parts[0]
+    assert ks.method == "ks"
+
+
+@pytest.fixture(scope="module")
+def planted_project(tmp_path_factory):
+    """A project whose reference is healthy, week 1 of its logs the same (null), week 2 with price moved 0.5 sd."""
+    from mlmon_nb.runner import execute_baseline, prepare_baseline
+    from conftest import make_frame
+
+    root = tmp_path_factory.mktemp("planted")
+    rng = np.random.default_rng(11)
+    (root / "data/logs").mkdir(parents=True)
+    make_frame(8000, "2026-08-01", rng, freq_minutes=5).to_parquet(root / "data/reference.parquet")
+    null = make_frame(6000, "2026-09-07", rng, freq_minutes=1.68)
+    sd = float(np.std(rng.lognormal(3.5, 0.4, 100_000)))
+    shifted = make_frame(6000, "2026-09-14", rng, freq_minutes=1.68, shift=0.5 * sd)
+    pd.concat([null, shifted]).to_parquet(root / "data/logs/part-0.parquet")
+    path = write_project(root, model_extra={"chunk": "1d"})
+    outcome = execute_baseline(prepare_baseline(path, "m", "1"))
+    assert outcome.exit_code == 0
+    return path
+
+
+@pytest.mark.parametrize("window,alerting", [("2026-09-07/2026-09-14", set()),
+                                             ("2026-09-14/2026-09-21", {"price"})])
+def test_summary_path_on_a_planted_shift_and_a_null_window(planted_project, window, alerting):
+    memory, summary, dd = _both_paths(planted_project, "m", "1", window)
+    assert summary == memory
+    assert {s for (k, s), st in summary.items() if k == "feature_drift" and st == "alert"} == alerting

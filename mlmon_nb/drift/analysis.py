@@ -15,6 +15,7 @@ from .multivariate import multivariate
 from .prediction import prediction_drift, window_scores
 from .quality import missing_rates
 from .result import DataDrift
+from .summarised import analyse_scan
 from .univariate import univariate
 
 
@@ -32,14 +33,20 @@ def analyse(ctx, *, seed: int = 0, statistics: Sequence[str] | str = (), multiva
     multivariate_checks : bool
         Run the domain classifier and PCA reconstruction.
 
+    A context opened in summary mode (``ctx.scan`` set: a window above
+    :data:`mlmon_nb.summary.SUMMARISE_ABOVE` rows, or an engine other than DuckDB) is analysed by
+    :func:`mlmon_nb.drift.summarised.analyse_scan`: one aggregation pass and a bounded sample.
+
     Returns
     -------
     DataDrift
         Its ``notes`` say what could not be done and what it needs.
     """
-    rng = np.random.default_rng(seed)
     if isinstance(statistics, str):
         statistics = [s.strip() for s in statistics.split(",") if s.strip()]
+    if getattr(ctx, "scan", None) is not None:  # opened in summary mode: the window is never read into memory
+        return analyse_scan(ctx, seed=seed, statistics=statistics, multivariate_checks=multivariate_checks)
+    rng = np.random.default_rng(seed)
     base = ctx.baseline
     frame = ctx.frame
     mcfg = ctx.model

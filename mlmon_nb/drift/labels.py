@@ -49,18 +49,32 @@ def label_drift(baseline: Baseline, labels, *, task: str, subject: str,
         return LabelDrift(subject=subject, method="ks", value=st.value, reference=None, low=None,
                           high=effective(None, alert), p_value=st.p_value, status=status, labelled=len(y),
                           rows=n_rows, shares=shares)
-    keys = _label_keys(y)
+    return label_counts_drift(baseline, _label_keys(y).value_counts(), n_rows, task=task, subject=subject,
+                              thresholds=thr)
+
+
+def label_counts_drift(baseline: Baseline, counts: pd.Series, n_rows: int, *, task: str, subject: str,
+                       thresholds: Thresholds | None = None) -> LabelDrift | None:
+    """:func:`label_drift` of a classifier from label counts (keys as the baseline spells them) among ``n_rows``.
+
+    None when nothing is labelled or the baseline has no target profile.
+    """
+    thr = thresholds if thresholds is not None else Thresholds()
+    tp = baseline.manifest.get("target_profile")
+    counts = counts[counts > 0].astype(float)
+    if counts.sum() == 0 or not tp:
+        return None
+    labelled = int(counts.sum())
     ref_shares = pd.Series(tp["frequencies"], dtype=float)
-    counts = keys.value_counts().astype(float)
     levels = list(dict.fromkeys([*ref_shares.index, *counts.index]))
     table = pd.DataFrame({"label": levels, "baseline": ref_shares.reindex(levels, fill_value=0.0).to_numpy(),
                           "window": (counts.reindex(levels, fill_value=0.0) / counts.sum()).to_numpy()})
     if task == "binary_classification" and set(ref_shares.index) <= {"0", "1"}:
         p0 = float(ref_shares.get("1", 0.0))
         k = int(counts.get("1", 0))
-        st = stats.binomial_rate(k, len(y), p0)
+        st = stats.binomial_rate(k, labelled, p0)
         warn, alert = floors(thr, "positive_rate")
-        lo_b, hi_b = band_limits(baseline.band("performance", "positive_rate", "all"), len(y),
+        lo_b, hi_b = band_limits(baseline.band("performance", "positive_rate", "all"), labelled,
                                  sigmas(thr.band_margin))
         hi = min(max(hi_b if hi_b is not None else p0, p0 * (1 + alert)), 1.0)  # a rate stays in [0, 1]
         lo = max(min(lo_b if lo_b is not None else p0, p0 * (1 - alert)), 0.0)
@@ -68,12 +82,12 @@ def label_drift(baseline: Baseline, labels, *, task: str, subject: str,
         outside_band = hi_b is None or st.value > hi_b or st.value < lo_b
         status = decide(rel, warn, alert, outside=outside_band, significant=significant(st.p_value, thr.fdr))
         return LabelDrift(subject=subject, method="positive_rate", value=st.value, reference=p0, low=lo, high=hi,
-                          p_value=st.p_value, status=status, labelled=len(y), rows=n_rows, shares=table)
-    st = stats.shares_goodness_of_fit(table["window"].to_numpy() * len(y), table["baseline"].to_numpy())
+                          p_value=st.p_value, status=status, labelled=labelled, rows=n_rows, shares=table)
+    st = stats.shares_goodness_of_fit(table["window"].to_numpy() * labelled, table["baseline"].to_numpy())
     warn, alert = floors(thr, "class_shares")
     status = decide(st.value, warn, alert, outside=beyond(st.value, None), significant=significant(st.p_value, thr.fdr))
     return LabelDrift(subject=subject, method="class_shares", value=st.value, reference=0.0, low=None,
-                      high=effective(None, alert), p_value=st.p_value, status=status, labelled=len(y), rows=n_rows,
+                      high=effective(None, alert), p_value=st.p_value, status=status, labelled=labelled, rows=n_rows,
                       shares=table)
 
 

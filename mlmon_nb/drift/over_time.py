@@ -38,15 +38,9 @@ def over_time(baseline: Baseline, current: pd.DataFrame, rules: Mapping[str, Rul
     conservative.
     """
     ts = pd.to_datetime(current[timestamp], utc=True)
-    length = parse_chunk(chunk, "chunk")
     t0 = to_utc(start) if start is not None else ts.min().floor("D")
     t1 = to_utc(end) if end is not None else ts.max() + pd.Timedelta(microseconds=1)
-    n_chunks = max(1, math.ceil((t1 - t0) / length))
-    notes = []
-    if n_chunks > MAX_CHUNKS:
-        factor = math.ceil(n_chunks / MAX_CHUNKS)
-        notes.append(f"{n_chunks} chunks of {chunk} would not be readable: merged {factor} at a time.")
-        length, n_chunks = length * factor, math.ceil(n_chunks / factor)
+    length, n_chunks, notes = chunking(chunk, t0, t1)
     idx = ((ts - t0) // length).to_numpy()
     order = np.argsort(idx, kind="stable")  # the window is read in time order: usually the identity
     bounds = np.searchsorted(idx[order], np.arange(n_chunks + 1))
@@ -100,6 +94,26 @@ def over_time(baseline: Baseline, current: pd.DataFrame, rules: Mapping[str, Rul
 
     # Each feature fills its own row of the grid: features run on every core.
     parallel_map(measure, [(i, name, current[name]) for i, name in enumerate(names)])
+    return decide_grid(names, rules, values, band_hi, pvals, rows, thresholds, t0=t0, length=length, notes=notes)
+
+
+def chunking(chunk: str, t0, t1) -> tuple[pd.Timedelta, int, list[str]]:
+    """Chunk length and count of ``[t0, t1)``, merged when there would be more than :data:`MAX_CHUNKS`."""
+    length = parse_chunk(chunk, "chunk")
+    n_chunks = max(1, math.ceil((t1 - t0) / length))
+    notes = []
+    if n_chunks > MAX_CHUNKS:
+        factor = math.ceil(n_chunks / MAX_CHUNKS)
+        notes.append(f"{n_chunks} chunks of {chunk} would not be readable: merged {factor} at a time.")
+        length, n_chunks = length * factor, math.ceil(n_chunks / factor)
+    return length, n_chunks, notes
+
+
+def decide_grid(names, rules: Mapping[str, Rule], values: np.ndarray, band_hi: np.ndarray, pvals: np.ndarray,
+                rows: np.ndarray, thresholds: Thresholds, *, t0, length, notes) -> TimeDrift:
+    """The grid's statuses from its cells' figures, band edges and raw p-values (Holm over the grid)."""
+    F, C = values.shape
+    pvals = pvals.copy()
     pvals[~np.isfinite(values)] = np.nan
     status = np.full((F, C), "ok", dtype=object)
     ratio = np.full((F, C), np.nan)

@@ -29,7 +29,16 @@ def prediction_drift(baseline: Baseline, scores, *, subject: str, thresholds: Th
     ref = numeric_reference(baseline, baseline.prediction_column)
     s = np.asarray(scores, dtype=float)
     figures = stats.numeric_against(ref, s, methods_for("numeric", rule.method))
-    rows = int(np.isfinite(s).sum())
+    return decide_prediction(baseline, figures, int(np.isfinite(s).sum()), subject=subject, thresholds=thr,
+                             source=source, scores=s[np.isfinite(s)])
+
+
+def decide_prediction(baseline: Baseline, figures: dict[str, stats.Stat], rows: int, *, subject: str,
+                      thresholds: Thresholds, source: str, scores: np.ndarray) -> PredictionDrift:
+    """The prediction-drift decision from its figures (``scores``: what its plot draws, all or a sample)."""
+    thr = thresholds
+    rule = feature_rule(thr, subject, "numeric")
+    ref = numeric_reference(baseline, baseline.prediction_column)
     lo, hi = band_limits(baseline.band("prediction_drift", rule.method, PREDICTION), rows, sigmas(thr.band_margin),
                          worse="up")
     p = figures[rule.test].p_value
@@ -40,7 +49,7 @@ def prediction_drift(baseline: Baseline, scores, *, subject: str, thresholds: Th
                      p_value=p, p_adjusted=p, status=status, rows=rows,
                      figures={k: float(v.value) for k, v in figures.items()},
                      gap=figures["ks"].where if "ks" in figures else None)
-    return PredictionDrift(drift=d, subject=subject, source=source, reference=ref, scores=s[np.isfinite(s)])
+    return PredictionDrift(drift=d, subject=subject, source=source, reference=ref, scores=scores)
 
 
 def window_scores(frame: pd.DataFrame, task: str, prediction: str, model: LoadedModel | None = None,

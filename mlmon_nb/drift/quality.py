@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -36,16 +37,34 @@ def missing_rates(baseline: Baseline, current: pd.DataFrame, *, features: Featur
     statistic.
     """
     features = features or baseline.features
+    counts = {}
+    for name in [*features.numeric, *features.categorical]:
+        col = current[name]
+        numeric = name in features.numeric
+        finite = int(np.isfinite(col.to_numpy(dtype=float)).sum()) if numeric or \
+            baseline.profile(name).get("kind") != "categorical" else 0
+        missing = int(col.isna().sum()) if baseline.profile(name).get("kind") == "categorical" else len(current) - finite
+        counts[name] = (missing, count_non_finite(col) if numeric else 0, finite)
+    return quality_from_counts(baseline, counts, len(current), features=features, thresholds=thresholds)
+
+
+def quality_from_counts(baseline: Baseline, counts: Mapping[str, tuple[int, int, int]], n: int, *,
+                        features: FeaturesConfig | None = None, thresholds: Thresholds | None = None) -> QualityDrift:
+    """:func:`missing_rates` from counts: per feature ``(missing, inf or -inf, finite)`` among ``n`` window rows.
+
+    A numeric feature's missing values are those without a finite number; a categorical one's
+    its NULLs (the other two counts unused).
+    """
+    features = features or baseline.features
     thr = thresholds if thresholds is not None else Thresholds()
     monitored = [*features.numeric, *features.categorical]
     warn_floor, alert_floor = floors(thr, "missing_rate")
     width = sigmas(thr.band_margin)
-    n = len(current)
     raw, bad = [], []
     for name in features.numeric:
-        count = count_non_finite(current[name])
+        _, count, finite = counts[name]
         if count:
-            values = count + int(np.isfinite(current[name].to_numpy(dtype=float)).sum())
+            values = count + finite
             before = baseline.profile(name).get("non_finite")
             bad.append(NonFinite(feature=name, count=count, rows=values, reference_count=before,
                                  status=non_finite_status(count, values, before)))
@@ -53,9 +72,7 @@ def missing_rates(baseline: Baseline, current: pd.DataFrame, *, features: Featur
         prof = baseline.profile(name)
         p0 = float(prof.get("missing_rate") or 0.0)
         n_ref = int(prof.get("rows") or baseline.manifest["reference"]["rows"])
-        col = current[name]
-        k = int(col.isna().sum()) if prof.get("kind") == "categorical" else \
-            int((~np.isfinite(col.to_numpy(dtype=float))).sum())
+        k = int(counts[name][0])
         stat = stats.rate_change(p0 * n_ref, n_ref, k, n)
         lo, hi = band_limits(baseline.band("quality", "missing_rate", name), n, width, worse="up")
         pooled = (k + p0 * n_ref + 1) / (n + n_ref + 2)  # Laplace-smoothed: never zero

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ from ..rules import band_limits, decide, sigmas
 from .over_time import over_time
 from .parallel import parallel_map
 from .reference import categorical_reference, methods_for, numeric_reference, stats_of, valid_count
-from .result import FeatureDrift, Part, UnivariateDrift
+from .result import FeatureDrift, Part, TimeDrift, UnivariateDrift
 from .rule import Rule, beyond, bounded, effective, feature_rule, significant, test_of
 from .units import in_units
 
@@ -97,15 +97,30 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
         return name, kind, rule, figures, valid_count(kind, values), in_units(kind, ref, values)
 
     computed = parallel_map(measure, tasks)
+    grid = None
+    if timestamp is not None and chunk is not None and timestamp in current.columns and len(current):
+        grid = over_time(baseline, current, rules, thr, timestamp=timestamp, chunk=chunk, start=start, end=end)
+    missing = {name: float(pd.Series(current[name]).isna().mean()) if len(current) else 0.0 for name in rules}
+    return decide_features(baseline, computed, thr, current=current, over_time=grid, missing=missing,
+                           statistics=extra)
+
+
+def decide_features(baseline: Baseline, computed: Sequence[tuple], thr: Thresholds, *, current: pd.DataFrame,
+                    over_time: TimeDrift | None, missing: Mapping[str, float],
+                    statistics: Sequence[str] = ()) -> UnivariateDrift:
+    """Every feature's decision from its figures (the in-memory and the summary path alike).
+
+    ``computed`` holds ``(name, kind, rule, figures, valid rows, in_units)`` per feature;
+    ``missing`` each feature's missing share in the window; ``current`` the rows the result's
+    plots draw (the window, or a sample of it).
+    """
+    grid = over_time
     # Every test behind every part of every feature, corrected together (Benjamini-Hochberg).
     keys = [(i, t) for i, (_, kind, rule, _, _, _) in enumerate(computed)
             for t in dict.fromkeys(test_of(m, kind) for m, _, _ in rule.parts)]
     raw = [np.nan if computed[i][2].ignore or computed[i][3][t].p_value is None else computed[i][3][t].p_value
            for i, t in keys]
     adjusted = dict(zip(keys, stats.benjamini_hochberg(raw)))
-    grid = None
-    if timestamp is not None and chunk is not None and timestamp in current.columns and len(current):
-        grid = over_time(baseline, current, rules, thr, timestamp=timestamp, chunk=chunk, start=start, end=end)
     imp = importances(baseline)
     width = sigmas(thr.band_margin)
     out = []
@@ -124,10 +139,10 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
             impact=float(ratio * importance) if importance is not None and np.isfinite(ratio) else None,
             since=grid.since(name, status) if grid is not None and status != "ok" else None,
             ignored=rule.ignore, reference_missing=float(baseline.profile(name).get("missing_rate") or 0.0),
-            current_missing=float(pd.Series(current[name]).isna().mean()) if len(current) else 0.0,
+            current_missing=float(missing.get(name, 0.0)),
             figures={k: float(v.value) for k, v in figures.items()},
             gap=figures["ks"].where if "ks" in figures else None,
             parts=tuple(parts), units=units,
             tail=figures["tail"].detail if "tail" in figures else None))
     return UnivariateDrift(features=tuple(out), fdr=thr.fdr, baseline=baseline, current=current, over_time=grid,
-                           has_importance=bool(imp), statistics=tuple(extra))
+                           has_importance=bool(imp), statistics=tuple(statistics))

@@ -26,8 +26,8 @@ from .categorical import CategoricalSummary, categorical_stats
 from .grid import BUCKETS, Cells, Grid
 from .numeric import SUMMARY_STATS, NumericSummary, numeric_stats
 from .sql import chunk_sql, summary_sql
-from .window import CategoricalSubject, NumericSubject, WindowSummary, split, summarise
+from .window import SUMMARISE_ABOVE, SUMMARY_NOTEBOOKS, CategoricalSubject, NumericSubject, WindowSummary, split, summarise
 
 __all__ = ["Bounded", "BUCKETS", "Cells", "Grid", "NumericSummary", "CategoricalSummary", "numeric_stats",
            "categorical_stats", "SUMMARY_STATS", "chunk_sql", "summary_sql", "NumericSubject", "CategoricalSubject",
-           "WindowSummary", "summarise", "split"]
+           "WindowSummary", "summarise", "split", "SUMMARISE_ABOVE", "SUMMARY_NOTEBOOKS"]

@@ -24,6 +24,12 @@ from .sql import summary_sql
 
 logger = logging.getLogger(__name__)
 
+SUMMARISE_ABOVE = 2_000_000
+"""A data_drift window with more rows than this is summarised by its engine instead of read into memory
+(:func:`mlmon_nb.open_window`; on an engine other than DuckDB, always)."""
+SUMMARY_NOTEBOOKS = frozenset({"data_drift"})
+"""Notebooks whose analysis has a summary path."""
+
 
 class Aggregating(Protocol):
     """What a summary needs of an engine's scan of a window: one aggregation in DuckDB's SQL dialect."""
