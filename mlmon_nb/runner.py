@@ -20,15 +20,17 @@ import datetime as dt
 import json
 import logging
 import os
+import shutil
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import nbformat
 
-from . import __version__, archive, parameters
+from . import __version__, archive, parameters, progress
 from .checks import SCHEMA, SEVERITY, read_notebook_result, run_verdict, validate_summary
 from .catalog import entry_of, scan
 from .compare import write_previous
@@ -502,6 +504,45 @@ def _execute_all(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.dat
         return _execute_each(plan, staging, run_id, generated_at, say, show_progress, pool)
 
 
+#: Seconds between two progress lines of one scan on the terminal (the kernel writes once a second).
+PROGRESS_EVERY_SECONDS = 10.0
+
+
+@contextmanager
+def _scan_progress(work: Path, notebook: str, say: Progress):
+    """Print the kernel's scan progress (:mod:`mlmon_nb.progress`) while a notebook runs.
+
+    A line when a pass starts, every :data:`PROGRESS_EVERY_SECONDS` while it runs and when it
+    ends; the progress file is removed afterwards, so it is never archived.
+    """
+    path = progress.path_of(work, notebook)
+    stop = threading.Event()
+
+    def watch() -> None:
+        shown: dict[str, float] = {}  # label -> when its last line was printed
+        last = None
+        while not stop.wait(progress.POLL_SECONDS):
+            state = progress.read(path)
+            if state is None or state == last:
+                continue
+            last = state
+            label, now = str(state["label"]), time.monotonic()
+            finished = state["done"] >= state["total"]
+            if label not in shown or finished or now - shown[label] >= PROGRESS_EVERY_SECONDS:
+                say(progress.line(state))
+                logger.info("%s: %s", notebook, progress.line(state))
+                shown[label] = now
+
+    thread = threading.Thread(target=watch, name="mlmon-progress-watch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=progress.POLL_SECONDS + 1.0)
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
 def _execute_each(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.datetime,
                   say: Progress, show_progress: bool, pool: KernelPool) -> list[NotebookOutcome]:
     work = staging / "artefacts"
@@ -523,8 +564,9 @@ def _execute_each(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.da
         }
         params.update(plan.parameters.get(name, {}))
         out_ipynb = staging / f"{name}.ipynb"
-        ok, error = execute_notebook(name, out_ipynb, params, show_progress=show_progress, km=km,
-                                     rows=plan.data.get("current_rows"))
+        with _scan_progress(work, name, lambda msg, prefix=f"[{i}/{len(plan.notebooks)}] {name}: ": say(prefix + msg)):
+            ok, error = execute_notebook(name, out_ipynb, params, show_progress=show_progress, km=km,
+                                         rows=plan.data.get("current_rows"))
         result = read_notebook_result(result_path)
         status = notebook_status_of(result) if ok else "error"
         outcome = NotebookOutcome(name=name, status=status, seconds=0.0, result=result, error=error)
@@ -648,8 +690,9 @@ def _execute_baseline(plan: RunPlan, say: Progress, show_progress: bool, now: dt
         params = {"project": str(plan.project.path), "model": plan.model.name, "version": plan.version.name,
                   "run_id": baseline_id, "output": str(result_path), "work_dir": str(staging),
                   **plan.parameters.get("baseline", {})}
-        ok, error = execute_notebook("baseline", staging / "baseline.ipynb", params,
-                                     show_progress=show_progress, km=km)
+        with _scan_progress(staging, "baseline", lambda msg: say(f"[1/1] baseline: {msg}")):
+            ok, error = execute_notebook("baseline", staging / "baseline.ipynb", params,
+                                         show_progress=show_progress, km=km)
         result = read_notebook_result(result_path)
         result_path.unlink(missing_ok=True)
         status = "error" if not ok else "ok"
