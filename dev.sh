@@ -77,6 +77,27 @@ compile_sources() {
   .venv/bin/python -m compileall -q mlmon_nb >/dev/null
 }
 
+ensure_spark() {
+  # The Spark engine's tests need the spark extra (PySpark, ~450 MB) and a Java 17+: installed here
+  # when missing, so that CI runs them; without them those tests are skipped with the reason.
+  if ! .venv/bin/python -c 'import importlib.util as u, sys; sys.exit(0 if u.find_spec("pyspark") and u.find_spec("sqlglot") else 1)' 2>/dev/null; then
+    local t0=$SECONDS
+    say "installing the spark extra for the Spark engine tests (PySpark, about 450 MB, once)"
+    pip_install -e ".[test,spark]"
+    say "spark extra installed in $((SECONDS - t0)) s"
+  fi
+  if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "installing a Java runtime for the Spark engine tests"
+      if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; } >/dev/null 2>&1; then
+        say "could not install Java; the Spark engine tests will be skipped"
+      fi
+    else
+      say "no Java and not root; the Spark engine tests will be skipped"
+    fi
+  fi
+}
+
 ensure_chromium() {
   # Browser tests drive Debian's chromium through Playwright (no browser download).
   if command -v chromium >/dev/null 2>&1; then return; fi
@@ -100,6 +121,7 @@ case "${1:-}" in
     ;;
   test)
     ensure_env
+    ensure_spark
     compile_sources
     ensure_chromium
     shift

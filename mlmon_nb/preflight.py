@@ -27,9 +27,11 @@ from typing import Iterable, Sequence
 
 import duckdb
 
-from .config import FeaturesConfig, ModelConfig, Project, VersionConfig, load_project
+from . import sparkenv
+from .config import CatalogTable, FeaturesConfig, ModelConfig, Project, VersionConfig, load_project
 from .errors import ConfigError, DataError, MlmonError, ModelError
 from .sources import Source, connect, describe, friendly_error, literal, quote, resolve_source
+from .yamlschema import display
 
 logger = logging.getLogger(__name__)
 
@@ -256,6 +258,10 @@ def check_project(path, model: str | None = None, version: str | None = None, *,
     for name in names:
         mcfg = project.model(name)
         versions = [version] if version is not None else list(mcfg.versions)
+        engine = sparkenv.problem(project.engine_of(name), display(project.path))
+        if engine is not None:  # nothing else can be checked the way the runs will read the data
+            report.problem(engine)
+            continue
         try:
             checked.append(_check_model(project, mcfg, versions, report, con, purpose, window))
         except MlmonError as exc:  # a file DuckDB cannot read stops this model's checks
@@ -290,7 +296,12 @@ def _check_model(project: Project, mcfg: ModelConfig, versions: Sequence[str], r
     key = f"models.{mcfg.name}"
     ref = _open(mcfg.reference, f"{key}.reference", con, report)
     needs_logs = purpose != "baseline" or window is not None or mcfg.baseline.window is not None
-    logs = _open(mcfg.logs, f"{key}.logs", con, report) if needs_logs else None
+    if not isinstance(mcfg.logs, Path):  # a catalog table or a URI: only Spark reads it
+        logs = _spark_table(project, mcfg, report) if needs_logs and isinstance(mcfg.logs, CatalogTable) else None
+        if needs_logs and logs is None and not isinstance(mcfg.logs, CatalogTable) and purpose == "check":
+            report.facts.append(f"{mcfg.name}: logs {mcfg.logs}: read by Spark, not checked here")
+    else:
+        logs = _open(mcfg.logs, f"{key}.logs", con, report) if needs_logs else None
     features = mcfg.features
     inferred = not (features.numeric or features.categorical)
     if inferred and ref is not None:
@@ -306,10 +317,11 @@ def _check_model(project: Project, mcfg: ModelConfig, versions: Sequence[str], r
                     if bad is not None:
                         report.problem(bad)
     if logs is not None:
-        _check_logs(logs, mcfg, report, con, purpose, versions)
+        # A catalog table's rows are Spark's to count: its columns are checked, not its time span.
+        _check_logs(logs, mcfg, report, con, purpose if logs.source.kind != "table" else "run", versions)
     if ref is not None and purpose != "run":  # a window run reads the reference's features only
         _check_reference(ref, mcfg, versions, report, con, from_window=window is not None)
-    if window is not None and logs is not None and logs.has(mcfg.timestamp):
+    if window is not None and logs is not None and logs.has(mcfg.timestamp) and logs.source.kind != "table":
         cond = [_time_filter(mcfg.timestamp, *window)]
         if mcfg.version_column and logs.has(mcfg.version_column):
             cond.append(f"CAST({quote(mcfg.version_column)} AS VARCHAR) = {literal(versions[0])}")
@@ -330,6 +342,30 @@ def _check_model(project: Project, mcfg: ModelConfig, versions: Sequence[str], r
         report.facts.append(f"{mcfg.name}: features: {len(features.numeric)} numeric, {len(features.categorical)} "
                             f"categorical" + (" (inferred from the reference)" if inferred else ""))
     return Inputs(model=mcfg, features=features, reference=ref, logs=logs)
+
+
+def _spark_table(project: Project, mcfg: ModelConfig, report: Report) -> Table | None:
+    """The columns of a catalog table, asked of the model's Spark engine (which starts its session:
+    a JVM start for a local master, one round trip for Spark Connect).
+
+    A missing table, or a session that cannot start, is a problem naming ``models.<m>.logs``.
+    """
+    cfg, name, where = project.engine_of(mcfg.name), mcfg.logs.name, f"models.{mcfg.name}.logs"
+    try:
+        spark = sparkenv.session(cfg)
+        if not spark.catalog.tableExists(name):
+            report.problem(DataError(f"{where}: catalog table {name} not found (engine {cfg.shown})"))
+            return None
+        fields = spark.table(name).schema.fields
+    except MlmonError as exc:
+        report.problem(exc)
+        return None
+    except Exception as exc:  # noqa: BLE001 (Py4J, gRPC and Spark's own errors alike)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        report.problem(DataError(f"{where}: engine {cfg.shown} could not look up catalog table {name} ({first})"))
+        return None
+    types = {f.name: sparkenv.duckdb_type(f.dataType.simpleString()) for f in fields}
+    return Table(Source(path=Path(name), kind="table", files=(), where=where), types)
 
 
 def feature_problem(table: Table, name: str, group: str, mcfg: ModelConfig) -> DataError | None:

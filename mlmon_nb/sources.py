@@ -123,6 +123,9 @@ def resolve_source(path: str | Path, where: str) -> Source:
         When nothing readable is found there, or parquet and CSV are mixed.
     """
     text = str(path)
+    if not isinstance(path, (str, os.PathLike)) or re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", text):
+        raise DataError(f"{where}: {text} is a catalog table or a URI, which only the Spark engine reads; "
+                        f"this step reads the logs through DuckDB (local parquet/CSV files)")
     if any(ch in text for ch in "*?["):
         files = sorted(f for f in globmod.glob(text, recursive=True) if os.path.isfile(f))
         if not files:

@@ -153,3 +153,236 @@ def test_sample_refuses_bad_arguments(duck):
         duck.sample(0, strata=[], seed=0)
     with pytest.raises(UsageError, match="must name columns of the scan or '__day__'. Got 'nope' instead"):
         duck.sample(10, strata=["nope"], seed=0)
+
+
+# --------------------------------------------------------------------------- Spark (local[2])
+
+def _spark_missing() -> str | None:
+    from mlmon_nb import sparkenv
+
+    missing = sparkenv.missing_packages()
+    if missing:
+        return f"{' and '.join(missing)} not installed ({sparkenv.EXTRA}; ./dev.sh test installs it)"
+    if sparkenv.java() is None:
+        return "no Java for a local Spark driver (JAVA_HOME or java on PATH; Java 17+)"
+    return None
+
+
+needs_spark = pytest.mark.skipif(_spark_missing() is not None, reason=str(_spark_missing()))
+# The JVM's quick compiler only and a serial collector: a few seconds less to start and warm up.
+FAST_JVM = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
+LOCAL = {"spark": {"master": "local[2]", "conf": FAST_JVM}}
+
+
+@pytest.fixture(scope="module")
+def spark_engine(project):
+    """One local[2] session for the module (a JVM start costs seconds); the engine's views dropped after."""
+    from mlmon_nb.config import EngineConfig
+    from mlmon_nb.engines import SparkEngine
+
+    engine = SparkEngine(project, EngineConfig(name="spark", master="local[2]", conf=FAST_JVM, key="engine.spark"))
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def spark_scan(spark_engine, demo, window):
+    return spark_engine.window(demo.model, window[0], window[1], version=demo.version)
+
+
+def _same(a, b) -> None:
+    """Two aggregation results are equal: counts exactly, other numbers to 1e-9 relative."""
+    assert a.column_names == b.column_names
+    assert a.num_rows == b.num_rows
+    for name in a.column_names:
+        x, y = a.column(name).to_pylist(), b.column(name).to_pylist()
+        for u, v in zip(x, y):
+            if isinstance(u, (int, float)) and not isinstance(u, bool) or u.__class__.__name__ == "Decimal":
+                if float(u) == int(float(u)) and float(v) == int(float(v)):
+                    assert int(u) == int(v), (name, u, v)
+                else:
+                    assert float(u) == pytest.approx(float(v), rel=1e-9), (name, u, v)
+            else:
+                assert u == v, (name, u, v)
+
+
+@needs_spark
+def test_spark_scan_has_the_same_rows_and_columns(spark_scan, duck):
+    assert spark_scan.engine == "spark"
+    assert spark_scan.columns == duck.columns
+    assert spark_scan.rows == duck.rows
+
+
+@needs_spark
+@pytest.mark.parametrize("sql, params", [
+    (DAILY, {}),
+    (BY_LEVEL, {"cut": 40.0, "devices": ("mobile", "desktop", "tablet")}),
+    ("SELECT region, category, count(*) AS n, count(*) FILTER (WHERE shown) AS exposed, "
+     "sum(latency_ms) AS latency, avg(CASE WHEN clicked IS NULL THEN NULL ELSE score END) AS labelled_score "
+     "FROM window_rows GROUP BY ALL ORDER BY 1, 2", {}),
+    ("SELECT floor(score * 10) AS bin, clicked AS y, count(*) AS n FROM window_rows "
+     "WHERE ts >= $since GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST",
+     {"since": dt.datetime(2026, 9, 10, tzinfo=UTC)}),
+], ids=["daily", "levels with parameters", "group by all, filter", "score bins x label"])
+def test_same_aggregation_text_same_result_on_both_engines(spark_scan, duck, sql, params):
+    _same(spark_scan.aggregate(sql, **params), duck.aggregate(sql, **params))
+
+
+@needs_spark
+def test_spark_sample_is_bounded_stratified_and_reproducible(spark_scan, duck, window):
+    frame = window[2]
+    a = spark_scan.sample(300, strata=["__day__", "clicked"], seed=5)
+    b = spark_scan.sample(300, strata=["__day__", "clicked"], seed=5)
+    assert len(a) == 300
+    pd.testing.assert_frame_equal(a, b)
+    assert a.dtypes.to_dict() == frame.dtypes.to_dict()
+    assert set(a["request_id"]) <= set(frame["request_id"]) and a["request_id"].is_unique
+    # The same allocation as DuckDB's: equal counts per stratum (the rows drawn differ: each
+    # engine's own hash function picks them).
+    d = duck.sample(300, strata=["__day__", "clicked"], seed=5)
+    per = lambda f: f.groupby([f["ts"].dt.date, f["clicked"].astype("float").fillna(-1)]).size()  # noqa: E731
+    pd.testing.assert_series_equal(per(a), per(d))
+
+
+@needs_spark
+def test_spark_reads_a_catalog_table(spark_engine, demo, project, duck, window):
+    import dataclasses
+
+    from mlmon_nb.config import CatalogTable
+
+    logs = spark_engine.spark.read.parquet(str(project.model(demo.model).logs))
+    logs.createOrReplaceTempView("demo_events")
+    mcfg = dataclasses.replace(project.model(demo.model), logs=CatalogTable("demo_events"))
+    scan = spark_engine.window(mcfg, window[0], window[1], version=demo.version)
+    _same(scan.aggregate(DAILY), duck.aggregate(DAILY))
+
+
+@needs_spark
+def test_spark_names_a_missing_catalog_table(spark_engine, demo, project, window):
+    import dataclasses
+
+    from mlmon_nb.config import CatalogTable
+    from mlmon_nb.errors import DataError
+
+    mcfg = dataclasses.replace(project.model(demo.model), logs=CatalogTable("nodb.nowhere"))
+    with pytest.raises(DataError, match=r"models.ctr-ranker.logs: catalog table nodb.nowhere not found"):
+        spark_engine.window(mcfg, window[0], window[1])
+
+
+# --------------------------------------------------------------------------- bad input: exit 2, one line
+
+def _project_file(demo, name: str, engine=None, model_engine=None, logs=None) -> "Path":
+    """A variant of the demo's mlmon.yaml next to it (paths stay valid), with its own archive."""
+    import yaml
+
+    root = demo.project_path.parent
+    cfg = yaml.safe_load(demo.project_path.read_text())
+    cfg["archive"] = f"reports-{name}"
+    if engine is not None:
+        cfg["engine"] = engine
+    if model_engine is not None:
+        cfg["models"][demo.model]["engine"] = model_engine
+    if logs is not None:
+        cfg["models"][demo.model]["logs"] = logs
+    path = root / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def _mlmon(path, demo, *extra_env, command="run"):
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    mlmon = str(Path(sys.executable).parent / "mlmon")
+    start, end = demo.windows[0]
+    args = [mlmon, "check", "-p", path.name] if command == "check" else \
+        [mlmon, "run", "-p", path.name, "-m", demo.model, "-v", demo.version, "-w",
+         f"{start.date().isoformat()}/{end.date().isoformat()}"]
+    env = dict(os.environ, **dict(extra_env))
+    t0 = time.perf_counter()
+    done = subprocess.run(args, cwd=path.parent, capture_output=True, text=True, timeout=300, env=env)
+    return done.returncode, done.stderr, time.perf_counter() - t0
+
+
+BAD = {
+    "unknown engine": ("sprak", None, "mlmon.yaml: engine: expected duckdb, spark, or a mapping", "did you mean 'spark'?"),
+    "unknown spark key": ({"spark": {"mastr": "local[2]"}}, None, "engine.spark.mastr: expected one of the keys master, "
+                          "remote, conf", "did you mean 'master'?"),
+    "bad master": (None, {"spark": {"master": "mesos"}}, "models.ctr-ranker.engine.spark.master: expected a Spark "
+                   "master URL", "got string ('mesos')"),
+    "master and remote": ({"spark": {"master": "local[2]", "remote": "sc://h"}}, None,
+                          "engine.spark: expected one of master (a Spark cluster) or remote (Spark Connect)", "got both"),
+    "table without spark": (None, None, "models.ctr-ranker.logs: expected a path of parquet/CSV files, got the catalog "
+                            "table db.events", "read by the Spark engine only"),
+    "unreachable master": (None, {"spark": {"master": "spark://nohost:7077"}}, "models.ctr-ranker.engine.spark.master: "
+                           "cannot reach the Spark master spark://nohost:7077", "nohost"),
+    "unreachable spark connect": ({"spark": {"remote": "sc://nohost:15002"}}, None, "engine.spark.remote: cannot "
+                                  "reach the Spark Connect server sc://nohost:15002", "nohost"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_engine_input_exits_2_with_one_line_and_writes_nothing(demo, case):
+    engine, model_engine, expected, also = BAD[case]
+    name = "bad-" + case.replace(" ", "-")
+    path = _project_file(demo, name, engine, model_engine, logs={"table": "db.events"} if "table" in case else None)
+    text = path.read_text()
+    code, err, seconds = _mlmon(path, demo)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert expected.replace("mlmon.yaml", path.name) in err and also in err, err
+    from mlmon_nb.sparkenv import CONNECT_SECONDS
+
+    assert seconds < CONNECT_SECONDS + 2.0, f"{case}: {seconds:.2f} s"
+    assert not (path.parent / f"reports-{name}").exists() and path.read_text() == text
+
+
+def test_engine_spark_without_pyspark_names_the_extra(demo, tmp_path):
+    """PySpark hidden from the interpreter (as on a machine without the extra)."""
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'pyspark':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, _Hide())\n")
+    path = _project_file(demo, "no-pyspark", engine={"spark": {"master": "local[2]"}})
+    code, err, seconds = _mlmon(path, demo, ("PYTHONPATH", str(hide)))
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert 'engine.spark: engine spark needs pyspark, not installed here: pip install "mlmon-nb[spark]"' in err, err
+    assert seconds < 2.0
+    assert not (path.parent / "reports-no-pyspark").exists()
+
+
+@needs_spark
+def test_a_missing_catalog_table_exits_2_naming_it(demo):
+    path = _project_file(demo, "no-table", engine=LOCAL, logs={"table": "nodb.events"})
+    code, err, _ = _mlmon(path, demo)
+    assert code == 2, err
+    assert err.strip().splitlines()[-1].startswith("mlmon: error: models.ctr-ranker.logs: catalog table nodb.events "
+                                                    "not found (engine spark (master local[2]))"), err
+    assert not (path.parent / "reports-no-table").exists()
+
+
+def test_engine_config_reaches_every_model(tmp_path):
+    import yaml
+
+    from conftest import write_project
+
+    path = write_project(tmp_path, extra={"engine": {"spark": {"master": "local[2]", "conf": {
+        "spark.sql.shuffle.partitions": 8, "spark.sql.ansi.enabled": False}}}})
+    project = load_project(path)
+    cfg = project.engine_of("m")
+    assert (cfg.name, cfg.master, cfg.remote) == ("spark", "local[2]", None)
+    assert dict(cfg.conf) == {"spark.sql.shuffle.partitions": "8", "spark.sql.ansi.enabled": "false"}
+    doc = yaml.safe_load(path.read_text())
+    doc["models"]["m"]["engine"] = "duckdb"
+    path.write_text(yaml.safe_dump(doc))
+    assert load_project(path).engine_of("m").name == "duckdb"
+    assert load_project(path).engine.name == "spark"

@@ -20,11 +20,12 @@ optional ``conf``, at the top level and per model (``models.<m>.engine``).
 from __future__ import annotations
 
 from ..config import ModelConfig, Project
-from ..errors import ConfigError
 from .base import DAY, WINDOW_ROWS, Engine, Scan, allocate, inline, sql_literal
 from .duck import DuckDBEngine, DuckDBScan
+from .spark import SparkEngine, SparkScan, transpile
 
-__all__ = ["DAY", "WINDOW_ROWS", "DuckDBEngine", "DuckDBScan", "Engine", "Scan", "allocate", "engine_for", "inline", "sql_literal"]
+__all__ = ["DAY", "WINDOW_ROWS", "DuckDBEngine", "DuckDBScan", "Engine", "Scan", "SparkEngine", "SparkScan",
+           "allocate", "engine_for", "inline", "sql_literal", "transpile"]
 
 
 def engine_for(project: Project, model: ModelConfig | str) -> Engine:
@@ -39,5 +40,5 @@ def engine_for(project: Project, model: ModelConfig | str) -> Engine:
     mcfg = model if isinstance(model, ModelConfig) else project.model(model)
     cfg = project.engine_of(mcfg.name)
     if cfg.name == "spark":
-        raise ConfigError(f"{cfg.key}: the Spark engine is not built yet (next commit)")
+        return SparkEngine(project, cfg)
     return DuckDBEngine(project)

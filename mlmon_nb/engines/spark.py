@@ -1,0 +1,189 @@
+"""Apache Spark as an engine, for data beyond one machine (``pip install "mlmon-nb[spark]"``).
+
+Spark reads the logs (parquet/CSV files, hive-partitioned folders, a URI such as ``s3a://...``,
+or a catalog table) and the labels where they live; the window's rows are the same SQL as
+DuckDB's (:func:`mlmon_nb.data.window_query`) over views registered for them, and every
+aggregation is the same text too: written once in DuckDB's dialect, transpiled with sqlglot
+(``read="duckdb", write="spark"``). Only aggregation results and the bounded sample come back to
+the driver, as Arrow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+import logging
+import re
+from typing import Sequence
+
+import pyarrow as pa
+
+from .. import sparkenv
+from ..sparkenv import duckdb_type
+from ..config import CatalogTable, EngineConfig, FeaturesConfig, ModelConfig, Project
+from ..data import Relation, model_features, reference_query, window_query
+from ..errors import DataError
+from ..sources import kind_of, quote, resolve_source
+from .base import WINDOW_ROWS, Engine, Scan, inline
+
+logger = logging.getLogger(__name__)
+
+_VIEWS = itertools.count(1)
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+@functools.lru_cache(maxsize=512)
+def transpile(sql: str, view: str | None = None) -> str:
+    """DuckDB SQL as Spark SQL (sqlglot), ``window_rows`` renamed to ``view`` when given.
+
+    Raises
+    ------
+    sqlglot.errors.ParseError, sqlglot.errors.UnsupportedError
+        Text sqlglot cannot read, or a construct it cannot write for Spark.
+
+    Examples
+    --------
+    >>> transpile("SELECT CAST(x AS VARCHAR) AS s, count(*) FILTER (WHERE y > 1) AS n FROM window_rows", "v1")
+    'SELECT CAST(x AS STRING) AS s, COUNT(*) FILTER(WHERE y > 1) AS n FROM v1'
+    """
+    import sqlglot  # noqa: the spark extra, imported only when engine is spark
+    from sqlglot import exp  # noqa: as above
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    if view is not None:
+        for table in tree.find_all(exp.Table):
+            if table.name == WINDOW_ROWS and not table.db:
+                table.set("this", exp.to_identifier(view))
+    return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
+
+
+class SparkScan(Scan):
+    """A window or the reference as a Spark DataFrame registered as a temporary view."""
+
+    engine = "spark"
+
+    def __init__(self, engine: "SparkEngine", frame, *, timestamp: str | None, features: FeaturesConfig,
+                 where: str, path: str):
+        self._engine = engine
+        self._frame = frame
+        self.view = engine._register(frame)
+        columns = {f.name: duckdb_type(f.dataType.simpleString()) for f in frame.schema.fields}
+        super().__init__(columns=columns, timestamp=timestamp, features=features,
+                         relation=Relation(sql=quote(self.view), types=columns, where=where, path=path))
+
+    def transpiled(self, sql: str, **params) -> str:
+        """The Spark SQL an :meth:`aggregate` call runs (for logs and tests)."""
+        return transpile(inline(sql, params), self.view)
+
+    def _execute(self, sql: str) -> pa.Table:
+        return self._engine.spark.sql(transpile(sql, self.view)).toArrow()
+
+
+class SparkEngine(Engine):
+    """Scans through the process's SparkSession (:func:`mlmon_nb.sparkenv.session`).
+
+    Parameters
+    ----------
+    project : Project, optional
+        Resolves model names given as strings.
+    cfg : EngineConfig, optional
+        Master or Spark Connect URL and settings; what ``spark-submit`` set when omitted.
+    spark : SparkSession, optional
+        A session to use instead of the process's (e.g. a notebook's own).
+    """
+
+    name = "spark"
+
+    def __init__(self, project: Project | None = None, cfg: EngineConfig | None = None, *, spark=None):
+        self.project = project
+        self.cfg = cfg or EngineConfig(name="spark")
+        self.spark = spark if spark is not None else sparkenv.session(self.cfg)
+        self._views: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"<SparkEngine {self.cfg.shown}>"
+
+    def _model(self, model: ModelConfig | str) -> ModelConfig:
+        if isinstance(model, ModelConfig):
+            return model
+        if self.project is None:
+            raise TypeError("a model name needs the engine's project; pass the ModelConfig")
+        return self.project.model(model)
+
+    def _register(self, frame) -> str:
+        view = f"mlmon_{next(_VIEWS)}"
+        frame.createOrReplaceTempView(view)
+        self._views.append(view)
+        return view
+
+    def read(self, location, where: str):
+        """A Spark DataFrame of a source: a catalog table, a URI, or local files as DuckDB reads them.
+
+        Raises
+        ------
+        DataError
+            A catalog table that does not exist, files that are missing or unreadable.
+        """
+        if isinstance(location, CatalogTable):
+            if not self.spark.catalog.tableExists(location.name):
+                raise DataError(f"{where}: catalog table {location.name} not found (engine {self.cfg.shown})")
+            return self.spark.table(location.name)
+        text = str(location)
+        if _URI.match(text):
+            kind, paths, hive = kind_of(text.rstrip("/")) or "parquet", [text], True
+        else:
+            source = resolve_source(location, where)  # the same checks and messages as DuckDB's
+            kind, hive = source.kind, source.hive
+            paths = [str(source.path)] if source.path.is_dir() or len(source.files) == 1 else list(source.files)
+        reader = self.spark.read
+        if not hive:  # a folder named like a column never replaces the files' values
+            reader = reader.option("recursiveFileLookup", "true")
+        try:
+            if kind == "csv":
+                return reader.csv(paths, header=True, inferSchema=True)
+            return reader.option("mergeSchema", "true").parquet(*paths)
+        except Exception as exc:  # noqa: BLE001 (Spark's AnalysisException and Py4J errors alike)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise DataError(f"{where}: {text} could not be read by Spark ({first})") from exc
+
+    def _relation(self, location, where: str) -> Relation:
+        frame = self.read(location, where)
+        view = self._register(frame)
+        types = {f.name: duckdb_type(f.dataType.simpleString()) for f in frame.schema.fields}
+        return Relation(sql=quote(view), types=types, where=where, path=str(location))
+
+    def _features(self, mcfg: ModelConfig) -> FeaturesConfig:
+        if mcfg.features.numeric or mcfg.features.categorical:
+            return mcfg.features
+        ref = self.read(mcfg.reference, f"models.{mcfg.name}.reference")
+        types = {f.name: duckdb_type(f.dataType.simpleString()) for f in ref.schema.fields}
+        return model_features(mcfg, reference_types=types)
+
+    def window(self, model, start: dt.datetime, end: dt.datetime, *, version: str | None = None,
+               columns: Sequence[str] | None = None, labels: bool = True) -> SparkScan:
+        mcfg = self._model(model)
+        logs = self._relation(mcfg.logs, f"models.{mcfg.name}.logs")
+        label_rel = None
+        if labels and mcfg.labels:
+            label_rel = self._relation(mcfg.labels.path, f"models.{mcfg.name}.labels.path")
+        features = self._features(mcfg)
+        q = window_query(mcfg, start, end, version, columns, logs=logs, labels=label_rel, features=features)
+        frame = self.spark.sql(transpile(q.sql))
+        return SparkScan(self, frame, timestamp=mcfg.timestamp, features=features, where=logs.where, path=logs.path)
+
+    def reference(self, model, *, columns: Sequence[str] | None = None) -> SparkScan:
+        mcfg = self._model(model)
+        ref = self._relation(mcfg.reference, f"models.{mcfg.name}.reference")
+        features = model_features(mcfg, reference_types=ref.types)
+        sql, _ = reference_query(mcfg, ref, features, columns)
+        frame = self.spark.sql(transpile(sql))
+        return SparkScan(self, frame, timestamp=mcfg.timestamp, features=features, where=ref.where, path=ref.path)
+
+    def close(self) -> None:
+        """Drop the engine's views; the session stays for the process (a JVM start costs seconds)."""
+        for view in self._views:
+            try:
+                self.spark.catalog.dropTempView(view)
+            except Exception:  # noqa: BLE001 (a stopped session has no views left to drop)
+                logger.debug("could not drop view %s", view)
+        self._views = []
