@@ -223,7 +223,7 @@ def _heaviest_bucket(s: np.ndarray, origin: float, width: float, log: bool, buck
     k = k[(k >= 0) & (k < buckets)]
     if len(k) == 0:
         return 1.0
-    _, counts = np.unique(k, return_counts=True)
+    counts = np.bincount(k.astype(np.int64), minlength=buckets)
     # Heavy atoms get their own cells: a bucket's mass beyond its largest tie does not bound KS.
     return float(counts.max()) / len(s)
 
