@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -29,8 +30,10 @@ CONNECT_SECONDS = 3.0
 """Longest wait for a Spark master or Spark Connect server to accept a connection (name lookup included)."""
 STANDALONE_PORT = 7077
 LOG4J = Path(__file__).resolve().parent / "engines" / "log4j2.properties"
-# A local session's defaults (the user's conf wins): no UI, few shuffle partitions for small data.
-LOCAL_DEFAULTS = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4"}
+# A local session's defaults (the user's conf wins): no UI, few shuffle partitions for small data, and
+# no spark-warehouse/ folder left in the working folder (mlmon never writes tables).
+LOCAL_DEFAULTS = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4",
+                  "spark.sql.warehouse.dir": os.path.join(tempfile.gettempdir(), "mlmon-spark-warehouse")}
 DEFAULTS = {"spark.ui.showConsoleProgress": "false", "spark.sql.session.timeZone": "UTC"}
 
 

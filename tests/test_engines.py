@@ -367,7 +367,7 @@ def test_a_missing_catalog_table_exits_2_naming_it(demo):
     assert code == 2, err
     assert err.strip().splitlines()[-1].startswith("mlmon: error: models.ctr-ranker.logs: catalog table nodb.events "
                                                     "not found (engine spark (master local[2]))"), err
-    assert not (path.parent / "reports-no-table").exists()
+    assert not (path.parent / "reports-no-table").exists() and not (path.parent / "spark-warehouse").exists()
 
 
 def test_engine_config_reaches_every_model(tmp_path):
