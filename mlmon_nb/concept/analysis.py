@@ -9,22 +9,16 @@ import pandas as pd
 
 from ..chunks import parse_chunk
 from ..errors import DataError, UsageError
-from ..metrics import calibration
 from ..models import score
 from ..rules import Band
 from . import decisions
-from .binning import MIN_SEGMENT_ROWS, SCORE_COLUMN, make_binnings, score_binning, score_values
-from .changes import detect_changes
-from .estimator import PerformanceEstimator, fit_estimator, reference_residual
-from .expected import assess_changes, concept_test
+from .estimator import fit_estimator
 from .inhibition import explain_by_shift
+from .labelled import compose, labelled_parts
 from .per_chunk import CHUNK_WHERE, MIN_LABELS_PER_CHUNK, chunk_performance, window_bounds
-from .residuals import residual_shift
 from .result import ConceptDriftResult
-from .segments import find_segments
 from .spec import ModelSpec
-from .stream import loss_stream
-from .tables import when
+from .summarised import analyse_scan
 
 __all__ = ["analyse", "analyse_frames", "window_scores"]
 
@@ -94,71 +88,9 @@ def analyse_frames(spec: ModelSpec, reference: pd.DataFrame, frame: pd.DataFrame
                    f"none of the window's rows has a value in the target column {spec.target!r} yet. "
                    f"Configure 'labels' (path and key of late-arriving ground truth) or log the target "
                    f"column; until then only the estimated performance is shown.",))
-    parts = _labelled_parts(spec, estimator, reference, frame, ts, y_all, rng, bands or {}, profiles,
-                            segment_columns, calibration_reference)
-    checks, shift = explain_by_shift(
-        decisions.performance_checks(chunks, spec) + decisions.estimated_checks(chunks, spec)
-        + decisions.change_checks(parts["changes"], spec)
-        + decisions.concept_checks(parts["concept"], parts["after_onset"], parts["residuals"], spec), drifted)
-    return ConceptDriftResult(
-        **head, chunks=chunks, estimator=estimator, decisions=checks, shift=shift,
-        first_chunk_below=decisions.first_chunk_below(chunks, spec.primary,
-                                                      estimator.reference_values.get(spec.primary)),
-        **parts)
-
-
-def _labelled_parts(spec: ModelSpec, estimator: PerformanceEstimator, reference: pd.DataFrame,
-                    frame: pd.DataFrame, ts: pd.DatetimeIndex, y_all: np.ndarray, rng: np.random.Generator,
-                    bands: Mapping[str, Band | None], profiles: Mapping[str, Any] | None,
-                    segment_columns: Sequence[str], calibration_reference: Mapping[str, Any] | None
-                    ) -> dict[str, Any]:
-    """What needs labels: the concept test, change points, residual shift, segments, calibration."""
-    lab = np.isfinite(y_all)
-    fl = frame.loc[lab]
-    y = y_all[lab]
-    s = spec.scores(fl)
-    tsl = ts[lab]
-    sub = fl if spec.task == "regression" else None
-    concept = concept_test(spec, estimator, y, s, rng, sub)
-    excess = estimator.excess(y, s, sub)
-    stream = loss_stream(tsl, excess, estimator.reference_excess, rng)
-    changes, after_onset = assess_changes(detect_changes(stream, rng), spec, estimator, fl, y, s, tsl, rng,
-                                          bands.get(spec.primary))
-    # P(y | x) directly, and where: both against the reference rows.
-    ref_y = spec.labels(reference)
-    rl = reference.loc[np.isfinite(ref_y)]
-    ry = ref_y[np.isfinite(ref_y)]
-    rs = spec.scores(rl)
-    binnings = make_binnings(fl, spec.features, profiles=profiles, reference=rl, extra_categorical=segment_columns)
-    window_residual = estimator.residual(y, s, sub)
-    ref_residual = reference_residual(estimator, ry, rs, rng)
-    residuals = residual_shift(binnings, fl.assign(**{SCORE_COLUMN: score_values(s)}), window_residual,
-                               rl.assign(**{SCORE_COLUMN: score_values(rs)}), ref_residual, score_binning(rs))
-    alerts = changes.detections[changes.detections["status"] == "alert"]
-    onset = pd.Timestamp(alerts["at"].min()) if len(alerts) else None
-    scope_mask = np.asarray(tsl >= onset) if onset is not None else np.ones(len(y), dtype=bool)
-    if scope_mask.sum() < MIN_SEGMENT_ROWS:
-        scope_mask = np.ones(len(y), dtype=bool)
-        onset = None
-    ys, ss = y[scope_mask], s[scope_mask]
-    binary = spec.task == "binary_classification"
-    if spec.task == "regression":
-        seg_values, ref_values = excess[scope_mask], estimator.reference_excess
-        direction, unit = "higher", "MAE"
-    else:
-        seg_values, ref_values = window_residual[scope_mask], ref_residual
-        direction, unit = ("abs", "outcome rate, 0.01 = 1 point") if binary else \
-            ("lower", "accuracy, 0.01 = 1 point")
-    segments = find_segments(
-        binnings, fl.loc[scope_mask], seg_values, rl, ref_values, direction=direction, unit=unit,
-        scope=f"since {when(onset)}" if onset is not None else "window",
-        classes=ys if binary else None, observed=(ys == 1).astype(float) if binary else None,
-        expected=estimator.calibrated(ss) if binary else None)
-    curves = None
-    if binary and int((y == 1).sum()) >= 10:
-        curves = {"reference": calibration_reference, "window": calibration((y == 1).astype(int), s)}
-    return {"concept": concept, "after_onset": after_onset, "changes": changes, "residuals": residuals,
-            "segments": segments, "calibration": curves}
+    parts = labelled_parts(spec, estimator, reference, frame, ts, y_all, rng, bands or {}, profiles,
+                           segment_columns, calibration_reference)
+    return compose(head, spec, estimator, chunks, parts, drifted)
 
 
 def window_scores(ctx, frame: pd.DataFrame) -> np.ndarray:
@@ -198,6 +130,11 @@ def analyse(ctx, *, chunk: str | None = None, min_labels_per_chunk: int = MIN_LA
     seed : int
         Seed of every random draw (results are reproducible).
 
+    A context opened in summary mode (``ctx.scan`` set: a window above
+    :data:`mlmon_nb.summary.SUMMARISE_ABOVE` rows, or an engine other than DuckDB) is analysed by
+    :func:`mlmon_nb.concept.summarised.analyse_scan`: score cells × labels per chunk from one
+    aggregation pass, and a bounded sample for what needs rows.
+
     Returns
     -------
     ConceptDriftResult
@@ -217,6 +154,9 @@ def analyse(ctx, *, chunk: str | None = None, min_labels_per_chunk: int = MIN_LA
     parse_chunk(chunk, CHUNK_WHERE)
     spec = ModelSpec(task=mcfg.task, target=mcfg.target, prediction="__prediction__", timestamp=mcfg.timestamp,
                      threshold=mcfg.decision_threshold, features=base.features, thresholds=ctx.thresholds)
+    if getattr(ctx, "scan", None) is not None:  # opened in summary mode: the window is never read into memory
+        return analyse_scan(ctx, chunk=chunk, min_labels_per_chunk=int(min_labels_per_chunk), seed=seed, spec=spec,
+                            scores_of=window_scores, fallback=analyse_frames)
     window = ctx.frame
     cols = [c for c in dict.fromkeys([mcfg.timestamp, *spec.features.numeric, *spec.features.categorical,
                                       *(mcfg.segments or ()), mcfg.target]) if c in window.columns]

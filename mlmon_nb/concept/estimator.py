@@ -29,7 +29,7 @@ from ..errors import DataError, UsageError
 from .spec import METRICS, ModelSpec
 from .weighted import binary_metrics, multiclass_draws, multiclass_soft, realized
 
-__all__ = ["PerformanceEstimator", "fit_estimator", "reference_residual", "N_CALIBRATORS", "N_DRAWS",
+__all__ = ["PerformanceEstimator", "fit_estimator", "reference_residual", "draw_spread", "N_CALIBRATORS", "N_DRAWS",
            "SIM_MAX_ROWS"]
 
 N_CALIBRATORS = 20
@@ -145,16 +145,12 @@ class PerformanceEstimator:
                 vals = multiclass_draws(Y, s, metrics)
             for m in metrics:
                 per_cal[m].append(np.asarray(vals[m], dtype=float))
-        out = {}
-        for m in metrics:
-            d = np.vstack(per_cal[m])  # calibrators × draws
-            within = np.nanmean(np.nanvar(d, axis=1, ddof=1))
-            between = max(float(np.nanvar(np.nanmean(d, axis=1), ddof=1)) - within / d.shape[1], 0.0)
-            out[m] = float(math.sqrt(between + within * len(idx) / n))
-        return out
+        return draw_spread(per_cal, len(idx) / n)
 
-    def _regression_sd(self, frame, scores, metrics):
-        n = len(scores)
+    def _regression_sd(self, frame, scores, metrics, rows: int | None = None):
+        """Regression's null sd at ``rows`` labelled rows (default: the rows given); ``frame`` and
+        ``scores`` give the expected squared error (a sample of the rows will do)."""
+        n = len(scores) if rows is None else int(rows)
         ex = self.reference_excess
         sd_abs = float(np.std(ex, ddof=1)) if len(ex) > 1 else float("nan")
         out = {}
@@ -210,6 +206,22 @@ class PerformanceEstimator:
             pred = scores.argmax(axis=1)
             return (pred == y).astype(float) - q[np.arange(len(pred)), pred]
         return y - scores
+
+
+def draw_spread(per_cal: Mapping[str, Sequence[np.ndarray]], scale: float = 1.0) -> dict[str, float]:
+    """The null sd of each metric from simulated values (per calibrator, one array of draws each).
+
+    Within-calibrator variance is label noise, scaled by ``scale`` (rows simulated / rows judged);
+    the variance between calibrators' means, less its share of label noise, is the calibrator's own
+    error and is not scaled.
+    """
+    out = {}
+    for m, draws in per_cal.items():
+        d = np.vstack(draws)  # calibrators × draws
+        within = np.nanmean(np.nanvar(d, axis=1, ddof=1))
+        between = max(float(np.nanvar(np.nanmean(d, axis=1), ddof=1)) - within / d.shape[1], 0.0)
+        out[m] = float(math.sqrt(between + within * scale))
+    return out
 
 
 def _loss_input(frame: pd.DataFrame, columns: Sequence[str], scores: np.ndarray) -> pd.DataFrame:

@@ -9,7 +9,7 @@ consensus change point grades that change point (:func:`assess_changes`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from .spec import ModelSpec
 from .tables import table_html, when
 from .weighted import realized
 
-__all__ = ["ConceptTest", "concept_test", "assess_changes"]
+__all__ = ["ConceptTest", "concept_test", "decide_concept", "assess_changes"]
 
 
 @dataclass(frozen=True)
@@ -77,21 +77,32 @@ def concept_test(spec: ModelSpec, estimator: PerformanceEstimator, y: np.ndarray
     real = realized(spec.task, y, scores, spec.threshold, metrics)
     exp = estimator.estimate(scores, frame, metrics)
     sd = estimator.null_sd(scores, rng, frame, metrics)
-    rows = []
+    return decide_concept(estimator, real, exp, sd, int(len(y)), scope, metrics)
+
+
+def decide_concept(estimator: PerformanceEstimator, real, exp, sd, rows: int, scope: str,
+                   metrics: Sequence[str]) -> ConceptTest:
+    """The concept rule (:func:`~.decisions.gap_status`) on measured figures: realized, expected and the null
+    sd per metric, for ``rows`` labelled rows (from rows in memory or from a window summary)."""
+    out = []
     for m in metrics:
         g = gap_status(m, real[m], exp[m], sd[m], estimator.reference_values.get(m), n_tests=len(metrics))
-        rows.append({"metric": m, "realized": real[m], "expected": exp[m], **g, "rows": int(len(y)), "scope": scope})
-    return ConceptTest(pd.DataFrame(rows))
+        out.append({"metric": m, "realized": real[m], "expected": exp[m], **g, "rows": rows, "scope": scope})
+    return ConceptTest(pd.DataFrame(out))
 
 
 def assess_changes(changes: ChangePoints, spec: ModelSpec, estimator: PerformanceEstimator, frame: pd.DataFrame,
                    y: np.ndarray, scores: np.ndarray, ts: pd.DatetimeIndex, rng: np.random.Generator,
-                   band: Band | None) -> tuple[ChangePoints, ConceptTest | None]:
+                   band: Band | None, test_after: Callable[[pd.Timestamp, str], ConceptTest | None] | None = None
+                   ) -> tuple[ChangePoints, ConceptTest | None]:
     """Grade each consensus of detectors: a performance drop after its onset ⇒ alert, else warn.
 
     The drop test is the concept rule (every tracked metric, Bonferroni-adjusted)
     on the labelled rows from the onset on, or the primary metric there beyond
     its band limit. Detections no other detector confirms stay ``ok``.
+
+    ``test_after(at, scope)``, when given, measures the test on the labelled rows from ``at`` on
+    (a window summary); ``frame``, ``y``, ``scores`` and ``ts`` are then not read.
 
     Returns
     -------
@@ -105,13 +116,20 @@ def assess_changes(changes: ChangePoints, spec: ModelSpec, estimator: Performanc
     statuses: dict[int, str] = {}
     m = spec.primary
     for cl in changes.consensus().to_dict("records"):
-        after = np.asarray(ts >= cl["at"])
-        if after.sum() < 2:
-            continue
-        test = concept_test(spec, estimator, y[after], scores[after], rng,
-                            frame.loc[after] if spec.task == "regression" else None,
-                            scope=f"after {when(cl['at'])}")
-        lim = band_edges(band, int(after.sum()), spec.thresholds.band_margin, m, spec.thresholds.min_change(m))
+        if test_after is not None:  # a window summary measures the rows from the onset on
+            test = test_after(cl["at"], f"after {when(cl['at'])}")
+            if test is None:
+                continue
+            n_after = int(test.table["rows"].iloc[0])
+        else:
+            after = np.asarray(ts >= cl["at"])
+            if after.sum() < 2:
+                continue
+            test = concept_test(spec, estimator, y[after], scores[after], rng,
+                                frame.loc[after] if spec.task == "regression" else None,
+                                scope=f"after {when(cl['at'])}")
+            n_after = int(after.sum())
+        lim = band_edges(band, n_after, spec.thresholds.band_margin, m, spec.thresholds.min_change(m))
         drop = test.status() == "alert" or beyond_band(m, test.row(m)["realized"], lim["low"], lim["high"])
         statuses[int(cl["cluster"])] = change_status(drop)
         if chosen is None or (drop and chosen.status() != "alert"):

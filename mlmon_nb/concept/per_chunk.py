@@ -26,7 +26,7 @@ from .spec import DISPLAY, ModelSpec
 from .tables import summary_table, table_html
 from .weighted import confidence_interval, realized
 
-__all__ = ["ChunkPerformance", "chunk_performance", "MIN_LABELS_PER_CHUNK", "MIN_CLASS_ROWS", "CHUNK_WHERE"]
+__all__ = ["ChunkPerformance", "ChunkMeasures", "chunk_performance", "assemble", "chunk_bounds", "MIN_LABELS_PER_CHUNK", "MIN_CLASS_ROWS", "CHUNK_WHERE"]
 
 MIN_LABELS_PER_CHUNK = 200
 MIN_CLASS_ROWS = MIN_POSITIVES_PER_CHUNK
@@ -109,7 +109,7 @@ def window_bounds(ts: pd.Series | pd.DatetimeIndex, start, end) -> tuple[pd.Time
     return start, end
 
 
-def _chunk_bounds(start: pd.Timestamp, end: pd.Timestamp,
+def chunk_bounds(start: pd.Timestamp, end: pd.Timestamp,
                   delta: pd.Timedelta) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     out = []
     t = start
@@ -149,16 +149,14 @@ def chunk_performance(spec: ModelSpec, frame: pd.DataFrame, estimator: Performan
     delta = parse_chunk(chunk, CHUNK_WHERE)
     ts = pd.to_datetime(frame[spec.timestamp], utc=True)
     start, end = window_bounds(ts, start, end)
-    bands = dict(bands or {})
-    margin = spec.thresholds.band_margin
     y_all = spec.labels(frame)
     s_all = spec.scores(frame)
     tsv = naive64(ts)
     parts = [(str(a.isoformat()), a, b, (tsv >= naive64([a])[0]) & (tsv < naive64([b])[0]))
-             for a, b in _chunk_bounds(start, end, delta)]
+             for a, b in chunk_bounds(start, end, delta)]
     parts.append(("window", start, end, np.ones(len(frame), dtype=bool)))
     nan = {m: float("nan") for m in spec.metrics}
-    rows = []
+    measured = []
     for name, a, b, mask in parts:
         s = s_all[mask]
         y = y_all[mask]
@@ -166,23 +164,62 @@ def chunk_performance(spec: ModelSpec, frame: pd.DataFrame, estimator: Performan
         yl, sl = y[lab], s[lab]
         n_lab = int(lab.sum())
         pos = int((yl == 1).sum()) if spec.task == "binary_classification" else None
-        enough = n_lab >= min_labels and (pos is None or min(pos, n_lab - pos) >= MIN_CLASS_ROWS)
         sub = frame.loc[mask] if spec.task == "regression" else None
         est_all = estimator.estimate(s, sub) if len(s) else nan
         sub_lab = sub.loc[lab] if sub is not None else None
         exp_lab = estimator.estimate(sl, sub_lab) if n_lab else nan
         sd_lab = estimator.null_sd(sl, rng, sub_lab) if n_lab >= 2 else nan
         real = realized(spec.task, yl, sl, spec.threshold) if n_lab else nan
+        ci = {m: confidence_interval(spec.task, m, yl, sl, spec.threshold, real.get(m, float("nan")), rng)
+              if n_lab >= 2 else (float("nan"), float("nan")) for m in spec.metrics}
+        measured.append((name, a, b, ChunkMeasures(rows=int(mask.sum()), labelled=n_lab, positives=pos,
+                                                   realized=real, ci=ci, estimated=est_all, expected=exp_lab,
+                                                   null_sd=sd_lab)))
+    return assemble(spec, measured, bands=bands, chunk=chunk, min_labels=min_labels)
+
+
+@dataclass(frozen=True)
+class ChunkMeasures:
+    """What one chunk's rows (or the whole window's) measure, before any band is applied.
+
+    ``realized``, ``ci`` (95% interval per metric), ``estimated`` (all rows), ``expected`` and
+    ``null_sd`` (labelled rows) are per metric; from rows (:func:`chunk_performance`) or from a
+    window summary (:mod:`.summarised`).
+    """
+
+    rows: int
+    labelled: int
+    positives: int | None
+    realized: Mapping[str, float]
+    ci: Mapping[str, tuple[float, float]]
+    estimated: Mapping[str, float]
+    expected: Mapping[str, float]
+    null_sd: Mapping[str, float]
+
+
+def assemble(spec: ModelSpec, measured, *, bands: Mapping[str, Band | None] | None = None, chunk: str = "1d",
+             min_labels: int = MIN_LABELS_PER_CHUNK) -> ChunkPerformance:
+    """The per-chunk table from measured chunks ``(name, start, end, ChunkMeasures)``: bands, limits, flags.
+
+    One place for both paths (rows in memory, or a window summary): whether a chunk has enough
+    labels, its band limits at its labelled and at all its rows, and whether it is beyond its band.
+    """
+    bands = dict(bands or {})
+    margin = spec.thresholds.band_margin
+    rows = []
+    for name, a, b, ms in measured:
+        n_lab, pos, n_rows = ms.labelled, ms.positives, ms.rows
+        enough = n_lab >= min_labels and (pos is None or min(pos, n_lab - pos) >= MIN_CLASS_ROWS)
+        real, exp_lab, sd_lab, est_all = ms.realized, ms.expected, ms.null_sd, ms.estimated
         for m in spec.metrics:
             v = real.get(m, float("nan"))
-            lo, hi = confidence_interval(spec.task, m, yl, sl, spec.threshold, v, rng) if n_lab >= 2 \
-                else (float("nan"), float("nan"))
+            lo, hi = ms.ci[m]
             floor = spec.thresholds.min_change(m)
             lim = band_edges(bands.get(m), n_lab, margin, m, floor)
-            elim = band_edges(bands.get(m), int(mask.sum()), margin, m, floor)
+            elim = band_edges(bands.get(m), n_rows, margin, m, floor)
             z = (v - exp_lab[m]) / sd_lab[m] if np.isfinite(v) and sd_lab.get(m) else float("nan")
-            rows.append({"chunk": name, "start": a, "end": b, "rows": int(mask.sum()), "labelled": n_lab,
-                         "coverage": n_lab / mask.sum() if mask.sum() else float("nan"), "positives": pos,
+            rows.append({"chunk": name, "start": a, "end": b, "rows": n_rows, "labelled": n_lab,
+                         "coverage": n_lab / n_rows if n_rows else float("nan"), "positives": pos,
                          "enough_labels": bool(enough), "metric": m, "realized": v, "ci_low": lo, "ci_high": hi,
                          "estimated": est_all[m], "expected": exp_lab[m], "null_sd": sd_lab[m],
                          "z": z if worse_direction(m) == "down" else -z,
