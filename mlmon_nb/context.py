@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
-from . import baseline as bl
+from . import baseline as bl, progress
 from .checks import Recorder, read_notebook_result
 from .config import FeaturesConfig, ModelConfig, Project, Thresholds, VersionConfig, load_project
 from .windows import parse_window
@@ -162,6 +162,8 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
     scan, engine = None, None
     if summarise is not False and notebook in SUMMARY_NOTEBOOKS:
         scan, engine = _summary_scan(proj, mcfg, vcfg, start, end, labels=labels, force=bool(summarise))
+        if scan is not None:  # long passes report how far they got, for the mlmon command to print
+            scan.progress = progress.Reporter(work_dir or None, notebook)
     if scan is None:
         current = read_window(mcfg, start, end, version=vcfg.name if mcfg.version_column else None,
                               labels=labels, con=con)

@@ -68,7 +68,8 @@ class Reporter:
 
         ``fraction`` is called from a helper thread (DuckDB's ``query_progress``
         and Spark's status tracker may be); it returns the scanned share of the
-        pass, or None while the engine does not know yet.
+        pass, or None while the engine does not know yet. The rows written only
+        grow: a share below one already written is skipped.
         """
         stop = threading.Event()
 
@@ -83,7 +84,8 @@ class Reporter:
                 if share is None or not 0.0 <= share <= 1.0:
                     continue
                 done = int(round(share * total))
-                if done != last:
+                # Never backwards: Spark's share dips when a pass's next stage adds tasks.
+                if done > last:
                     self.write(label, done, total)
                     last = done
 

@@ -45,6 +45,14 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """
     con = duckdb.connect(database=":memory:")
     con.execute("SET TimeZone='UTC'")
+    # Progress is measured (query_progress) but never drawn: mlmon prints its own, one line at a time.
+    # In a Jupyter kernel DuckDB accepts these settings only with ipywidgets importable (a dependency);
+    # without it, long passes simply report no progress.
+    try:
+        con.execute("SET enable_progress_bar_print = false")
+        con.execute("SET enable_progress_bar = true")
+    except duckdb.Error as exc:
+        logger.debug("DuckDB progress not measured: %s", exc)
     if threads:
         con.execute(f"SET threads={int(threads)}")
     return con

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 
 from mlmon_nb import progress
 
@@ -63,3 +64,26 @@ def test_the_runner_prints_the_kernels_progress_and_archives_none_of_it(tmp_path
     assert lines[-1] == "summary of the window: 100 of 100 rows scanned (100%)"
     assert not (tmp_path / progress.FOLDER).exists()
     assert not [t for t in threading.enumerate() if t.name == "mlmon-progress-watch"]
+
+
+def test_a_named_duckdb_pass_reports_its_scanned_share_while_it_runs(tmp_path, monkeypatch):
+    """DuckDB's own measure (query_progress) while an aggregation runs; unnamed queries stay silent."""
+    from mlmon_nb.config import FeaturesConfig
+    from mlmon_nb.engines.duck import DuckDBScan
+    from mlmon_nb.sources import connect
+
+    monkeypatch.setattr(progress, "POLL_SECONDS", 0.05)
+    written: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(progress.Reporter, "write", lambda self, label, done, total: written.append((label, done, total)))
+    source = types.SimpleNamespace(where="a test", path="range(60000000)")
+    scan = DuckDBScan(connect(threads=1), "SELECT i FROM range(60000000) AS t(i)", source=source, timestamp=None,
+                      features=FeaturesConfig())
+    scan.progress = progress.Reporter(tmp_path, "data_drift")
+    scan.aggregate("SELECT count(*) AS n FROM window_rows")  # short queries: no pass, no progress
+    assert written == []
+    got = scan.aggregate("SELECT sum(hash(i) % 7) AS s FROM window_rows", pass_name="summary of the window")
+    assert got.column("s")[0].as_py() is not None
+    assert written[-1] == ("summary of the window", 60_000_000, 60_000_000)
+    during = [done for _, done, _ in written[:-1]]
+    assert during and all(0 <= d <= 60_000_000 for d in during), written
+    assert during == sorted(during)

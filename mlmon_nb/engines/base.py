@@ -24,6 +24,7 @@ import pyarrow as pa
 from ..config import FeaturesConfig
 from ..data import Relation, table_frame
 from ..errors import UsageError
+from ..progress import Reporter
 from ..sources import literal, quote
 
 logger = logging.getLogger(__name__)
@@ -220,6 +221,8 @@ class Scan:
         self.features = features
         self.relation = relation
         self._rows: int | None = None
+        #: Where named passes report how far they got (:mod:`mlmon_nb.progress`); None: they do not.
+        self.progress: Reporter | None = None
 
     def __repr__(self) -> str:
         rows = "?" if self._rows is None else f"{self._rows:,}"
@@ -232,7 +235,7 @@ class Scan:
             self._rows = int(self.aggregate(f"SELECT count(*) AS n FROM {WINDOW_ROWS}").column("n")[0].as_py())
         return self._rows
 
-    def aggregate(self, sql: str, **params: Any) -> pa.Table:
+    def aggregate(self, sql: str, /, *, pass_name: str | None = None, **params: Any) -> pa.Table:
         """Run an aggregation over the scan's rows and return its (small) result.
 
         Parameters
@@ -240,6 +243,9 @@ class Scan:
         sql : str
             One query in DuckDB's SQL dialect reading ``FROM window_rows``. Give every output
             column an alias: engines name unaliased expressions differently.
+        pass_name : str, optional
+            Names a long pass over the rows: while it runs, the share the engine has scanned goes
+            to :attr:`progress` (the ``mlmon`` command prints it). Short queries leave it out.
         **params
             Values of the ``$name`` placeholders in ``sql``, inlined as literals
             (:func:`sql_literal`).
@@ -248,10 +254,18 @@ class Scan:
         -------
         pyarrow.Table
         """
-        return self._execute(inline(sql, params))
+        text = inline(sql, params)
+        if pass_name is None or self.progress is None:
+            return self._execute(text)
+        with self.progress.scan(pass_name, self.rows, self._scanned_share):
+            return self._execute(text)
 
     def _execute(self, sql: str) -> pa.Table:
         raise NotImplementedError
+
+    def _scanned_share(self) -> float | None:
+        """The share of the running query's work done (0..1), None while unknown; called from a thread."""
+        return None
 
     def sample(self, n: int, *, strata: Sequence[str], seed: int) -> pd.DataFrame:
         """A bounded, seeded, stratified sample of at most ``n`` rows.

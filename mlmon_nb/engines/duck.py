@@ -36,6 +36,7 @@ class DuckDBScan(Scan):
         except duckdb.Error as exc:
             raise friendly_error(exc, source) from exc
         self._source = source
+        self._con = con
         self.sql = sql
         super().__init__(columns=columns, timestamp=timestamp, features=features,
                          relation=Relation(sql=sql, types=columns, where=source.where, path=str(source.path)))
@@ -49,6 +50,10 @@ class DuckDBScan(Scan):
             raise
         except duckdb.Error as exc:
             raise friendly_error(exc, self._source) from exc
+
+    def _scanned_share(self) -> float | None:
+        percent = self._con.query_progress()  # -1 while no query runs or DuckDB cannot tell
+        return percent / 100.0 if percent >= 0 else None
 
 
 class DuckDBEngine(Engine):

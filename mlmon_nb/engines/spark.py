@@ -76,7 +76,42 @@ class SparkScan(Scan):
         return transpile(inline(sql, params), self.view)
 
     def _execute(self, sql: str) -> pa.Table:
-        return self._engine.spark.sql(transpile(sql, self.view)).toArrow()
+        context = _context(self._engine.spark)
+        if context is None:
+            return self._engine.spark.sql(transpile(sql, self.view)).toArrow()
+        # The query's jobs carry this scan's group, so that its progress can be told from others'.
+        context.setJobGroup(self._group, f"mlmon {self.view}", interruptOnCancel=True)
+        try:
+            return self._engine.spark.sql(transpile(sql, self.view)).toArrow()
+        finally:
+            context.setLocalProperty("spark.jobGroup.id", None)
+
+    @property
+    def _group(self) -> str:
+        return f"mlmon-{self.view}"
+
+    def _scanned_share(self) -> float | None:
+        """Finished tasks over the tasks of the stages started so far (Spark Connect: unknown)."""
+        context = _context(self._engine.spark)
+        if context is None:
+            return None
+        tracker = context.statusTracker()
+        done = total = 0
+        for job in tracker.getJobIdsForGroup(self._group):
+            info = tracker.getJobInfo(job)
+            for stage in (info.stageIds if info else ()):
+                st = tracker.getStageInfo(stage)
+                if st is not None:
+                    done, total = done + st.numCompletedTasks, total + st.numTasks
+        return done / total if total else None
+
+
+def _context(spark):
+    """The session's SparkContext, or None through Spark Connect (which has none)."""
+    try:
+        return spark.sparkContext
+    except Exception:  # noqa: BLE001 (Spark Connect raises its own not-implemented error)
+        return None
 
 
 class SparkEngine(Engine):

@@ -34,7 +34,7 @@ SUMMARY_NOTEBOOKS = frozenset({"data_drift", "concept_drift"})
 class Aggregating(Protocol):
     """What a summary needs of an engine's scan of a window: one aggregation in DuckDB's SQL dialect."""
 
-    def aggregate(self, sql: str, **params) -> pa.Table: ...
+    def aggregate(self, sql: str, /, *, pass_name: str | None = None, **params) -> pa.Table: ...
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def summarise(scan: Aggregating, numeric: Mapping[str, NumericSubject],
     sql = summary_sql({k: (v.column, v.grid) for k, v in numeric.items()},
                       {k: (v.column, v.known) for k, v in categorical.items()}, chunk)
     t0 = time.perf_counter()
-    table = scan.aggregate(sql)
+    table = scan.aggregate(sql, pass_name="summary of the window")
     seconds = time.perf_counter() - t0
     logger.info("window summary: %d rows of summary for %d subjects in %.1f s", table.num_rows,
                 len(numeric) + len(categorical), seconds)
