@@ -11,6 +11,8 @@ on load: they are refused without ``trusted: true``.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,6 +206,73 @@ def score(model: LoadedModel, frame: pd.DataFrame, columns: Sequence[str] | None
     if model.task == "binary_classification":
         return proba[:, 1]
     return proba
+
+
+def score_column(model: LoadedModel, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> np.ndarray:
+    """One number per row, comparable with the baseline's ``__prediction__``: :func:`score`'s
+    output, a multiclass model's top-class probability.
+
+    The one scoring function of every path: the in-memory window, each batch of a scored scan
+    (:mod:`mlmon_nb.engines.scoring`, on DuckDB and on Spark's executors).
+    """
+    p = np.asarray(score(model, frame, columns), dtype=float)
+    if p.ndim == 2:
+        return p.max(axis=1) if p.shape[0] and p.shape[1] else np.zeros(p.shape[0])
+    return p
+
+
+def load_model_bytes(data: bytes, *, name: str, version: str, task: str, sha256: str,
+                     trusted_types: Sequence[str] = ()) -> LoadedModel:
+    """A model from the bytes of its file, already accepted by :func:`load_model` elsewhere (a Spark
+    executor rebuilding the driver's model).
+
+    Parameters
+    ----------
+    data : bytes
+        The model file's content.
+    name : str
+        The file's name (its suffix chooses skops or joblib; messages name it).
+    version, task : str
+        As the driver's :class:`LoadedModel`.
+    sha256 : str
+        The hex digest the driver loaded: bytes that differ are refused.
+    trusted_types : sequence of str
+        The skops types the driver accepted (its allowlist, or all with ``trusted: true``).
+
+    Raises
+    ------
+    ModelError
+        Bytes that are not the driver's file, or that do not load.
+    """
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        raise ModelError(f"model version {version} ({name}): the shipped file's sha256 is {got}, "
+                         f"expected {sha256}")
+    try:
+        if name.lower().endswith(".skops"):
+            import skops.io as sio  # lazy: skops only for .skops files
+
+            estimator = sio.loads(data, trusted=list(trusted_types))
+        else:
+            import joblib  # lazy: joblib only for trusted pickles
+
+            estimator = joblib.load(io.BytesIO(data))
+    except Exception as exc:  # loaders raise many error types for bad bytes
+        raise ModelError(f"model version {version} ({name}) could not be loaded from its shipped bytes "
+                         f"({type(exc).__name__}: {exc})") from exc
+    names = tuple(str(n) for n in getattr(estimator, "feature_names_in_", ()))
+    return LoadedModel(version=version, path=Path(name), sha256=sha256, estimator=estimator, task=task,
+                       features=names)
+
+
+def accepted_types(model: LoadedModel) -> tuple[str, ...]:
+    """The skops types a loaded ``.skops`` file holds that skops does not trust (accepted when it was
+    loaded: :data:`SKOPS_ALLOWLIST` or ``trusted: true``); empty for a pickle."""
+    if model.path.suffix.lower() != ".skops":
+        return ()
+    import skops.io as sio  # lazy: skops only for .skops files
+
+    return tuple(sio.get_untrusted_types(file=model.path))
 
 
 def predictions(frame: pd.DataFrame, model_cfg: ModelConfig, loaded: LoadedModel | None,

@@ -11,8 +11,11 @@ the window never materialised:
   missing and non-finite counts, prediction drift and (classifiers) label drift;
 * **a bounded, seeded sample** (``scan.sample``, at most :data:`SAMPLE_ROWS`
   rows, stratified by day and label) for what needs rows: the domain
-  classifier and PCA reconstruction, scores from the model file when the logs
-  have none, a regression target's KS, and the figures' overlays.
+  classifier and PCA reconstruction, a regression target's KS, and the
+  figures' overlays;
+* **scores from the model file** when the logs have none: the engine scores
+  every row in bounded batches (:meth:`mlmon_nb.engines.Scan.scored`), and the
+  scores are summarised and decided as logged scores are.
 
 :data:`~mlmon_nb.summary.SUMMARISE_ABOVE` is where :func:`mlmon_nb.open_window` switches a data_drift
 window to this path (always, on an engine other than DuckDB).
@@ -29,7 +32,7 @@ import pandas as pd
 from .. import stats
 from ..baseline import Baseline
 from ..config import FeaturesConfig, Thresholds
-from ..errors import MlmonError
+from ..errors import DataError, MlmonError
 from ..profiles import count_non_finite
 from ..rules import band_limits, sigmas
 from ..summary import BUCKETS, SUMMARY_STATS, CategoricalSubject, NumericSubject, categorical_stats, chunk_sql, \
@@ -48,9 +51,11 @@ from .units import QUANTILES
 logger = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 200_000
-"""Most rows of the window's sample (the joint checks, scoring without logged scores, plots)."""
+"""Most rows of the window's sample (the joint checks, plots)."""
 TARGET = "__target__"
 """The label's subject in the summary (its level counts)."""
+SCORED = "__score__"
+"""The model's output on the window's rows, when the logs have none (:meth:`mlmon_nb.engines.Scan.scored`)."""
 DAY_STRATUM = "__day__"  # the engines' name of the UTC-day stratum of Scan.sample
 _NUMERIC_TYPES = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "INT", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT",
                   "UINTEGER", "INTEGER")
@@ -159,7 +164,13 @@ def analyse_scan(ctx, *, seed: int = 0, statistics: Sequence[str] = (), multivar
         if s.non_finite():
             notes.append(f"Prediction drift: {s.non_finite():,} non-finite scores ({s.non_finite() / rows:.2%}) "
                          f"were left out.")
-    if pred is None:
+    if pred is None and ctx.estimator is not None and base.prediction_column in base.sorted_values:
+        try:  # every row of the window scored in batches by the engine, summarised like logged scores
+            pred = _scored_prediction(ctx, scan, chunk, buckets, seed, notes)
+        except MlmonError as exc:
+            notes.append(f"Prediction drift: the window has no usable prediction column {mcfg.prediction!r} and "
+                         f"the model could not score it: {exc}; log the scores or check the version's model.")
+    elif pred is None:
         try:
             scores, source = window_scores(sample, mcfg.task, mcfg.prediction, ctx.estimator,
                                            [*features.numeric, *features.categorical])
@@ -199,6 +210,30 @@ def analyse_scan(ctx, *, seed: int = 0, statistics: Sequence[str] = (), multivar
                      "features are ranked by effect alone.")
     return DataDrift(univariate=uni, quality=quality, prediction=pred, labels=labels, multivariate=mv,
                      notes=tuple(notes))
+
+
+def _scored_prediction(ctx, scan, chunk: str, buckets: int, seed: int, notes: list[str]):
+    """Prediction drift from the model's scores on every row of the window: the engine scores the
+    scan in batches (:meth:`mlmon_nb.engines.Scan.scored`), the scores are summarised on the
+    baseline's grid, and the decision is the logged scores' (:func:`decide_prediction`)."""
+    mcfg, base, thr = ctx.model, ctx.baseline, ctx.thresholds
+    keep = [mcfg.timestamp] if mcfg.timestamp in scan.columns else []
+    subj = NumericSubject.of(SCORED, numeric_reference(base, base.prediction_column), buckets)
+    with scan.scored(ctx.estimator, column=SCORED, keep=keep) as scored:
+        summary = summarise(scored, {PREDICTION: subj}, {}, chunk)
+        drawn = scored.sample(SAMPLE_ROWS, strata=[DAY_STRATUM] if keep else [], seed=seed)[SCORED]
+    s = summary.numeric[PREDICTION]
+    if not s.finite():
+        raise DataError(f"its scores of the window's {s.rows():,} rows are all missing or non-finite")
+    rule = feature_rule(thr, mcfg.prediction, "numeric")
+    figures = numeric_stats(subj.reference, subj.grid, subj.cells, s, methods_for("numeric", rule.method))
+    shown = drawn.to_numpy(dtype=float)
+    if s.non_finite():
+        notes.append(f"Prediction drift: {s.non_finite():,} non-finite scores ({s.non_finite() / s.rows():.2%}) "
+                     f"were left out.")
+    return decide_prediction(base, figures, s.finite(), subject=mcfg.prediction, thresholds=thr,
+                             source=f"scored with the version's model file, all {s.rows():,} rows in batches",
+                             scores=shown[np.isfinite(shown)])
 
 
 def _numeric_units(ref: stats.NumericReference, s) -> dict[str, Any]:

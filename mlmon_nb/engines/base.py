@@ -24,6 +24,7 @@ import pyarrow as pa
 from ..config import FeaturesConfig
 from ..data import Relation, table_frame
 from ..errors import UsageError
+from ..models import SCORE_BATCH_ROWS
 from ..progress import Reporter
 from ..sources import literal, quote
 
@@ -213,6 +214,7 @@ class Scan:
     """
 
     engine: str = ""
+    _closers: tuple = ()  # what close() releases (on_close)
 
     def __init__(self, *, columns: dict[str, str], timestamp: str | None, features: FeaturesConfig,
                  relation: Relation):
@@ -339,6 +341,74 @@ class Scan:
             raise UsageError(f"The 'strata' parameter of Scan.sample must name columns of the scan or "
                              f"{DAY!r}. Got {name!r} instead; columns are: {', '.join(self.columns)}")
         return quote(name)
+
+    def scored(self, model, *, column: str = "__score__", batch_rows: int | None = None,
+               keep: Sequence[str] | None = None, spill_dir=None) -> "Scan":
+        """A scan of the same rows with the model's output as one more column (scored in batches).
+
+        DuckDB streams the rows in Arrow batches of at most ``batch_rows`` rows, scores each and
+        writes them to a parquet spill in a temporary folder, which the returned scan reads; Spark
+        scores them on the executors (``mapInPandas``, the model file's bytes broadcast once).
+        Every aggregation can then read ``column`` (:mod:`mlmon_nb.engines.scoring`).
+
+        Parameters
+        ----------
+        model : LoadedModel
+            The version's model (:func:`mlmon_nb.models.load_model`).
+        column : str
+            The new column: binary, the positive class's probability; regression, the
+            prediction; multiclass, the top-class probability.
+        batch_rows : int, optional
+            Most rows scored at once (:data:`mlmon_nb.models.SCORE_BATCH_ROWS` by default).
+        keep : sequence of str, optional
+            Columns kept beside the score (all by default).
+        spill_dir : str or Path, optional
+            Folder of DuckDB's spill (the system's temporary folder by default).
+
+        Returns
+        -------
+        Scan
+            Close it, or use it in a ``with`` block: its spill (DuckDB) or cached rows (Spark)
+            are removed, also when the block raises.
+        """
+        if batch_rows is None:
+            batch_rows = SCORE_BATCH_ROWS
+        if isinstance(batch_rows, bool) or not isinstance(batch_rows, numbers.Integral) or batch_rows < 1:
+            raise UsageError(f"The 'batch_rows' parameter of Scan.scored must be an int >= 1. Got {batch_rows!r} "
+                             f"instead.")
+        if column in self.columns:
+            raise UsageError(f"The 'column' parameter of Scan.scored must name a new column. Got {column!r}, which "
+                             f"the scan already has.")
+        kept = list(self.columns) if keep is None else list(dict.fromkeys(keep))
+        unknown = [c for c in kept if c not in self.columns]
+        if unknown:
+            raise UsageError(f"The 'keep' parameter of Scan.scored must name columns of the scan. Got "
+                             f"{', '.join(map(repr, unknown))}; columns are: {', '.join(self.columns)}")
+        feats = list(model.features) if model.features else [*self.features.numeric, *self.features.categorical]
+        missing = [c for c in feats if c not in self.columns]
+        if missing:
+            raise UsageError(f"model version {model.version}: columns missing for scoring: {', '.join(missing)}")
+        return self._scored(model, column=column, batch_rows=int(batch_rows), kept=kept, feats=feats,
+                            spill_dir=spill_dir)
+
+    def _scored(self, model, *, column: str, batch_rows: int, kept: list[str], feats: list[str], spill_dir) -> "Scan":
+        raise UsageError(f"Scan.scored: a {type(self).__name__} cannot score its rows (DuckDB and Spark scans can)")
+
+    def on_close(self, release) -> None:
+        """Call ``release()`` when the scan closes (a scored scan's spill, its cached rows)."""
+        self._closers = (*self._closers, release)
+
+    def close(self) -> None:
+        """Release what the scan holds of its own (a scored scan's spill); idempotent."""
+        closers, self._closers = self._closers, ()
+        for release in reversed(closers):
+            release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class Engine:

@@ -16,6 +16,7 @@ from ..config import ModelConfig, Project
 from ..data import Relation, _window_query, model_features, reference_query, source_relation
 from ..sources import connect, friendly_error, resolve_source
 from .base import WINDOW_ROWS, Engine, Scan
+from . import scoring
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ class DuckDBScan(Scan):
     def _scanned_share(self) -> float | None:
         percent = self._con.query_progress()  # -1 while no query runs or DuckDB cannot tell
         return percent / 100.0 if percent >= 0 else None
+
+    def _scored(self, model, **how) -> "DuckDBScan":
+        """Rows streamed in Arrow batches, scored, spilled to parquet (:func:`scoring.duckdb_scored`)."""
+        return scoring.duckdb_scored(self, model, **how)
 
 
 class DuckDBEngine(Engine):

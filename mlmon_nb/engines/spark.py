@@ -26,6 +26,7 @@ from ..data import Relation, model_features, reference_query, window_query
 from ..errors import DataError
 from ..sources import kind_of, quote, resolve_source
 from .base import WINDOW_ROWS, Engine, Scan, inline
+from . import scoring
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,10 @@ class SparkScan(Scan):
                 if st is not None:
                     done, total = done + st.numCompletedTasks, total + st.numTasks
         return done / total if total else None
+
+    def _scored(self, model, **how) -> "SparkScan":
+        """Rows scored on the executors with ``mapInPandas`` (:func:`scoring.spark_scored`)."""
+        return scoring.spark_scored(self, model, **how)
 
 
 def _context(spark):
