@@ -6,6 +6,7 @@ prediction drift as it does with the logged scores."""
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -101,6 +102,22 @@ def test_spill_is_removed_on_close_on_an_error_in_the_block_and_when_scoring_fai
     with pytest.raises(KeyboardInterrupt):
         duck.scored(setting[2], batch_rows=300, spill_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_scoring_pass_reports_its_progress_and_the_scored_scan_keeps_the_reporter(duck, setting):
+    seen = []
+
+    class Progress:  # the shape of mlmon_nb.progress.Reporter.scan
+        @contextlib.contextmanager
+        def scan(self, label, total, fraction):
+            seen.append((label, total, fraction()))
+            yield
+            seen.append((label, total, fraction()))
+
+    duck.progress = Progress()
+    with duck.scored(setting[2], keep=["ts"]) as s:
+        assert s.progress is duck.progress
+    assert seen == [("scoring the window's rows", duck.rows, 0.0), ("scoring the window's rows", duck.rows, 1.0)]
 
 
 def test_bad_arguments_are_named(duck, setting):

@@ -56,7 +56,12 @@ def duckdb_scored(scan, model: LoadedModel, *, column: str, batch_rows: int, kep
     folder = tempfile.TemporaryDirectory(prefix="mlmon-scored-", dir=spill_dir)
     try:
         path = Path(folder.name) / "scored.parquet"
-        batches, rows = _spill(scan, model, column, batch_rows, kept, feats, path)
+        if scan.progress is None:
+            batches, rows = _spill(scan, model, column, batch_rows, kept, feats, path, [0])
+        else:  # the runner prints how far the scoring pass got, as it does for aggregation passes
+            done, total = [0], scan.rows
+            with scan.progress.scan("scoring the window's rows", total, lambda: done[0] / total if total else None):
+                batches, rows = _spill(scan, model, column, batch_rows, kept, feats, path, done)
         logger.info("scored %s rows of %s in %d batches of at most %s rows", f"{rows:,}", scan.relation.where,
                     batches, f"{batch_rows:,}")
         out = type(scan)(scan._con, f"SELECT * FROM read_parquet({literal(str(path))})", source=scan._source,
@@ -65,12 +70,12 @@ def duckdb_scored(scan, model: LoadedModel, *, column: str, batch_rows: int, kep
         folder.cleanup()
         raise
     out.on_close(folder.cleanup)
-    out.spill, out.batches, out._rows = Path(folder.name), batches, rows
+    out.spill, out.batches, out._rows, out.progress = Path(folder.name), batches, rows, scan.progress
     return out
 
 
-def _spill(scan, model, column, batch_rows, kept, feats, path: Path) -> tuple[int, int]:
-    """Stream, score and write the scan's rows; (batches, rows)."""
+def _spill(scan, model, column, batch_rows, kept, feats, path: Path, done: list[int]) -> tuple[int, int]:
+    """Stream, score and write the scan's rows; (batches, rows). ``done[0]``: rows scored so far."""
     listed = ", ".join(quote(c) for c in dict.fromkeys([*kept, *feats]))
     result = scan._relation.query(WINDOW_ROWS, f"SELECT {listed} FROM {WINDOW_ROWS}")
     reader = (getattr(result, "to_arrow_reader", None) or result.fetch_record_batch)(batch_rows)
@@ -87,6 +92,7 @@ def _spill(scan, model, column, batch_rows, kept, feats, path: Path) -> tuple[in
                                                  schema=schema)
                 writer.write_batch(out)
                 batches, rows = batches + 1, rows + part.num_rows
+                done[0] = rows
     return batches, rows
 
 
@@ -150,7 +156,7 @@ def spark_scored(scan, model: LoadedModel, *, column: str, batch_rows: int, kept
     out = frame.mapInPandas(fn, schema).persist(StorageLevel.MEMORY_AND_DISK)
     scan_out = type(scan)(scan._engine, out, timestamp=scan.timestamp, features=scan.features,
                           where=scan.relation.where, path=scan.relation.path)
-    scan_out._rows = scan._rows
+    scan_out._rows, scan_out.progress = scan._rows, scan.progress
     view, spark_session = scan_out.view, spark
 
     def release() -> None:
