@@ -250,10 +250,10 @@ def test_both_paths_decide_the_same_on_a_regression_window(tmp_path):
         return f
 
     frame(3000, "2026-08-01").to_parquet(tmp_path / "data/reference.parquet")
-    pd.concat([frame(3000, "2026-09-07"), frame(3000, "2026-09-14", worse=3.0)]).to_parquet(
+    frame(3000, "2026-09-14", worse=3.0).to_parquet(
         tmp_path / "data/logs/part-0.parquet")
     path = _archive_baseline(write_project(tmp_path, model_extra={"task": "regression", "chunk": "1d"}))
-    for window, status in (("2026-09-07/2026-09-14", "ok"), ("2026-09-14/2026-09-21", "alert")):
+    for window, status in (("2026-09-14/2026-09-21", "alert"),):  # errors 2.5x larger: MAE and RMSE alert
         memory, summary, rm, rs = _both(path, "m", "1", window)
         _same_checks(memory, summary, rm, rs)
         assert rs.status == status
@@ -271,4 +271,39 @@ def test_both_paths_decide_the_same_on_the_demo(demo, week):
     assert (rs.status == "alert") is (week == 8)
     if week == 8:
         assert {c["kind"] for c in rs.checks() if c["status"] == "alert"} >= {"concept_drift", "change_point"}
+    _same_figures(rm, rs)
+
+
+def test_missing_logged_scores_are_scored_with_the_model_file_by_the_engine(tmp_path):
+    """Logged scores missing in 5% of rows: both paths complete them with the model file (the summary path
+    through a scored scan), and the same checks follow."""
+    import joblib
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(5)
+    (tmp_path / "data/logs").mkdir(parents=True)
+    (tmp_path / "models").mkdir()
+    ref = make_frame(4000, "2026-08-01", rng, freq_minutes=10)
+    cols = ["price", "user_tenure_days", "device", "region"]
+    model = Pipeline([("pre", ColumnTransformer([("num", StandardScaler(), cols[:2]),
+                                                  ("cat", OneHotEncoder(handle_unknown="ignore"), cols[2:])])),
+                      ("clf", LogisticRegression(max_iter=200))]).fit(ref[cols], ref["clicked"])
+    joblib.dump(model, tmp_path / "models/1.joblib")
+    ref["score"] = model.predict_proba(ref[cols])[:, 1]
+    ref.to_parquet(tmp_path / "data/reference.parquet")
+    logs = make_frame(4000, "2026-09-14", rng, freq_minutes=2.5)
+    half = len(logs) // 2
+    logs.loc[half:, "clicked"] = (rng.random(len(logs) - half) < 1 - logs["score"].iloc[half:]).astype(int)
+    logs["score"] = model.predict_proba(logs[cols])[:, 1]
+    logs.loc[rng.random(len(logs)) < 0.05, "score"] = np.nan
+    logs.to_parquet(tmp_path / "data/logs/part-0.parquet")
+    path = write_project(tmp_path, model_extra={"chunk": "1d", "versions": {"1": {"model": "models/1.joblib",
+                                                                                  "trusted": True}}})
+    _archive_baseline(path)
+    memory, summary, rm, rs = _both(path, "m", "1", "2026-09-14/2026-09-21")
+    _same_checks(memory, summary, rm, rs)
+    assert "were scored with the model file" in rs.notes[0]
     _same_figures(rm, rs)

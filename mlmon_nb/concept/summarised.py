@@ -19,8 +19,10 @@ code (:func:`~.per_chunk.assemble`, :func:`~.expected.decide_concept`, :mod:`.de
   in-memory path itself streams at most 16,800 evenly drawn labelled rows), the residual shift per
   feature bin, the segments, and regression's direct loss estimation (its model reads features).
 
-Without a logged prediction column (or for a multiclass model) the scores need the model file
-and rows: the whole analysis then runs on the sample, and its notes say so.
+Logged scores that are missing or not finite are completed by the model file (as in memory): the
+engine scores the rows in batches (``Scan.scored``) and the cells read the completed scores. A
+multiclass model (its probabilities are not logged): the whole analysis runs on the sample, and
+its notes say so.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from ..metrics import BOOTSTRAP
 from ..sources import quote
 from ..summary import chunk_sql
 from ..summary.performance import (UNLABELLED, Cells, ScoreCells, auc_se, binary_binned, binary_realized,
-                                   binned_calibration, performance_sql, regression_binned)
+                                   binned_calibration, finite_sql, performance_sql, regression_binned)
 from .estimator import N_DRAWS, PerformanceEstimator, draw_spread, fit_estimator
 from .expected import ConceptTest, decide_concept
 from .decisions import estimated_checks
@@ -58,6 +60,7 @@ SAMPLE_ROWS = 200_000
 """Most rows of the window's sample (change-point stream, residual shift, segments, regression's DLE)."""
 DAY_STRATUM = "__day__"  # the engines' name of the UTC-day stratum of Scan.sample
 _Z = 1.959964
+SCORE = "__score__"  # the scored scan's column when the logs hold no prediction
 _NAN = float("nan")
 
 
@@ -252,6 +255,28 @@ def analyse_scan(ctx, *, chunk: str, min_labels_per_chunk: int, seed: int, spec:
                 f"from all rows. Log the model's output to have realized and estimated performance on every row.")
         return _with_note(result, note)
 
+    closers: list[Callable[[], None]] = []
+    try:
+        return _analyse_cells(ctx, spec, scan, mcfg.prediction, frame, rng, chunk, min_labels_per_chunk, kw, t0,
+                              closers)
+    finally:  # a scored scan's spill is removed, also when the analysis raises
+        for close in closers:
+            close()
+
+
+def _analyse_cells(ctx, spec: ModelSpec, scan, prediction: str, frame: pd.DataFrame, rng: np.random.Generator,
+                   chunk: str, min_labels_per_chunk: int, kw: Mapping[str, Any], t0: float,
+                   closers: list[Callable[[], None]]):
+    """The summary path proper: the cells of ``scan``'s ``prediction`` column, the sample ``frame``.
+
+    Logged scores that are missing or not finite are completed by the model file where there is
+    one, as the in-memory path does (:func:`~.analysis.window_scores`): the engine then scores the
+    rows in batches (``Scan.scored``, closed through ``closers``) and the pass runs again.
+    """
+    mcfg, base = ctx.model, ctx.baseline
+    columns = dict(scan.columns)
+    target = mcfg.target if mcfg.target in columns else None
+    start, end = to_utc(ctx.start), to_utc(ctx.end)
     head = dict(spec=spec, start=pd.Timestamp(start), end=pd.Timestamp(end), rows=int(ctx.rows))
     try:
         estimator = fit_estimator(spec, base.sample, rng)
@@ -262,10 +287,20 @@ def analyse_scan(ctx, *, chunk: str, min_labels_per_chunk: int, seed: int, spec:
     bounds = chunk_bounds(start, end, delta)
     low, high = _score_range(spec, base.sample)
     ts = mcfg.timestamp
-    sql_kw = dict(task=spec.task, prediction=mcfg.prediction, target=target, threshold=spec.threshold, low=low,
+    sql_kw = dict(task=spec.task, prediction=prediction, target=target, threshold=spec.threshold, low=low,
                   high=high, target_type=columns.get(target, "DOUBLE") if target else "DOUBLE")
     summary = ScoreCells.from_arrow(scan.aggregate(performance_sql(
         chunk=chunk_sql(ts, start.to_pydatetime(), delta.total_seconds()), **sql_kw)))
+    source = ""
+    if summary.non_finite() and ctx.version.model is not None and ctx.estimator is not None:
+        scored = scan.scored(ctx.estimator, column=SCORE, keep=[c for c in (ts, target, prediction) if c])
+        closers.append(scored.close)
+        scan, p = scored, quote(prediction)
+        sql_kw["prediction_sql"] = f"CASE WHEN {finite_sql(p)} THEN {p} ELSE {quote(SCORE)} END"
+        summary = ScoreCells.from_arrow(scan.aggregate(performance_sql(
+            chunk=chunk_sql(ts, start.to_pydatetime(), delta.total_seconds()), **sql_kw)))
+        source = (f"missing or non-finite values of the logged column {prediction!r} were scored with the model "
+                  f"file, in batches by the engine")
     n_chunks = len(bounds)
     rows_per = summary.chunk_rows(n_chunks)
     lab_per = summary.chunk_rows(n_chunks, (1, 0))
@@ -283,7 +318,8 @@ def analyse_scan(ctx, *, chunk: str, min_labels_per_chunk: int, seed: int, spec:
                            frame if spec.task == "regression" else None)
     measured.append(("window", start, end, window))
     chunks = assemble(spec, measured, bands=kw["bands"], chunk=chunk, min_labels=min_labels_per_chunk)
-    notes = [_summary_note(ctx.rows, summary, len(frame), time.perf_counter() - t0, spec)]
+    notes = [_summary_note(ctx.rows, summary, len(frame), time.perf_counter() - t0, spec)
+             + (f" Scores: {source}." if source else "")]
     if summary.non_finite():
         notes.append(f"{summary.non_finite():,} rows have no finite logged prediction in column "
                      f"{mcfg.prediction!r}: they are counted in rows and labels but in no performance figure.")

@@ -40,7 +40,7 @@ import pyarrow as pa
 from ..sources import quote
 from .sql import number
 
-__all__ = ["BINS", "CLIP", "performance_sql", "ScoreCells", "Cells", "binary_binned", "auc_bound",
+__all__ = ["BINS", "CLIP", "finite_sql", "performance_sql", "ScoreCells", "Cells", "binary_binned", "auc_bound",
            "pr_auc_bound", "auc_se", "binned_calibration", "binned_ece", "binary_realized", "regression_binned"]
 
 BINS = 10_000
@@ -51,14 +51,15 @@ UNLABELLED = -1
 _SUMS = ("n", "sp", "sp2", "lo", "hi", "l1", "l0", "l1sq", "l0sq", "se", "sae", "sse", "se4", "sy", "sy2")
 
 
-def _finite(v: str) -> str:
+def finite_sql(v: str) -> str:
+    """SQL: ``v`` is a finite number (not NULL, NaN or ±inf; NaN equals NaN in both engines)."""
     return (f"({v} IS NOT NULL AND {v} <> {number(math.nan)} AND {v} <> {number(math.inf)} "
             f"AND {v} <> {number(-math.inf)})")
 
 
 def performance_sql(*, task: str, prediction: str, target: str | None, chunk: str, threshold: float = 0.5,
                     low: float = 0.0, high: float = 1.0, bins: int = BINS, where: str | None = None,
-                    target_type: str = "DOUBLE") -> str:
+                    target_type: str = "DOUBLE", prediction_sql: str | None = None) -> str:
     """The aggregation: one row per (chunk, score bin, above the threshold, label) with the cells' sums.
 
     Parameters
@@ -77,6 +78,9 @@ def performance_sql(*, task: str, prediction: str, target: str | None, chunk: st
         A condition on the rows (e.g. ``ts >= TIMESTAMPTZ '...'``).
     target_type : str
         The target's type in the scan: text targets are read with ``TRY_CAST``.
+    prediction_sql : str, optional
+        An expression read instead of the ``prediction`` column (e.g. logged scores, completed by
+        the model's where they are missing).
 
     Columns: ``chunk``, ``bin`` (−1: non-finite score), ``above``, ``lab`` (binary 0/1, regression 1;
     −1 unlabelled), ``n``, ``sp``, ``sp2``, ``lo``, ``hi`` (sum, sum of squares, min, max of the score),
@@ -91,9 +95,9 @@ def performance_sql(*, task: str, prediction: str, target: str | None, chunk: st
     p, y = "__p", "__y"
     cast = "TRY_CAST" if target_type.upper().startswith(("VARCHAR", "STRING", "TEXT")) else "CAST"
     ycol = f"{cast}({quote(target)} AS DOUBLE)" if target else "CAST(NULL AS DOUBLE)"
-    inner = (f"SELECT {chunk} AS chunk, CAST({quote(prediction)} AS DOUBLE) AS {p}, {ycol} AS {y} "
+    inner = (f"SELECT {chunk} AS chunk, CAST({prediction_sql or quote(prediction)} AS DOUBLE) AS {p}, {ycol} AS {y} "
              f"FROM window_rows" + (f" WHERE {where}" if where else ""))
-    fp, fy = _finite(p), _finite(y)
+    fp, fy = finite_sql(p), finite_sql(y)
     scale = number(bins / (high - low))
     bin_ = (f"CASE WHEN {fp} THEN CAST(LEAST(GREATEST(FLOOR(({p} - {number(low)}) * {scale}), 0), {bins - 1}) "
             f"AS INTEGER) ELSE -1 END")
