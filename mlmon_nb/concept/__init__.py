@@ -20,6 +20,13 @@ window context and returns one :class:`ConceptDriftResult` (``record``,
 4. **Where** (:mod:`.binning`, :mod:`.segments`): feature levels, quartile bins
    (from the baseline profile) and pairs of them, ranked by lost performance × share.
 
+A window opened in summary mode (``ctx.scan``: above :data:`mlmon_nb.summary.SUMMARISE_ABOVE`
+rows, or on Spark) is never read into memory (:mod:`.summarised`): step 1 and the concept test
+come from score cells × labels per chunk aggregated by the engine
+(:mod:`mlmon_nb.summary.performance`), steps 2-4 read a seeded sample of at most 200,000 rows;
+both paths share the measuring-free parts (:func:`.per_chunk.assemble`,
+:func:`.expected.decide_concept`, :mod:`.labelled`) and every decision.
+
 Every status is decided in :mod:`.decisions` (with :func:`mlmon_nb.rules.decide`);
 when no concept test fires, the drops a covariate shift explains (drifted features
 from the data-drift notebook of the same run, or an estimate that moved beyond its
