@@ -172,7 +172,8 @@ def _archive_baseline(path):
 def _checks(project, model, version, window, summarise):
     ctx = mn.open_window(project, model, version, window, notebook="concept_drift", reference_rows=False,
                          summarise=summarise)
-    assert (ctx.scan is not None) is summarise and ctx.current.frame.empty is summarise
+    if summarise is not None:  # None: the engine decides (Spark: always summarised)
+        assert (ctx.scan is not None) is summarise and ctx.current.frame.empty is summarise
     r = mn.concept.analyse(ctx)
     rec = Recorder("concept_drift", None)
     r.record(rec)
