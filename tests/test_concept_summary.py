@@ -272,6 +272,12 @@ def test_both_paths_decide_the_same_on_the_demo(demo, week):
     assert (rs.status == "alert") is (week == 8)
     if week == 8:
         assert {c["kind"] for c in rs.checks() if c["status"] == "alert"} >= {"concept_drift", "change_point"}
+        from mlmon_nb.concept.result import PLOTS, TABLES
+
+        for kind in TABLES:  # every table and figure of the notebook renders from the summary path's result
+            assert not rs.table(kind).empty, kind
+        for kind in PLOTS:
+            assert rs.plot(kind) is not None, kind
     _same_figures(rm, rs)
 
 
