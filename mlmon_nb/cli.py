@@ -533,12 +533,13 @@ def compare(run_a: Path, run_b: Path, out: Path | None) -> None:
 @click.option("-n", "--notebook", "notebooks", multiple=True,
               help="Window notebooks to run (default: all), e.g. -n data_drift.")
 def demo(out: Path, scale: float, weeks: int, seed: int, exposure: str, notebooks: tuple[str, ...]) -> None:
-    """Build the bundled demo project and run its baseline and every weekly window.
+    """Build the bundled demo project and run its baselines and every weekly window.
 
-    The demo is a click-through-rate model for a product feed with injected
-    events (covariate drift, a preference flip, a latency regression and a
-    feedback loop) described in <out>/ground_truth.json. Prints the path of the
-    archive's index.html.
+    The demo has two models with injected events described in
+    <out>/ground_truth.json: a click-through-rate model for a product feed
+    (covariate drift, a preference flip, a latency regression and a feedback
+    loop) and a delivery-time regressor (road works, a new far zone). Prints
+    the path of the archive's index.html.
 
     Example: mlmon demo --out mlmon-demo --scale 0.5
     """

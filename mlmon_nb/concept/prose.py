@@ -23,6 +23,24 @@ MAX_NAMED = 5
 """Shifted features a sentence names before "and N more"."""
 
 
+def _num(value: float) -> str:
+    """A metric at meaningful precision: three decimals below 10 (ROC AUC 0.734, MAE 5.624), then
+    fewer as the value grows (MAE 27.35, 131.2, 82,990), never a long tail of digits.
+
+    >>> _num(0.73412), _num(27.348), _num(131.24), _num(82989.624)
+    ('0.734', '27.35', '131.2', '82,990')
+    """
+    size = abs(value) if np.isfinite(value) else 0.0
+    if size >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{1 if size >= 100 else 2 if size >= 10 else 3}f}"
+
+
+def _side(metric: str) -> str:
+    """Where worse lies for ``metric``: ``below`` (ROC AUC) or ``above`` (log loss, MAE)."""
+    return "below" if worse_direction(metric) == "down" else "above"
+
+
 def feature_name(name: str) -> str:
     """A feature as a sentence names it (the score bins as ``the model score``)."""
     return "the model score" if name == SCORE_COLUMN else name
@@ -33,7 +51,7 @@ def segment_words(ws: Mapping[str, Any]) -> str:
     if "observed" in ws and "expected" in ws:
         return (f"{ws['description']} ({ws['share']:.0%} of labelled rows: outcome rate {ws['observed']:.1%} "
                 f"against {ws['expected']:.1%} from the scores)")
-    return f"{ws['description']} ({ws['share']:.0%} of labelled rows, {ws['loss']:.3f} {ws['unit']} lost)"
+    return f"{ws['description']} ({ws['share']:.0%} of labelled rows, {_num(ws['loss'])} {ws['unit']} lost)"
 
 
 def shift_words(shift) -> str:
@@ -67,7 +85,7 @@ def explained_words(checks) -> str:
         n = sum(c["kind"] == "change_point" for c in checks)
         return f"{'a change point' if n == 1 else f'{n} change points'} in the loss stream"
     prefix = "" if realized else "estimated "
-    figures = [f"{DISPLAY.get(c['subject'], c['subject'])} {c['value']:.3f}" for c in shown]
+    figures = [f"{DISPLAY.get(c['subject'], c['subject'])} {_num(c['value'])}" for c in shown]
     listed = figures[0] if len(figures) == 1 else ", ".join(figures[:-1]) + " and " + figures[-1]
     sides = {"below" if worse_direction(c["subject"]) == "down" else "above" for c in shown}
     side = sides.pop() if len(sides) == 1 else "outside"
@@ -83,16 +101,17 @@ def findings(r) -> list[tuple[str, str]]:
         if c["status"] == "ok" or c.get("explained_by"):
             continue
         if c["kind"] == "performance":
-            out.append((f"realized {DISPLAY[c['subject']]} {c['value']:.3f} beyond its baseline band"
+            out.append((f"realized {DISPLAY[c['subject']]} {_num(c['value'])} beyond its baseline band"
                         if SEVERITY[c["status"]] >= 2 else
-                        f"realized {DISPLAY[c['subject']]} {c['value']:.3f} near the edge of its band",
+                        f"realized {DISPLAY[c['subject']]} {_num(c['value'])} near the edge of its band",
                         c["status"]))
         elif c["kind"] == "estimated_performance":
-            out.append((f"estimated {DISPLAY[c['subject']]} {c['value']:.3f} outside its baseline band",
+            out.append((f"estimated {DISPLAY[c['subject']]} {_num(c['value'])} outside its baseline band",
                         c["status"]))
         elif c["kind"] == "concept_drift" and c["subject"] != "p(y|x)":
             scope = "" if c["scope"] == "window" else f" {c['scope']}"
-            out.append((f"{DISPLAY[c['subject']]}{scope} {c['realized']:.3f} is below the {c['expected']:.3f} "
+            out.append((f"{DISPLAY[c['subject']]}{scope} {_num(c['realized'])} is {_side(c['subject'])} the "
+                        f"{_num(c['expected'])} "
                         f"expected from the inputs (z = {c['z']:.1f})", c["status"]))
         elif c["kind"] == "concept_drift":
             out.append((f"residuals shifted along {feature_name(c['feature'])} (largest in {c['bin']})",
@@ -123,11 +142,12 @@ def verdict(r) -> str:
     if r.chunks is None:
         return "Performance could not be assessed: " + (r.notes[0] if r.notes else "no usable rows")
     w = r.chunks.window(m)
-    band = f"baseline {w['band_mean']:.3f}" if np.isfinite(w.get("band_mean", float("nan"))) else ""
+    band = f"baseline {_num(w['band_mean'])}" if np.isfinite(w.get("band_mean", float("nan"))) else ""
     if r.labelled == 0 or r.concept is None:
         est = next((c for c in r.checks("estimated_performance") if c["subject"] == m), {"status": "ok"})
         state = "within" if est["status"] == "ok" else "outside"
-        text = (f"No labels in this window yet: estimated {name} {w['estimated']:.3f} from calibrated scores "
+        text = (f"No labels in this window yet: estimated {name} {_num(w['estimated'])} from "
+                f"{'the inputs' if m in ('mae', 'rmse') else 'calibrated scores'} "
                 f"({state} the baseline band{', ' + band if band else ''}); realized performance and concept "
                 f"drift need labels.")
         if r.explained():
@@ -142,14 +162,14 @@ def verdict(r) -> str:
     lm = lead["metric"]
     lw = r.chunks.window(lm)
     if test is r.concept:
-        ci = f" [{lw['ci_low']:.3f}, {lw['ci_high']:.3f}]" if np.isfinite(lw["ci_low"]) else ""
-        figure = f"{DISPLAY[lm]} {lead['realized']:.3f}{ci}"
+        ci = f" [{_num(lw['ci_low'])}, {_num(lw['ci_high'])}]" if np.isfinite(lw["ci_low"]) else ""
+        figure = f"{DISPLAY[lm]} {_num(lead['realized'])}{ci}"
     else:
-        figure = f"{DISPLAY[lm]} {lead['realized']:.3f} {test.table['scope'].iloc[0]}"
+        figure = f"{DISPLAY[lm]} {_num(lead['realized'])} {test.table['scope'].iloc[0]}"
     if cstatus == "alert":
         return _worse(r, figure, lead, lw)
     if cstatus == "warn":
-        return (f"{figure} is somewhat below the {lead['expected']:.3f} expected from this window's inputs "
+        return (f"{figure} is somewhat {_side(lm)} the {_num(lead['expected'])} expected from this window's inputs "
                 f"(z = {lead['z']:.1f}): possible concept drift, not conclusive; watch the next window.")
     bad = [c for c in r.checks("performance") if c["status"] != "ok" and not c.get("explained_by")]
     row = r.concept.row(m)
@@ -171,13 +191,15 @@ def verdict(r) -> str:
     if bad:
         names = ", ".join(DISPLAY[c["subject"]] for c in bad)
         lead = r.concept.row(bad[0]["subject"]) or row
-        figure = f"{DISPLAY[lead['metric']]} {lead['realized']:.3f} vs {lead['expected']:.3f} expected"
+        figure = f"{DISPLAY[lead['metric']]} {_num(lead['realized'])} vs {_num(lead['expected'])} expected"
         if residual:
-            return (f"{head}{names} moved outside the baseline band; realized performance is not clearly below "
+            return (f"{head}{names} moved outside the baseline band; realized performance is not clearly "
+                    f"{_side(lead['metric'])} "
                     f"what this window's inputs lead to expect ({figure}), but residuals shifted along "
                     f"{feature_name(r.residuals.flagged()[0])}: a change in P(y | x) cannot be ruled out; "
                     f"watch the next window.")
-        return (f"{head}{names} moved outside the baseline band; realized performance is not clearly below "
+        return (f"{head}{names} moved outside the baseline band; realized performance is not clearly "
+                f"{_side(lead['metric'])} "
                 f"what this window's inputs lead to expect ({figure}), and nothing recorded in this run explains "
                 f"the drop (no drifted features from the data-drift notebook, and the expected performance "
                 f"stayed within its band); watch the next window.")
@@ -186,16 +208,16 @@ def verdict(r) -> str:
         return (f"{head}{name} could not be computed on this window ({labelled:,} labelled rows"
                 f"{', of one class only' if labelled else ''}): performance is not judged; a longer window or "
                 f"more labels are needed.{tail}")
-    ci = f" [{w['ci_low']:.3f}, {w['ci_high']:.3f}]" if np.isfinite(w["ci_low"]) else ""
-    return (f"No performance drop: {name} {row['realized']:.3f}{ci} is within the baseline band"
-            f"{' (' + band + ')' if band else ''} and matches the {row['expected']:.3f} expected from the inputs; "
+    ci = f" [{_num(w['ci_low'])}, {_num(w['ci_high'])}]" if np.isfinite(w["ci_low"]) else ""
+    return (f"No performance drop: {name} {_num(row['realized'])}{ci} is within the baseline band"
+            f"{' (' + band + ')' if band else ''} and matches the {_num(row['expected'])} expected from the inputs; "
             f"no concept drift.{tail}")
 
 
 def _worse(r, figure: str, lead: Mapping[str, Any], lw: Mapping[str, Any]) -> str:
     """The alert sentence: the drop, since when, where, and that the inputs do not explain it."""
-    lband = f"baseline {lw['band_mean']:.3f}" if np.isfinite(lw.get("band_mean", float("nan"))) else ""
-    parts = [f"Performance got worse: {figure} against {lead['expected']:.3f} expected from this window's "
+    lband = f"baseline {_num(lw['band_mean'])}" if np.isfinite(lw.get("band_mean", float("nan"))) else ""
+    parts = [f"Performance got worse: {figure} against {_num(lead['expected'])} expected from this window's "
              f"inputs" + (f" ({lband})" if lband else "")]
     onset = r.consensus_onset()
     at_start = onset is not None and bool(
@@ -205,7 +227,7 @@ def _worse(r, figure: str, lead: Mapping[str, Any], lw: Mapping[str, Any]) -> st
     elif onset is not None and not r.first_chunk_below:
         parts.append(f"detectors agree it started around {when(onset)}")
     elif onset is not None:
-        parts.append(f"already below expectation on the first {r.chunks.unit} of the "
+        parts.append(f"already {_side(lead['metric'])} expectation on the first {r.chunks.unit} of the "
                      f"window, and worse again from about {when(onset)}")
     else:
         parts.append("already from the start of the window (no change point inside it)")

@@ -2,10 +2,12 @@
 
 :func:`build_demo` writes a complete, seeded monitoring project: a reference
 period, weekly production logs, late-arriving labels, two trained model
-versions and the ``mlmon.yaml`` that ties them together, plus
+versions of the CTR model, a second, regression model (:mod:`.delivery`) with
+its own data, and the ``mlmon.yaml`` that ties them together, plus
 ``ground_truth.json``, which records every injected event and the figures
 measured from the generated data, so that tests can check that the notebooks
-find what was planted. The scenario is described in :mod:`.scenario`.
+find what was planted. The scenarios are described in :mod:`.scenario` and
+:mod:`.delivery.scenario`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 
 from mlmon_nb.errors import UsageError
 
-from . import generate, truth, write
+from . import delivery, generate, truth, write
 from .scenario import (
     EXPOSURE_MODES, LABEL_CUTOFF, LOGS_START, MODEL_NAME, MONITORED_VERSION, REFERENCE_START,
     TRAINING_START, WEEK, us,
@@ -53,7 +55,10 @@ class DemoProject:
         The weekly log windows ``[start, end)``, tz-aware UTC.
     ground_truth : dict
         What was planted and what was measured; also in
-        ``root / "ground_truth.json"``.
+        ``root / "ground_truth.json"`` (the delivery model's under ``"delivery"``).
+    monitored : tuple of (str, str)
+        Every ``(model, version)`` the demo monitors: the CTR model's first,
+        then the delivery-time regressor's (``("delivery-eta", "1")``).
     """
 
     root: Path
@@ -62,6 +67,7 @@ class DemoProject:
     version: str
     windows: tuple[tuple[dt.datetime, dt.datetime], ...]
     ground_truth: dict
+    monitored: tuple[tuple[str, str], ...] = ()
 
 
 def build_demo(
@@ -218,13 +224,17 @@ def _build(root: Path, scale: float, weeks: int, seed: int, exposure: str) -> De
     write.write_logs(root, log_rows, end)
     write.write_labels(root, log_rows, labels)
     write.write_models(root, v1, v2)
-    project_path = write.write_project(root, weeks)
+    # The regression model draws from a seed stream of its own: the CTR files above do not depend on it.
+    delivery_entry, delivery_truth = delivery.build(root, scale=scale, seed=seed, windows=windows)
+    logger.info("built the delivery model in %.1fs", time.perf_counter() - started)
+    project_path = write.write_project(root, weeks, {delivery.MODEL_NAME: delivery_entry})
 
     document = truth.ground_truth(
         scale=scale, weeks=weeks, seed=seed, exposure=exposure, windows=windows,
         labelled_until=labelled_until, training=generate.subset(rows, training),
         reference=ref_rows, logs=log_rows, labels=labels,
     )
+    document["delivery"] = delivery_truth
     truth.write_ground_truth(root, document)
     logger.info("wrote the demo project to %s in %.1fs", root, time.perf_counter() - started)
     return DemoProject(
@@ -234,4 +244,5 @@ def _build(root: Path, scale: float, weeks: int, seed: int, exposure: str) -> De
         version=MONITORED_VERSION,
         windows=windows,
         ground_truth=document,
+        monitored=((MODEL_NAME, MONITORED_VERSION), (delivery.MODEL_NAME, delivery.MONITORED_VERSION)),
     )

@@ -1,7 +1,8 @@
-"""``mlmon demo``: build the demo project, archive its baseline and run every weekly window."""
+"""``mlmon demo``: build the demo project, archive both models' baselines and run every weekly window."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,7 +34,11 @@ def _prepare_out(out: Path) -> None:
 
 def run_demo(out, *, scale: float = 1.0, weeks: int = 10, seed: int = 0, exposure: str = "model",
              notebooks=None, progress=None, show_progress: bool = False, workers: int | None = None) -> Path:
-    """Build the demo, archive its baseline and run every weekly window; return index.html.
+    """Build the demo, archive both models' baselines and run every weekly window; return index.html.
+
+    Each model (the CTR ranker, then the delivery-time regressor) is one lane:
+    its baseline, then its weeks in order, as a scheduler runs them. The
+    lanes run side by side.
 
     Parameters
     ----------
@@ -46,9 +51,9 @@ def run_demo(out, *, scale: float = 1.0, weeks: int = 10, seed: int = 0, exposur
     progress : callable, optional
         Receives one line per step.
     show_progress : bool, default=False
-        Show the baseline notebook's cell progress.
+        Show the first model's baseline notebook's cell progress.
     workers : int, optional
-        Windows run at the same time (default: 2, or 1 on a single core).
+        Models run at the same time (default: one lane per model, or 1 on a single core).
 
     Returns
     -------
@@ -61,26 +66,31 @@ def run_demo(out, *, scale: float = 1.0, weeks: int = 10, seed: int = 0, exposur
     say(f"building the demo project in {out} (scale {scale:g}, {weeks} weeks, exposure {exposure})")
     demo = build_demo(out, scale=scale, weeks=weeks, seed=seed, exposure=exposure)
     (out / DEMO_MARKER).write_text("built by mlmon demo\n")
-    outcome = execute_baseline(prepare_baseline(demo.project_path, demo.model, demo.version),
-                               progress=say, show_progress=show_progress)
-    if outcome.exit_code:
-        raise UsageError(f"the demo's baseline failed; see {outcome.run_dir}")
-    plans = [prepare_window_run(demo.project_path, demo.model, demo.version,
-                                f"{start.isoformat()}/{end.isoformat()}", notebooks)
-             for start, end in demo.windows]
+    monitored = demo.monitored or ((demo.model, demo.version),)
 
-    def run_one(plan):
-        label = f"{plan.start.date()}/{plan.end.date()}"
-        result = execute_plan(plan, fail_on="never", progress=lambda m: say(f"{label} {m}"),
-                              show_progress=False)
-        say(f"{label}: {result.summary['status']} — {result.summary['verdict']}")
-        return result
+    def lane(position: int) -> list:
+        model, version = monitored[position]
+        outcome = execute_baseline(prepare_baseline(demo.project_path, model, version),
+                                   progress=lambda m: say(f"{model}: {m}"),
+                                   show_progress=show_progress and position == 0)
+        if outcome.exit_code:
+            raise UsageError(f"the demo's baseline of {model} failed; see {outcome.run_dir}")
+        results = []
+        # One week after the other: each run's incidents follow the weeks before it (a backfill
+        # out of order works too, but would page twice for the same problem).
+        for start, end in demo.windows:
+            plan = prepare_window_run(demo.project_path, model, version,
+                                      f"{start.isoformat()}/{end.isoformat()}", notebooks)
+            label = f"{model} {plan.start.date()}/{plan.end.date()}"
+            result = execute_plan(plan, fail_on="never", progress=lambda m: say(f"{label} {m}"),
+                                  show_progress=False)
+            say(f"{label}: {result.summary['status']} — {result.summary['verdict']}")
+            results.append(result)
+        return results
 
-    # One week after the other, as a scheduler runs them: each run's incidents follow the weeks
-    # before it (a backfill out of order works too, but would page twice for the same problem).
-    n = workers or 1
+    n = workers or (len(monitored) if (os.cpu_count() or 1) > 1 else 1)
     with ThreadPoolExecutor(max_workers=n) as pool:
-        results = list(pool.map(run_one, plans))
+        results = [r for rs in pool.map(lane, range(len(monitored))) for r in rs]
     failed = [r.run_dir for r in results if r.summary["status"] == "error"]
     if failed:
         say(f"{len(failed)} window run(s) had a failing notebook: {', '.join(map(str, failed))}")

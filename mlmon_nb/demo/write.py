@@ -7,7 +7,9 @@ Every function takes the project's root folder; the layout below is the one
     data/logs/day=YYYY-MM-DD/*.parquet   the production logs, one folder per day
     data/labels/part-0.parquet       late-arriving labels, keyed by request_id
     models/ctr/{1,2}.skops           the two model versions
-    mlmon.yaml                       the project file
+    mlmon.yaml                       the project file (both models)
+
+The delivery model's files are written by :mod:`.delivery.files`.
 """
 
 from __future__ import annotations
@@ -152,10 +154,15 @@ def write_models(root: Path, v1, v2) -> None:
     skops.io.dump(v2, folder / "2.skops")
 
 
-def write_project(root: Path, weeks: int) -> Path:
-    """``mlmon.yaml``: the project file tying data, labels and models together; return its path."""
+def write_project(root: Path, weeks: int, others: dict | None = None) -> Path:
+    """``mlmon.yaml``: the project file tying data, labels and models together; return its path.
+
+    ``others`` maps further model names to their blocks (the delivery model's), after the CTR model.
+    """
+    content = project_file(weeks)
+    content["models"].update(others or {})
     path = root / "mlmon.yaml"
-    path.write_text(yaml.safe_dump(project_file(weeks), sort_keys=False), encoding="utf-8")
+    path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
     return path
 
 

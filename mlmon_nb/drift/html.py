@@ -174,9 +174,9 @@ def joint_table(checks: Sequence[Any]) -> str:
         return "<p>No multivariate check could be computed.</p>"
     shown = pd.DataFrame({
         "check": [stats.REGISTRY[c.method].display for c in checks],
-        "value": [f"{c.value:.4f}" for c in checks],
+        "value": [f"{c.value:.3g}" for c in checks],
         "null band (scaled)": [fmt_band(c.band_low, c.band_high) for c in checks],
-        "alert threshold": [f"{c.threshold:.4f}" for c in checks],
+        "alert threshold": [f"{c.threshold:.3g}" for c in checks],
         "p": [fmt_p(c.p_value) for c in checks],
         "status": [badge(c.status) for c in checks],
     })

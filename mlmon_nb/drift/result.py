@@ -435,9 +435,13 @@ class LabelDrift:
                        threshold=self.high, p_value=self.p_value, threshold_low=self.low,
                        reference_value=self.reference, labelled_rows=self.labelled, rows=self.rows)
         if self.status != "ok":
-            what = "positive rate" if self.method == "positive_rate" else "label distribution"
-            ref = f" (baseline {self.reference:.3g})" if self.reference is not None else ""
-            recorder.finding(f"the {what} moved to {self.value:.3g}{ref}", self.status)
+            if self.method == "positive_rate":
+                ref = f" (baseline {self.reference:.3g})" if self.reference is not None else ""
+                recorder.finding(f"the positive rate moved to {self.value:.3g}{ref}", self.status)
+            else:  # a distance (a regression target's KS D), not a value of the label
+                info = stats.REGISTRY.get(self.method)
+                recorder.finding(f"the label distribution moved ({info.display if info else self.method} "
+                                 f"{self.value:.3g})", self.status)
 
     def _repr_html_(self) -> str:
         info = stats.REGISTRY.get(self.method)

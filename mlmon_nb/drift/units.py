@@ -44,7 +44,11 @@ def in_units(kind: str, ref: stats.NumericReference | stats.CategoricalReference
     total = counts.sum()
     if total == 0:
         return {}
-    names = [*ref.levels, "(other levels)"]
+    unseen = pd.Series(values, dtype=object).dropna().astype(str)
+    unseen = unseen[~unseen.isin([str(level) for level in ref.levels])].value_counts()
+    # New levels by name, unless rare reference levels were pooled (then "other" mixes old and new).
+    other = f"new: {', '.join(unseen.index[:2])}" if len(unseen) and not ref.pooled else "(other levels)"
+    names = [*ref.levels, other]
     moved = sorted(zip(names, ref.shares, counts / total), key=lambda t: -abs(t[2] - t[1]))
     return {"levels": [(str(k), float(a), float(b)) for k, a, b in moved[:TOP_LEVELS] if a > 0 or b > 0]}
 
