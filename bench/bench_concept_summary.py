@@ -47,7 +47,7 @@ r = mn.concept.analyse(ctx)
 alerts = sorted({(c["kind"], c["subject"]) for c in r.checks() if c["status"] == "alert"})
 print({"rows": ctx.rows, "seconds": round(time.perf_counter() - t, 1), "status": r.status,
        "onset": str(r.consensus_onset()), "alerts": alerts,
-       "roc_auc": round(float(r.chunks.window("roc_auc")["realized"]), 5), "note": r.notes[0] if r.notes else ""})
+       "roc_auc": round(float(r.chunks.window("roc_auc")["realized"]), 5), "note": r.how[0] if r.how else ""})
 """
 
 

@@ -85,7 +85,16 @@ def project(base: Path, reference: Path, rows: int, engine: dict | None = None) 
         shutil.copytree(reference / "reports", folder / "reports")  # the archived baseline, fitted once
         logs.mkdir(parents=True)
         for i in range(parts):
-            shutil.copy(files[i % DISTINCT], logs / f"part-{i:04d}.parquet")
+            if engine:  # Spark reads no nanosecond timestamps (pandas' default): the same rows in microseconds
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pq.read_table(files[i % DISTINCT])
+                at = table.schema.get_field_index("ts")
+                table = table.set_column(at, "ts", table.column("ts").cast(pa.timestamp("us", tz="UTC"), safe=False))
+                pq.write_table(table, logs / f"part-{i:04d}.parquet", row_group_size=100_000)
+            else:
+                shutil.copy(files[i % DISTINCT], logs / f"part-{i:04d}.parquet")
     config = yaml.safe_load((reference / "mlmon.yaml").read_text())
     config["models"]["bench"]["logs"] = "data/logs/"
     if engine:

@@ -43,7 +43,7 @@ ctx = mn.open_window("mlmon.yaml", "bench", "1", sys.argv[1], notebook="data_dri
                      summarise=True)
 dd = mn.drift.analyse(ctx)
 alerts = sorted(f.feature for f in dd.univariate.features if f.status == "alert")
-print({"rows": ctx.rows, "seconds": round(time.perf_counter() - t, 1), "alerts": alerts, "note": dd.notes[0]})
+print({"rows": ctx.rows, "seconds": round(time.perf_counter() - t, 1), "alerts": alerts, "note": dd.how[0]})
 """
 
 

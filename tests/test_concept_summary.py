@@ -202,7 +202,7 @@ def _same_checks(memory, summary, rm, rs):
 def _both(project, model, version, window):
     memory, rm = _checks(project, model, version, window, False)
     summary, rs = _checks(project, model, version, window, True)
-    assert rs.notes and rs.notes[0].startswith("Summary mode")
+    assert rs.how and rs.how[0].startswith("Summary mode") and not any(n.startswith("Summary mode") for n in rs.notes)
     return memory, summary, rm, rs
 
 
@@ -312,5 +312,5 @@ def test_missing_logged_scores_are_scored_with_the_model_file_by_the_engine(tmp_
     _archive_baseline(path)
     memory, summary, rm, rs = _both(path, "m", "1", "2026-09-14/2026-09-21")
     _same_checks(memory, summary, rm, rs)
-    assert "were scored with the model file" in rs.notes[0]
+    assert "were scored with the model file" in rs.how[0]
     _same_figures(rm, rs)

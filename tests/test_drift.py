@@ -406,7 +406,8 @@ def test_summary_path_gives_the_in_memory_checks_on_a_demo_window(demo):
     memory, summary, dd = _both_paths(demo.project_path, demo.model, demo.version,
                                       f"{start.isoformat()}/{end.isoformat()}")
     assert summary == memory
-    assert dd.univariate.over_time is not None and dd.notes[0].startswith("Summary mode")
+    assert dd.univariate.over_time is not None and dd.how[0].startswith("Summary mode")
+    assert not any(n.startswith("Summary mode") for n in dd.notes)  # how it was computed is no limitation
     ks = dd.univariate.get("price").parts[0]
     assert ks.method == "ks"
 

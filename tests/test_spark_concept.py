@@ -31,7 +31,7 @@ def test_spark_gives_the_in_memory_concept_checks_on_the_flip_week(demo, on_spar
     memory, rm = _checks(demo.project_path, demo.model, demo.version, window, False)
     spark, rs = _checks(on_spark, demo.model, demo.version, window, None)  # engine spark: always summarised
     _same_checks(memory, spark, rm, rs)
-    assert rs.status == "alert" and rs.notes[0].startswith("Summary mode")
+    assert rs.status == "alert" and rs.how[0].startswith("Summary mode")
     a, b = rm.chunks.to_df(), rs.chunks.to_df()
     assert list(a["rows"]) == list(b["rows"]) and list(a["labelled"]) == list(b["labelled"])
     for m in rm.spec.metrics:

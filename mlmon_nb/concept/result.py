@@ -67,6 +67,9 @@ class ConceptDriftResult:
         Whether the first well-labelled chunk is already below expectation.
     notes : tuple of str
         What could not be done, and which configuration or columns it needs.
+    how : tuple of str
+        How the figures were computed when not the usual way (summary mode): shown beside the
+        verdict, never among what could not be done.
     estimator : PerformanceEstimator or None
         The label-free estimator fitted on the reference.
     """
@@ -87,6 +90,7 @@ class ConceptDriftResult:
     shift: ShiftEvidence = ShiftEvidence()
     first_chunk_below: bool = False
     notes: tuple[str, ...] = ()
+    how: tuple[str, ...] = ()
     estimator: PerformanceEstimator | None = field(default=None, repr=False)
 
     # ---------------------------------------------------------------- checks

@@ -318,18 +318,19 @@ def _analyse_cells(ctx, spec: ModelSpec, scan, prediction: str, frame: pd.DataFr
                            frame if spec.task == "regression" else None)
     measured.append(("window", start, end, window))
     chunks = assemble(spec, measured, bands=kw["bands"], chunk=chunk, min_labels=min_labels_per_chunk)
-    notes = [_summary_note(ctx.rows, summary, len(frame), time.perf_counter() - t0, spec)
-             + (f" Scores: {source}." if source else "")]
+    how = (_summary_note(ctx.rows, summary, len(frame), time.perf_counter() - t0, spec)
+           + (f" Scores: {source}." if source else ""),)
+    notes: list[str] = []
     if summary.non_finite():
         notes.append(f"{summary.non_finite():,} rows have no finite logged prediction in column "
                      f"{mcfg.prediction!r}: they are counted in rows and labels but in no performance figure.")
     if labelled == 0:
         checks, shift = explain_by_shift(estimated_checks(chunks, spec), kw["drifted"])
-        return _result_only(head, labelled, (
+        return replace(_result_only(head, labelled, (
             f"Realized performance, change points, the concept-drift test and segments need labels: none of the "
             f"window's rows has a value in the target column {spec.target!r} yet. Configure 'labels' (path and key "
             f"of late-arriving ground truth) or log the target column; until then only the estimated performance "
-            f"is shown.", *notes), chunks=chunks, estimator=estimator, decisions=checks, shift=shift)
+            f"is shown.", *notes), chunks=chunks, estimator=estimator, decisions=checks, shift=shift), how=how)
 
     concept = decide_concept(estimator, window.realized, window.expected, window.null_sd, labelled, "window",
                              spec.metrics)
@@ -355,7 +356,7 @@ def _analyse_cells(ctx, spec: ModelSpec, scan, prediction: str, frame: pd.DataFr
                            test_after=test_after, window_calibration=calib)
     if parts["calibration"] is not None and calib is None:
         parts["calibration"] = None  # the window's curve comes from every labelled row or not at all
-    return compose(head, spec, estimator, chunks, parts, kw["drifted"], tuple(notes))
+    return replace(compose(head, spec, estimator, chunks, parts, kw["drifted"], tuple(notes)), how=how)
 
 
 def _summary_note(rows: int, summary: ScoreCells, sampled: int, seconds: float, spec: ModelSpec) -> str:

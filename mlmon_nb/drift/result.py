@@ -516,7 +516,9 @@ class MultivariateDrift:
 class DataDrift:
     """Everything the data-drift notebook reports for one window.
 
-    ``notes`` says what could not be done and which configuration or columns it needs.
+    ``notes`` says what could not be done and which configuration or columns it needs; ``how``
+    says how the figures were computed when that is not the usual way (summary mode), which is
+    not a limitation and is shown beside the verdict, never among what could not be done.
     """
 
     univariate: UnivariateDrift
@@ -525,6 +527,7 @@ class DataDrift:
     labels: LabelDrift | None = None
     multivariate: MultivariateDrift | None = None
     notes: tuple[str, ...] = ()
+    how: tuple[str, ...] = ()
 
     TABLES = ("features", "quality", "prediction", "labels", "joint")
     PLOTS = ("summary", "heatmap", "overlay", "prediction", "joint_bands", "domain_features")

@@ -109,9 +109,9 @@ def analyse_scan(ctx, *, seed: int = 0, statistics: Sequence[str] = (), multivar
     rows = summary.rows()
     strata = [DAY_STRATUM] + ([mcfg.target] if mcfg.task != "regression" and mcfg.target in columns else [])
     sample = scan.sample(SAMPLE_ROWS, strata=strata, seed=seed)
-    notes.append(f"Summary mode: the window's {rows:,} rows were summarised in one aggregation pass "
+    how = (f"Summary mode: the window's {rows:,} rows were summarised in one aggregation pass "
                  f"({summary.rows_out:,} summary rows, {summary.seconds:.1f} s); the joint checks and the figures "
-                 f"use a sample of {len(sample):,} rows.")
+                 f"use a sample of {len(sample):,} rows.",)
 
     # ---- per feature
     extra = [stats.get(name).name for name in statistics]
@@ -209,7 +209,7 @@ def analyse_scan(ctx, *, seed: int = 0, statistics: Sequence[str] = (), multivar
         notes.append("Impact ranking: the baseline has no feature importance (no model file when it was fitted); "
                      "features are ranked by effect alone.")
     return DataDrift(univariate=uni, quality=quality, prediction=pred, labels=labels, multivariate=mv,
-                     notes=tuple(notes))
+                     notes=tuple(notes), how=how)
 
 
 def _scored_prediction(ctx, scan, chunk: str, buckets: int, seed: int, notes: list[str]):

@@ -184,7 +184,10 @@ class SparkEngine(Engine):
             return reader.option("mergeSchema", "true").parquet(*paths)
         except Exception as exc:  # noqa: BLE001 (Spark's AnalysisException and Py4J errors alike)
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise DataError(f"{where}: {text} could not be read by Spark ({first})") from exc
+            hint = ("; Spark reads no nanosecond timestamps (pandas' default): write the files with "
+                    "to_parquet(..., coerce_timestamps='us', allow_truncated_timestamps=True)"
+                    if "TIMESTAMP(NANOS" in str(exc) else "")
+            raise DataError(f"{where}: {text} could not be read by Spark ({first}){hint}") from exc
 
     def _relation(self, location, where: str) -> Relation:
         frame = self.read(location, where)
