@@ -504,22 +504,25 @@ def _execute_all(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.dat
         return _execute_each(plan, staging, run_id, generated_at, say, show_progress, pool)
 
 
-#: Seconds between two progress lines of one scan on the terminal (the kernel writes once a second).
-PROGRESS_EVERY_SECONDS = 10.0
+#: A long pass prints a progress line when it has advanced this share of its rows since the last one ...
+PROGRESS_EVERY_SHARE = 0.10
+#: ... or when this many seconds have passed (the kernel writes once a second).
+PROGRESS_EVERY_SECONDS = 60.0
 
 
 @contextmanager
 def _scan_progress(work: Path, notebook: str, say: Progress):
     """Print the kernel's scan progress (:mod:`mlmon_nb.progress`) while a notebook runs.
 
-    A line when a pass starts, every :data:`PROGRESS_EVERY_SECONDS` while it runs and when it
-    ends; the progress file is removed afterwards, so it is never archived.
+    A line when a pass starts, after each :data:`PROGRESS_EVERY_SHARE` of its rows or
+    :data:`PROGRESS_EVERY_SECONDS` while it runs, and when it ends (a ten-minute pass prints about
+    ten lines); the progress file is removed afterwards, so it is never archived.
     """
     path = progress.path_of(work, notebook)
     stop = threading.Event()
 
     def watch() -> None:
-        shown: dict[str, float] = {}  # label -> when its last line was printed
+        shown: dict[str, tuple[float, float]] = {}  # label -> (when, share) of its last line
         last = None
         while not stop.wait(progress.POLL_SECONDS):
             state = progress.read(path)
@@ -527,11 +530,13 @@ def _scan_progress(work: Path, notebook: str, say: Progress):
                 continue
             last = state
             label, now = str(state["label"]), time.monotonic()
-            finished = state["done"] >= state["total"]
-            if label not in shown or finished or now - shown[label] >= PROGRESS_EVERY_SECONDS:
+            share = state["done"] / state["total"] if state["total"] else 1.0
+            when, before = shown.get(label, (None, 0.0))
+            if when is None or share >= 1.0 or share - before >= PROGRESS_EVERY_SHARE \
+                    or now - when >= PROGRESS_EVERY_SECONDS:
                 say(progress.line(state))
                 logger.info("%s: %s", notebook, progress.line(state))
-                shown[label] = now
+                shown[label] = (now, share)
 
     thread = threading.Thread(target=watch, name="mlmon-progress-watch", daemon=True)
     thread.start()
