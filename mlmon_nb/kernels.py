@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import queue
 import sys
 import threading
@@ -141,7 +142,7 @@ class WarmKernel:
         from jupyter_core.utils import run_sync  # Jupyter's machinery only when a notebook runs
 
         self.notebook = notebook
-        self.km = AsyncKernelManager(kernel_name=kernel_name)
+        self.km = kernel_manager(AsyncKernelManager, kernel_name)
         run_sync(self.km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS))
         self._kc = self.km.blocking_client()
         self._kc.start_channels(hb=False)
@@ -265,6 +266,29 @@ def _throttle_saves(nb_man) -> None:
     nb_man.save = throttled
 
 
+#: Kernels talk over Unix sockets, not TCP ports: a port jupyter_client found free can be taken by
+#: another process (a second run, a Spark JVM) before the kernel binds it ("Address already in use",
+#: the kernel dies before its first reply). Socket files live beside the connection file.
+TRANSPORT = "ipc" if os.name == "posix" else "tcp"
+
+
+def kernel_manager(cls, kernel_name: str):
+    """A kernel manager of ``cls`` on :data:`TRANSPORT`; Unix socket files in Jupyter's runtime folder.
+
+    (jupyter_client's default for ipc is a relative name: the socket files would land in the
+    working folder.)
+    """
+    if TRANSPORT != "ipc":
+        return cls(kernel_name=kernel_name)
+    import uuid
+
+    from jupyter_core.paths import jupyter_runtime_dir  # Jupyter's machinery only when a notebook runs
+
+    folder = jupyter_runtime_dir()
+    os.makedirs(folder, exist_ok=True)
+    return cls(kernel_name=kernel_name, transport="ipc", ip=os.path.join(folder, f"mlmon-{uuid.uuid4().hex[:12]}"))
+
+
 def register_engine() -> str:
     """Register :class:`WarmEngine` with papermill (once); return its name."""
     from papermill.engines import NBClientEngine, papermill_engines  # papermill only when a notebook runs
@@ -292,6 +316,10 @@ def register_engine() -> str:
             from papermill.utils import merge_kwargs, remove_args  # papermill only when a notebook runs
 
             km = kwargs.pop("km", None)
+            if km is None:  # no warm kernel: one started by the notebook client, on the same transport
+                from jupyter_client import AsyncKernelManager  # papermill only when a notebook runs
+
+                km = kernel_manager(AsyncKernelManager, kernel_name)
             kwargs = remove_args(["input_path"], **kwargs)
             safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
             final_kwargs = merge_kwargs(

@@ -123,6 +123,33 @@ def test_other_kinds_of_model_through_baseline_and_notebooks(tmp_path, kind, not
     assert "performance" in kinds or "estimated_performance" in kinds
 
 
+def test_init_on_the_demo_reference_gives_a_project_check_accepts_and_that_runs(demo, tmp_path):
+    """`mlmon init` on the demo's own files (its reference, its logs, version 2's model file): the
+    proposed project passes `mlmon check`, baselines, and its data-drift run finds week 5's drift."""
+    import shutil
+
+    src = Path(demo.project_path).parent
+    shutil.copytree(src / "data", tmp_path / "data")
+    shutil.copytree(src / "models", tmp_path / "models")
+    code, out, err, _ = mlmon("init", "data/reference.parquet", "--logs", "data/logs/", "--model",
+                              "models/ctr/2.skops", cwd=tmp_path)
+    assert code == 0, err
+    m = load_project(tmp_path / "mlmon.yaml").model("reference")
+    assert (m.task, m.timestamp, m.prediction, m.target) == ("binary_classification", "ts", "score", "clicked")
+    assert set(m.features.numeric) == {"price", "discount_pct", "user_tenure_days", "item_rating", "session_depth"}
+    code, out, err, _ = mlmon("check", "-p", "mlmon.yaml", cwd=tmp_path)
+    assert code == 0 and out.startswith("mlmon.yaml: ok"), err
+    code, _, err, _ = mlmon("baseline", "-p", "mlmon.yaml", "-m", "reference", "-v", "1", cwd=tmp_path)
+    assert code == 0, err
+    start, end = demo.windows[4]
+    code, out, err, _ = mlmon("run", "-p", "mlmon.yaml", "-m", "reference", "-v", "1", "-w",
+                              f"{start.date()}/{end.date()}", "-n", "data_drift", "--fail-on", "never", cwd=tmp_path)
+    assert code == 0, err
+    summary = _summary(out)
+    alerting = {c["subject"] for c in summary["checks"] if c["kind"] == "feature_drift" and c["status"] == "alert"}
+    assert {"price", "device"} <= alerting
+
+
 # --------------------------------------------------------------------------- what init infers
 
 
