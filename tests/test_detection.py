@@ -139,7 +139,7 @@ def test_null_windows_stay_quiet_over_thirty_features(normal_baseline):
     false = 0
     for s in range(100):
         rng = np.random.default_rng(1000 + s)
-        window = pd.DataFrame(rng.normal(size=(100_000, K)), columns=list(NAMES))
+        window = pd.DataFrame(rng.normal(size=(50_000, K)), columns=list(NAMES))
         result = univariate(normal_baseline, window, features=FeaturesConfig(numeric=NAMES))
         false += sum(f.status == "alert" for f in result.features)
     assert false <= 5
