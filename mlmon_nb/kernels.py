@@ -23,6 +23,7 @@ import queue
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -280,8 +281,6 @@ def kernel_manager(cls, kernel_name: str):
     """
     if TRANSPORT != "ipc":
         return cls(kernel_name=kernel_name)
-    import uuid
-
     from jupyter_core.paths import jupyter_runtime_dir  # Jupyter's machinery only when a notebook runs
 
     folder = jupyter_runtime_dir()
