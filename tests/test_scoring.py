@@ -23,6 +23,7 @@ from mlmon_nb.errors import UsageError
 from mlmon_nb.models import SCORE_BATCH_ROWS, load_model, score
 
 from conftest import copy_demo
+from test_engines import needs_spark
 
 
 @pytest.fixture(scope="module")
@@ -141,18 +142,7 @@ def test_the_baseline_scores_the_reference_in_bounded_batches_with_identical_res
 
 # --------------------------------------------------------------------------- Spark (local[2])
 
-def _spark_missing() -> str | None:
-    from mlmon_nb import sparkenv
-
-    missing = sparkenv.missing_packages()
-    if missing:
-        return f"{' and '.join(missing)} not installed ({sparkenv.EXTRA}; ./dev.sh test installs it)"
-    if sparkenv.java() is None:
-        return "no Java for a local Spark driver (JAVA_HOME or java on PATH; Java 17+)"
-    return None
-
-
-@pytest.mark.skipif(_spark_missing() is not None, reason=str(_spark_missing()))
+@needs_spark
 def test_spark_scored_scan_holds_models_score_of_the_same_rows(setting, demo):
     from mlmon_nb.config import EngineConfig
     from mlmon_nb.engines import SparkEngine

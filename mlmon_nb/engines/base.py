@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..config import FeaturesConfig
+from ..config import FeaturesConfig, ModelConfig, Project
 from ..data import Relation, table_frame
 from ..errors import UsageError
 from ..models import SCORE_BATCH_ROWS
@@ -421,6 +421,15 @@ class Engine:
     """
 
     name: str = ""
+    project: Project | None = None
+
+    def _model(self, model: ModelConfig | str) -> ModelConfig:
+        """The model's configuration, from its name through the engine's project."""
+        if isinstance(model, ModelConfig):
+            return model
+        if self.project is None:
+            raise TypeError("a model name needs the engine's project; pass the ModelConfig")
+        return self.project.model(model)
 
     def window(self, model, start: dt.datetime, end: dt.datetime, *, version: str | None = None,
                columns: Sequence[str] | None = None, labels: bool = True) -> Scan:

@@ -12,7 +12,7 @@ from typing import Sequence
 import duckdb
 import pyarrow as pa
 
-from ..config import ModelConfig, Project
+from ..config import Project
 from ..data import Relation, _window_query, model_features, reference_query, source_relation
 from ..sources import connect, friendly_error, resolve_source
 from .base import WINDOW_ROWS, Engine, Scan
@@ -81,13 +81,6 @@ class DuckDBEngine(Engine):
         self.project = project
         self._owned = con is None
         self.con = con if con is not None else connect(threads)
-
-    def _model(self, model: ModelConfig | str) -> ModelConfig:
-        if isinstance(model, ModelConfig):
-            return model
-        if self.project is None:
-            raise TypeError("a model name needs the engine's project; pass the ModelConfig")
-        return self.project.model(model)
 
     def window(self, model, start: dt.datetime, end: dt.datetime, *, version: str | None = None,
                columns: Sequence[str] | None = None, labels: bool = True) -> DuckDBScan:

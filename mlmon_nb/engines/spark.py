@@ -143,13 +143,6 @@ class SparkEngine(Engine):
     def __repr__(self) -> str:
         return f"<SparkEngine {self.cfg.shown}>"
 
-    def _model(self, model: ModelConfig | str) -> ModelConfig:
-        if isinstance(model, ModelConfig):
-            return model
-        if self.project is None:
-            raise TypeError("a model name needs the engine's project; pass the ModelConfig")
-        return self.project.model(model)
-
     def _register(self, frame) -> str:
         view = f"mlmon_{next(_VIEWS)}"
         frame.createOrReplaceTempView(view)
