@@ -380,3 +380,45 @@ def test_stable_week_has_no_attribution_alarm_and_a_bad_cohort_is_reported(demo)
     assert len(rec.checks) == 8 and rec.status == "ok"
     assert any(m.startswith("Cohort not analysed") and "devce" in m for m in rec.missing)
     assert ex.verdict().startswith("No attribution drift")
+
+
+# --------------------------------------------------------------------------- summary mode (issue 17)
+
+def _explained(path, demo, week: int, summarise, **kw):
+    """(context, result) of the explainability analysis of a demo week, opened as asked."""
+    from mlmon_nb import open_window
+
+    start, end = demo.windows[week - 1]
+    ctx = open_window(path, demo.model, demo.version, f"{start.isoformat()}/{end.isoformat()}",
+                      notebook="explainability", reference_rows=False, summarise=summarise)
+    return ctx, explain.analyse(ctx, **kw)
+
+
+def explain_checks(result) -> dict[tuple[str, str], str]:
+    from mlmon_nb.checks import Recorder
+
+    rec = Recorder("explainability")
+    result.record(rec)
+    return {(c.kind, c.subject): c.status for c in rec.checks}
+
+
+def test_summary_mode_explains_the_engines_sample_with_the_in_memory_checks(demo, monkeypatch):
+    # Week 8: discount_pct's effect flips and price drifts (alerts), the other six features are quiet.
+    memory_ctx, memory = _explained(demo.project_path, demo, 8, False, max_rows=1000)
+    ctx, summarised = _explained(demo.project_path, demo, 8, True, max_rows=1000)
+    assert ctx.scan is not None and ctx.current.frame.empty  # never read into pandas
+    # The sample covers the whole window: the same rows, in the same (time) order, typed alike.
+    pd.testing.assert_frame_equal(explain.window.window_rows(ctx, seed=0, task=ctx.model.task)[0],
+                                  memory_ctx.frame.reset_index(drop=True))
+    assert explain_checks(summarised) == explain_checks(memory)
+    assert {s for (_, s), st in explain_checks(summarised).items() if st == "alert"} == {"discount_pct", "price"}
+    assert summarised.window_total == memory.window_total == ctx.rows
+    assert summarised.how[0].startswith(f"Explained on all {ctx.rows:,} of the window's rows") and not memory.how
+
+    # A window larger than the sample: the sentence says how many of how many, and by what.
+    monkeypatch.setattr(explain.window, "SAMPLE_ROWS", 1000)
+    ctx, small = _explained(demo.project_path, demo, 8, True, max_rows=500)
+    assert small.window_total == ctx.rows > small.window_sample == 1000 and len(small.window) == 500
+    assert small.how[0].startswith(f"Explained on a stratified sample of 1,000 of the window's {ctx.rows:,} rows "
+                                   f"(by day and label")
+    assert ctx.current.frame.empty

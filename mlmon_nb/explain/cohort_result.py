@@ -39,6 +39,8 @@ class CohortComparison:
     window_target: np.ndarray | None = field(default=None, repr=False)
     task: str = "binary_classification"
     window_size: int = 0
+    #: Summary mode: ``window_total`` and ``window_size`` count rows of the window's sample.
+    of_sample: bool = False
 
     @property
     def units(self) -> str:
@@ -85,8 +87,10 @@ class CohortComparison:
         label, u = self.spec.label, self.units
         src = (" (the worst segment recorded by the concept-drift notebook)"
                if self.spec.source == "concept_drift" else "")
-        share = f" ({self.window_total / self.window_size:.1%} of the window)" if self.window_size else ""
-        out = [f"Cohort {label}{src}: {self.window_total:,} window rows{share} and {self.baseline_total:,} rows of "
+        share = (f" ({self.window_total / self.window_size:.1%} of {'it' if self.of_sample else 'the window'})"
+                 if self.window_size else "")
+        rows = f"rows of the window's sample{share}" if self.of_sample else f"window rows{share}"
+        out = [f"Cohort {label}{src}: {self.window_total:,} {rows} and {self.baseline_total:,} rows of "
                f"the baseline sample; {self.window_rows:,} and {self.baseline_rows:,} of them explained."]
         if self.window_total == 0:
             out.append("The cohort is empty in this window: there is nothing to explain.")

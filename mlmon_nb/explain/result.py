@@ -255,6 +255,11 @@ class ExplainResult:
         How to read the figures (slow explainer, multiclass margin, inexact additivity).
     notes : tuple of str
         What could not be done, and which configuration or columns it needs.
+    how : tuple of str
+        How the window's rows were read when that is not the usual way (summary mode: a
+        stratified sample drawn by the engine); shown beside the verdict, not a limitation.
+    window_total, window_sample : int
+        The window's rows; the rows of its sample in summary mode (0 in memory).
     """
 
     max_rows: int
@@ -276,6 +281,8 @@ class ExplainResult:
     caveats: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     background: pd.DataFrame | None = field(default=None, repr=False)
+    window_sample: int = 0
+    how: tuple[str, ...] = ()
 
     @property
     def cohort_note(self) -> str | None:
@@ -350,7 +357,9 @@ class ExplainResult:
         rows = [("explainer", self.explainer.label), ("why", self.explainer.reason),
                 ("attribution units", f"{self.units} (base value + sum of a row's SHAP values = model output)"),
                 ("window rows explained", f"{len(self.window):,} of {self.window_total:,} (seeded sample, max_rows "
-                                          f"{self.max_rows:,})"),
+                                          f"{self.max_rows:,}"
+                                          + (f", drawn from the engine's stratified sample of "
+                                             f"{self.window_sample:,} rows)" if self.window_sample else ")")),
                 ("baseline rows explained", f"{len(self.baseline):,} of the baseline sample's {self.baseline_total:,} "
                                             f"(up to {self.explainer.baseline_factor} × the window cap, in time "
                                             f"order for the bands)"),

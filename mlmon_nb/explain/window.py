@@ -1,4 +1,9 @@
-"""One window, end to end: explain it against its baseline (global, drift, cohort, local, dependence)."""
+"""One window, end to end: explain it against its baseline (global, drift, cohort, local, dependence).
+
+A window opened in summary mode (``ctx.scan`` set: a large window, or an engine other than DuckDB)
+is never read into memory: its rows to explain come from a bounded, seeded sample the engine draws
+(:data:`SAMPLE_ROWS` at most, stratified by day and label), and the result's ``how`` says so.
+"""
 
 from __future__ import annotations
 
@@ -24,25 +29,61 @@ MAX_ROWS = 2000
 """Window rows explained by default (the notebook's ``max_rows``)."""
 BACKGROUND_ROWS = 50
 """Background rows of the model-agnostic explainer (masking values)."""
+SAMPLE_ROWS = 200_000
+"""Summary mode: most window rows drawn by the engine (explained rows, cohorts, the drift recomputation)."""
+DAY_STRATUM = "__day__"  # the engines' name of the UTC-day stratum of Scan.sample
 
 
 def _sample_positions(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.arange(n) if n <= k else np.sort(rng.choice(n, size=k, replace=False))
 
 
-def drifted_features(ctx, columns: Sequence[str]) -> tuple[list[str], str]:
+def drifted_features(ctx, columns: Sequence[str], sample: pd.DataFrame | None = None) -> tuple[list[str], str]:
     """Features that drifted in the window (alerting first), and where that came from.
 
     From the data-drift notebook of the same run when it ran (its ``data_drift``
     artefact: ``alerting_features`` then ``warning_features``); otherwise recomputed with
-    :func:`mlmon_nb.drift.univariate`, the data-drift notebook's own rule, at warn or above.
+    :func:`mlmon_nb.drift.univariate`, the data-drift notebook's own rule, at warn or above:
+    on the window's rows, or on ``sample`` when given (summary mode: the bands are scaled to
+    the sample's rows, so the rule keeps its false-alarm rate and loses some power).
     """
     recorded = ctx.artefact("data_drift").get("data_drift")
     if isinstance(recorded, Mapping):
         listed = [*(recorded.get("alerting_features") or []), *(recorded.get("warning_features") or [])]
         return [str(f) for f in listed if str(f) in columns], "the data-drift notebook of this run"
-    res = drift.univariate(ctx.baseline, ctx.frame, features=ctx.features, thresholds=ctx.thresholds)
-    return [f for f in res.drifted("warn") if f in columns], "the data-drift rule, recomputed here"
+    rows = ctx.frame if sample is None else sample
+    res = drift.univariate(ctx.baseline, rows, features=ctx.features, thresholds=ctx.thresholds)
+    where = "" if sample is None else f" on the window's sample of {len(sample):,} rows"
+    return [f for f in res.drifted("warn") if f in columns], f"the data-drift rule, recomputed here{where}"
+
+
+def window_rows(ctx, *, seed: int, task: str) -> tuple[pd.DataFrame, int, tuple[str, ...]]:
+    """The rows to explain from, the window's rows, and how they were read.
+
+    In memory: ``ctx.frame``. In summary mode: ``ctx.scan.sample`` of at most :data:`SAMPLE_ROWS`
+    rows, stratified by UTC day and (classifiers) label, seeded, in time order as ``ctx.frame`` is;
+    the sentence returned says so.
+    """
+    scan = getattr(ctx, "scan", None)
+    if scan is None:
+        frame = ctx.frame
+        return frame, len(frame), ()
+    target = ctx.model.target
+    by_label = target in scan.columns and task != "regression"  # a regression target is no stratum
+    sample = scan.sample(SAMPLE_ROWS, strata=[DAY_STRATUM, *([target] if by_label else [])], seed=seed)
+    ts = ctx.model.timestamp
+    if ts in sample.columns:  # the engine returns strata in turn; the analysis reads rows in time order
+        sample = sample.sort_values(ts, kind="stable").reset_index(drop=True)
+    rows = ctx.rows
+    by = "day and label" if by_label else "day"
+    if len(sample) >= rows:
+        how = (f"Explained on all {rows:,} of the window's rows, drawn by the {scan.engine} engine as a "
+               f"stratified sample (by {by}; at most {SAMPLE_ROWS:,} rows): the window was not read into memory.")
+    else:
+        how = (f"Explained on a stratified sample of {len(sample):,} of the window's {rows:,} rows (by {by}, "
+               f"seed {seed}, drawn by the {scan.engine} engine): the explained rows, the cohort and the "
+               f"surprising predictions come from it; the window was not read into memory.")
+    return sample, rows, (how,)
 
 
 def analyse(ctx, *, max_rows: int = MAX_ROWS, seed: int = 0, cohort: str = "",
@@ -83,13 +124,16 @@ def analyse(ctx, *, max_rows: int = MAX_ROWS, seed: int = 0, cohort: str = "",
     rng = np.random.default_rng(seed)
     mcfg = ctx.model
     task = mcfg.task
-    frame = ctx.frame
     base_sample = ctx.baseline.sample
-    sizes = dict(max_rows=max_rows, seed=seed, task=task, window_total=len(frame), baseline_total=len(base_sample))
-    if ctx.estimator is None:
-        return ExplainResult(**sizes, notes=(
+    if ctx.estimator is None:  # before the window is read or sampled: nothing of it would be used
+        return ExplainResult(max_rows=max_rows, seed=seed, task=task, window_total=ctx.rows,
+                             baseline_total=len(base_sample), notes=(
             f"No model file for version {ctx.version.name}: set models.{mcfg.name}.versions."
             f"{ctx.version.name}.model in mlmon.yaml to explain its predictions.",))
+    frame, total, how = window_rows(ctx, seed=seed, task=task)
+    sampled = bool(how)
+    sizes = dict(max_rows=max_rows, seed=seed, task=task, window_total=total, baseline_total=len(base_sample),
+                 window_sample=len(frame) if sampled else 0, how=how)
     if len(frame) == 0:
         return ExplainResult(**sizes, notes=("The window holds no rows of this version: nothing to explain.",))
     columns = list(ctx.estimator.features) or [*ctx.features.numeric, *ctx.features.categorical]
@@ -138,7 +182,7 @@ def analyse(ctx, *, max_rows: int = MAX_ROWS, seed: int = 0, cohort: str = "",
     try:
         spec = parse_cohort(cohort, ctx.artefact("concept_drift"))
         if spec is not None:
-            comparison = _compare_cohort(spec, explainer, frame, base_sample, ctx, cap, rng, task)
+            comparison = _compare_cohort(spec, explainer, frame, base_sample, ctx, cap, rng, task, sampled)
     except CohortError as exc:
         notes.append(f"{COHORT_NOTE}{exc}")
 
@@ -146,7 +190,7 @@ def analyse(ctx, *, max_rows: int = MAX_ROWS, seed: int = 0, cohort: str = "",
     ids = win_rows[id_col].astype(str).to_numpy() if id_col and id_col in win_rows.columns else None
     local = surprising(win_attr, yw, k=top, task=task, ids=ids)
 
-    drifted, drifted_source = drifted_features(ctx, columns)
+    drifted, drifted_source = drifted_features(ctx, columns, frame if sampled else None)
     kinds = {**{c: "numeric" for c in ctx.features.numeric}, **{c: "categorical" for c in ctx.features.categorical}}
     dependences = {
         f: dependence(base_attr, win_attr, f,
@@ -167,7 +211,7 @@ def _scores(frame: pd.DataFrame, column: str | None, explainer: Explainer) -> np
 
 
 def _compare_cohort(spec: CohortSpec, explainer: Explainer, frame: pd.DataFrame, base_sample: pd.DataFrame, ctx,
-                    cap: int, rng: np.random.Generator, task: str) -> CohortComparison:
+                    cap: int, rng: np.random.Generator, task: str, sampled: bool) -> CohortComparison:
     scored = spec.kind in ("top", "bottom")
     if scored and task == "multiclass_classification":
         raise CohortError(f"cohort {spec.text!r}: top/bottom scores need a single score; pass a query instead")
@@ -189,4 +233,4 @@ def _compare_cohort(spec: CohortSpec, explainer: Explainer, frame: pd.DataFrame,
         baseline_target=target_array(b_rows[target].to_numpy(dtype=object), len(b_rows))
         if has_target and target in b_rows.columns else None,
         window_target=target_array(w_rows[target].to_numpy(dtype=object), len(w_rows)) if has_target else None,
-        task=task, window_size=len(frame))
+        task=task, window_size=len(frame), of_sample=sampled)
