@@ -24,6 +24,7 @@ from .outcomes import analyse_outcomes
 from .predictions import analyse_predictions
 from .provenance import analyse_provenance, archived_provenance
 from .result import FeedbackResult
+from .summarised import analyse_scan
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +49,12 @@ def analyse(ctx, *, seed: int = 0, pairs: int | None = JACCARD_PAIRS) -> Feedbac
     """
     fb = ctx.model.feedback
     others = archived_provenance(ctx) if fb is not None else {}
+    scan = getattr(ctx, "scan", None)
     loaded = {}
-    if fb is None or not fb.item or fb.item not in ctx.frame.columns:
+    if fb is None or not fb.item or fb.item not in (scan.columns if scan is not None else ctx.frame.columns):
         loaded = _load_versions(ctx)
+    if scan is not None:  # summary mode: the engine aggregates the window, its rows are never read
+        return analyse_scan(ctx, seed=seed, pairs=pairs, other_versions=others, version_models=loaded)
     return analyse_frames(ctx.frame, ctx.reference.frame, ctx.model, version=ctx.version.name,
                           baseline=ctx.baseline, other_versions=others, version_models=loaded,
                           seed=seed, pairs=pairs)

@@ -16,9 +16,10 @@ import pandas as pd
 from .concentration import coverage, gini, normalised_entropy, top_share
 from .homogenisation import JACCARD_PAIRS, mean_pairwise_jaccard
 from .measures import ITEM_SUBJECTS
+from .periods import WindowItems
 from .reinforcement import rich_get_richer
 
-__all__ = ["PARTIAL_CHUNK_SHARE", "chunk_figures", "chunk_keys", "chunk_starts", "full_chunks"]
+__all__ = ["PARTIAL_CHUNK_SHARE", "cell_chunk_figures", "chunk_figures", "chunk_keys", "chunk_starts", "full_chunks"]
 
 PARTIAL_CHUNK_SHARE = 0.5
 """Chunks below this share of their period's median count are partial (left out)."""
@@ -35,9 +36,16 @@ def chunk_starts(keys: np.ndarray, chunk: pd.Timedelta) -> pd.DatetimeIndex:
     return pd.to_datetime(np.asarray(keys) * chunk.value, utc=True)
 
 
-def full_chunks(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Chunk keys, their exposure counts, and which are full (>= half the median count)."""
-    uniq, counts = np.unique(keys, return_counts=True)
+def full_chunks(keys: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chunk keys, their exposure counts, and which are full (>= half the median count).
+
+    ``weights``: exposures of each entry of ``keys`` (cells of a summary); one each when omitted (rows).
+    """
+    if weights is None:
+        uniq, counts = np.unique(keys, return_counts=True)
+    else:
+        uniq, inv = np.unique(keys, return_inverse=True)
+        counts = np.rint(np.bincount(inv, weights=weights, minlength=len(uniq))).astype(np.int64)
     full = counts >= PARTIAL_CHUNK_SHARE * np.median(counts) if len(counts) else np.array([], bool)
     return uniq, counts, full
 
@@ -85,21 +93,47 @@ def chunk_figures(keys: np.ndarray, items: np.ndarray, users: np.ndarray | None,
         take = order[start + rng.choice(n, size=per_chunk, replace=False)]
         sub_items = items[take]
         c = np.bincount(sub_items, minlength=n_codes)
-        nz = c[c > 0]
-        k = max(catalogue, nz.size)
-        fig = {
-            "chunk": key, "exposures": int(n),
-            "exposure_gini": gini(nz, k), "exposure_entropy": normalised_entropy(nz, k),
-            "top1pct_share": top_share(nz, 0.01, k), "top10pct_share": top_share(nz, 0.10, k),
-            "coverage": coverage(nz, k),
-            "homogenisation": _homogenisation(users, take, sub_items, rng, pairs),
-            "self_reinforcement": (rich_get_richer(prev_counts, c)[0]
-                                   if prev_key is not None and prev_key == key - 1 else float("nan")),
-        }
-        rows.append(fig)
+        rows.append(_figures(key, n, c, catalogue, _homogenisation(users, take, sub_items, rng, pairs),
+                             prev_counts if prev_key is not None and prev_key == key - 1 else None))
         prev_key, prev_counts = key, c
-    cols = ["chunk", "exposures", *ITEM_SUBJECTS]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=["chunk", "exposures", *ITEM_SUBJECTS])
+
+
+def cell_chunk_figures(window: WindowItems, *, catalogue: int, n_codes: int, per_chunk: int,
+                       rng: np.random.Generator, use: np.ndarray) -> pd.DataFrame:
+    """:func:`chunk_figures` of a window held as counts per (chunk, item) (the summary path).
+
+    Each chunk's subsample of ``per_chunk`` exposures is a multivariate hypergeometric draw from its
+    item counts (:meth:`Exposures.draw`); homogenisation reads ``window.homogenisation``.
+    """
+    rows = []
+    prev_key, prev_counts = None, None
+    for key in sorted(int(k) for k in use):
+        part = window.chunk(key)
+        n = part.total()
+        if n < per_chunk:
+            continue
+        c = part.draw(per_chunk, rng, n_codes)
+        homog = window.homogenisation(key, per_chunk, rng) if window.homogenisation else float("nan")
+        rows.append(_figures(key, n, c, catalogue, homog,
+                             prev_counts if prev_key is not None and prev_key == key - 1 else None))
+        prev_key, prev_counts = key, c
+    return pd.DataFrame(rows, columns=["chunk", "exposures", *ITEM_SUBJECTS])
+
+
+def _figures(key: int, n: int, c: np.ndarray, catalogue: int, homogenisation: float,
+             previous: np.ndarray | None) -> dict:
+    """One chunk's figures from its subsample's exposures per item ``c`` (``previous``: the chunk before's)."""
+    nz = c[c > 0]
+    k = max(catalogue, nz.size)
+    return {
+        "chunk": key, "exposures": int(n),
+        "exposure_gini": gini(nz, k), "exposure_entropy": normalised_entropy(nz, k),
+        "top1pct_share": top_share(nz, 0.01, k), "top10pct_share": top_share(nz, 0.10, k),
+        "coverage": coverage(nz, k),
+        "homogenisation": homogenisation,
+        "self_reinforcement": rich_get_richer(previous, c)[0] if previous is not None else float("nan"),
+    }
 
 
 def _homogenisation(users, take, sub_items, rng, pairs) -> float:

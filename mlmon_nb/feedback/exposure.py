@@ -16,6 +16,7 @@ give the share of the window's exposures and positive outcomes they took.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -28,10 +29,11 @@ from .columns import Columns, as_bool, keys_pair
 from .concentration import coverage, gini, lorenz_curve, normalised_entropy, top_share
 from .decision import Assessment, assess
 from .measures import ITEM_SUBJECTS, MEASURES
+from .periods import Exposures, WindowItems
 from .reinforcement import FAVOURED_FRACTION, rich_get_richer, wilson_interval
 from .result import Exposure
 
-__all__ = ["MIN_BAND_CHUNKS", "MIN_EXPOSURES_PER_CHUNK", "analyse_exposure"]
+__all__ = ["MIN_BAND_CHUNKS", "MIN_EXPOSURES_PER_CHUNK", "analyse_exposure", "exposure_figures", "item_codes"]
 
 MIN_BAND_CHUNKS = 5
 """Fewest full baseline chunks a band needs."""
@@ -53,43 +55,81 @@ def analyse_exposure(window: pd.DataFrame, reference: pd.DataFrame, columns: Col
     win = window[window[item].notna()]
     ref = reference[reference[item].notna()]
     if ref.empty:
-        return Exposure(notes=(f"The item column {item!r} of the reference data holds no values: the baseline "
-                               f"bands of concentration and coverage need them.",))
-    ri, wi = keys_pair(ref[item], win[item])
-    codes, uniques = pd.factorize(pd.concat([ri, wi], ignore_index=True), sort=False)
-    # Reference items come first, so codes below `catalogue` are the baseline period's catalogue.
-    ref_codes, win_codes = codes[:len(ri)], codes[len(ri):]
-    catalogue = int(ref_codes.max()) + 1
-    n_codes = len(uniques)
+        return no_reference_items(item)
+    ref_codes, win_codes, n_codes = item_codes(ref[item], win[item])
     ref_users = win_users = None
     if user:
         ru, wu = keys_pair(ref[user], win[user])
         ucodes, _ = pd.factorize(pd.concat([ru, wu], ignore_index=True), sort=False)
         ref_users, win_users = ucodes[:len(ru)], ucodes[len(ru):]
+    win_keys = chunk_keys(win[timestamp], chunk)
+    driven = positives = weight = None
+    exposed, outcome = columns.exposed, columns.outcome
+    if exposed and exposed in ref.columns and exposed in win.columns:
+        driven = Exposures(win_codes[as_bool(win[exposed]).fillna(False).to_numpy(dtype=bool)])
+    if outcome and outcome in win.columns:
+        y = pd.to_numeric(win[outcome], errors="coerce").to_numpy(dtype=float)
+        lab = np.isfinite(y) & (y > 0)
+        positives, weight = Exposures(win_codes[lab]), Exposures(win_codes[lab], y[lab])
 
+    def window_figures(use, per_chunk, rng):
+        return chunk_figures(win_keys, win_codes, win_users, catalogue=int(ref_codes.max()) + 1,
+                             per_chunk=per_chunk, rng=rng, use=use, pairs=pairs)
+
+    items = WindowItems(keys=win_keys, exposures=Exposures(win_codes), driven=driven, positives=positives,
+                        positive_weight=weight)
+    return exposure_figures(ref, ref_codes, ref_users, n_codes, items, window_figures, columns, timestamp, chunk,
+                            thresholds, rng_chunks=rng_chunks, rng_whole=rng_whole, pairs=pairs,
+                            window_users=win_users is not None)
+
+
+def no_reference_items(item: str) -> Exposure:
+    """The result when the reference's item column is empty."""
+    return Exposure(notes=(f"The item column {item!r} of the reference data holds no values: the baseline "
+                           f"bands of concentration and coverage need them.",))
+
+
+def item_codes(reference_items: pd.Series, window_items: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """(reference codes, window codes, number of codes): reference items first, so codes below the
+    reference's largest + 1 are the baseline period's catalogue."""
+    ri, wi = keys_pair(reference_items, window_items)
+    codes, uniques = pd.factorize(pd.concat([ri, wi], ignore_index=True), sort=False)
+    return codes[:len(ri)], codes[len(ri):], len(uniques)
+
+
+def exposure_figures(ref: pd.DataFrame, ref_codes: np.ndarray, ref_users: np.ndarray | None, n_codes: int,
+                     window: WindowItems, window_figures: Callable, columns: Columns, timestamp: str,
+                     chunk: pd.Timedelta, thresholds: Thresholds, *, rng_chunks: np.random.Generator,
+                     rng_whole: np.random.Generator, pairs: int | None, window_users: bool) -> Exposure:
+    """The item-level figures from the reference's rows and the window as :class:`WindowItems`.
+
+    ``window_figures(use, per_chunk, rng)`` gives the window's per-chunk figures (rows:
+    :func:`chunk_figures`; cells: :func:`cell_chunk_figures`), called after the reference's with
+    the same ``rng``.
+    """
+    catalogue = int(ref_codes.max()) + 1
     per_chunk, chunks, assessments, notes, remarks = _per_chunk(
-        ref, win, ref_codes, win_codes, ref_users, win_users, catalogue=catalogue, timestamp=timestamp,
-        chunk=chunk, thresholds=thresholds, rng=rng_chunks, pairs=pairs)
-    whole_exposures, lorenz, whole = _whole_periods(ref, win, ref_codes, win_codes, n_codes, catalogue,
-                                                    columns.exposed, rng_whole)
+        ref, ref_codes, ref_users, window, window_figures, window_users, catalogue=catalogue,
+        timestamp=timestamp, chunk=chunk, thresholds=thresholds, rng=rng_chunks, pairs=pairs)
+    whole_exposures, lorenz, whole = _whole_periods(ref, ref_codes, window, n_codes, catalogue, columns.exposed,
+                                                    rng_whole)
     # Rich-get-richer across periods: baseline exposure of an item against its window exposure.
-    rho, p = rich_get_richer(np.bincount(ref_codes, minlength=n_codes), np.bincount(win_codes, minlength=n_codes))
+    rho, p = rich_get_richer(np.bincount(ref_codes, minlength=n_codes), window.exposures.counts(n_codes))
     return Exposure(
         catalogue=catalogue, per_chunk=per_chunk, chunks=chunks, assessments=assessments,
         whole=whole, whole_exposures=whole_exposures, lorenz=lorenz,
         carry_over={"rho": rho, "p_value": p, "items": n_codes},
-        favoured=_favoured(ref, win, ref_codes, win_codes, n_codes, catalogue, columns),
+        favoured=_favoured(ref, ref_codes, window, n_codes, catalogue, columns),
         notes=notes, remarks=remarks)
 
 
-def _per_chunk(ref, win, ref_codes, win_codes, ref_users, win_users, *, catalogue, timestamp, chunk,
-               thresholds, rng, pairs):
+def _per_chunk(ref, ref_codes, ref_users, window: WindowItems, window_figures, window_users: bool, *, catalogue,
+               timestamp, chunk, thresholds, rng, pairs):
     """(per_chunk, chunks, assessments, notes, remarks): both periods' chunks at equal exposure counts."""
     word = chunk_word(chunk)
     notes: list[str] = []
     remarks: list[str] = []
-    win_keys = chunk_keys(win[timestamp], chunk)
-    wk, wc, wfull = full_chunks(win_keys)
+    wk, wc, wfull = full_chunks(window.keys, window.exposures.weights)
     timed = timestamp in ref.columns
     if timed:
         ref_keys = chunk_keys(ref[timestamp], chunk)
@@ -115,8 +155,7 @@ def _per_chunk(ref, win, ref_codes, win_codes, ref_users, win_users, *, catalogu
 
     ref_df = chunk_figures(ref_keys, ref_codes, ref_users, catalogue=catalogue, per_chunk=per_chunk,
                            rng=rng, use=rk[rfull], pairs=pairs)
-    win_df = chunk_figures(win_keys, win_codes, win_users, catalogue=catalogue, per_chunk=per_chunk,
-                           rng=rng, use=wk[wfull], pairs=pairs)
+    win_df = window_figures(wk[wfull], per_chunk, rng)
     # An untimed reference has no chunk starts: NaT of the window's dtype keeps the column datetime.
     ref_starts = chunk_starts(ref_df["chunk"], chunk) if timed else pd.DatetimeIndex([pd.NaT] * len(ref_df), tz="UTC")
     chunks = pd.concat([ref_df.assign(period="baseline", start=ref_starts),
@@ -132,7 +171,7 @@ def _per_chunk(ref, win, ref_codes, win_codes, ref_users, win_users, *, catalogu
                    f"is the {catalogue:,} items exposed in the baseline period.")
     assessments: list[Assessment] = []
     for subject in ITEM_SUBJECTS:
-        if subject == "homogenisation" and (ref_users is None or win_users is None):
+        if subject == "homogenisation" and (ref_users is None or not window_users):
             continue
         values = win_df[subject].to_numpy(dtype=float)
         value = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
@@ -146,14 +185,14 @@ def _per_chunk(ref, win, ref_codes, win_codes, ref_users, win_users, *, catalogu
     return per_chunk, chunks, tuple(assessments), tuple(notes), tuple(remarks)
 
 
-def _whole_periods(ref, win, ref_codes, win_codes, n_codes, catalogue, exposed, rng):
+def _whole_periods(ref, ref_codes, window: WindowItems, n_codes, catalogue, exposed, rng):
     """(exposures, Lorenz curves, table) of both whole periods subsampled to equal exposure counts."""
-    n_eq = int(min(len(ref_codes), len(win_codes)))
+    reference = Exposures(ref_codes)
+    n_eq = int(min(reference.total(), window.exposures.total()))
     rows = {}
     lorenz = {}
-    for period, arr in (("baseline", ref_codes), ("window", win_codes)):
-        sub = arr[rng.choice(len(arr), size=n_eq, replace=False)] if len(arr) > n_eq else arr
-        c = np.bincount(sub, minlength=n_codes)
+    for period, exp in (("baseline", reference), ("window", window.exposures)):
+        c = exp.draw(n_eq, rng, n_codes)
         k = max(catalogue, int((c > 0).sum()))
         nz = c[c > 0]
         lorenz[period] = lorenz_curve(nz, k) + (gini(nz, k),)
@@ -161,19 +200,18 @@ def _whole_periods(ref, win, ref_codes, win_codes, n_codes, catalogue, exposed, 
                         "normalised entropy": normalised_entropy(nz, k),
                         "top 1% share": top_share(nz, 0.01, k), "top 10% share": top_share(nz, 0.10, k),
                         "coverage": coverage(nz, k)}
-    if exposed and exposed in ref.columns and exposed in win.columns:
+    if exposed and exposed in ref.columns and window.driven is not None:
         rflag = as_bool(ref[exposed]).fillna(False).to_numpy(dtype=bool)
-        wflag = as_bool(win[exposed]).fillna(False).to_numpy(dtype=bool)
-        n2 = int(min(rflag.sum(), wflag.sum()))
+        ref_driven = Exposures(ref_codes[rflag])
+        n2 = int(min(ref_driven.total(), window.driven.total()))
         if n2 >= MIN_EXPOSURES_PER_CHUNK:
-            for period, arr in (("baseline", ref_codes[rflag]), ("window", win_codes[wflag])):
-                sub = arr[rng.choice(len(arr), size=n2, replace=False)] if len(arr) > n2 else arr
-                c = np.bincount(sub, minlength=n_codes)
+            for period, exp in (("baseline", ref_driven), ("window", window.driven)):
+                c = exp.draw(n2, rng, n_codes)
                 rows[period]["Gini of model-driven exposures"] = gini(c[c > 0], max(catalogue, int((c > 0).sum())))
     return n_eq, lorenz, pd.DataFrame(rows).rename_axis("figure").reset_index()
 
 
-def _favoured(ref, win, ref_codes, win_codes, n_codes, catalogue, columns: Columns) -> dict:
+def _favoured(ref, ref_codes, window: WindowItems, n_codes, catalogue, columns: Columns) -> dict:
     """Share of the window's exposures and positive outcomes on the items the model favoured before."""
     exposed = columns.exposed
     prior_rows = np.ones(len(ref_codes), dtype=bool)
@@ -186,17 +224,15 @@ def _favoured(ref, win, ref_codes, win_codes, n_codes, catalogue, columns: Colum
     k = max(1, int(math.ceil(FAVOURED_FRACTION * catalogue - 1e-9)))
     favoured = np.zeros(n_codes, dtype=bool)
     favoured[np.argsort(-prior, kind="stable")[:k]] = True
-    on = favoured[win_codes]
-    out = {"items": k, "basis": basis, "exposures": int(len(win_codes)), "exposure_share": float(on.mean()),
+    counts = window.exposures.counts(n_codes)
+    total, on = int(counts.sum()), int(counts[favoured].sum())
+    out = {"items": k, "basis": basis, "exposures": total, "exposure_share": on / total if total else float("nan"),
            "baseline_exposure_share": float(favoured[ref_codes].mean()),
-           "exposure_ci": wilson_interval(int(on.sum()), len(on))}
-    outcome = columns.outcome
-    if outcome and outcome in win.columns:
-        y = pd.to_numeric(win[outcome], errors="coerce").to_numpy(dtype=float)
-        lab = np.isfinite(y) & (y > 0)
-        if lab.any():
-            weights = y[lab]
-            share = float(weights[on[lab]].sum() / weights.sum())
-            out.update(positives=int(lab.sum()), positive_share=share,
-                       positive_ci=wilson_interval(int(on[lab].sum()), int(lab.sum())))
+           "exposure_ci": wilson_interval(on, total)}
+    if window.positives is not None and window.positives.total():
+        pos = window.positives.counts(n_codes)
+        weights = np.bincount(window.positive_weight.codes, weights=window.positive_weight.weights,
+                              minlength=n_codes)
+        out.update(positives=int(pos.sum()), positive_share=float(weights[favoured].sum() / weights.sum()),
+                   positive_ci=wilson_interval(int(pos[favoured].sum()), int(pos.sum())))
     return out

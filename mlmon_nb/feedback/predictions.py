@@ -50,7 +50,7 @@ def prediction_figures(values: np.ndarray, low: float, high: float) -> tuple[flo
 
 def analyse_predictions(window: pd.DataFrame, model: ModelConfig, baseline, chunk: pd.Timedelta,
                         thresholds: Thresholds, version_models: Mapping[str, Any], *,
-                        recorded: bool) -> Predictions:
+                        recorded: bool, window_chunks=None) -> Predictions:
     """Spread and extremity of the predictions per chunk, against the baseline sample's chunks.
 
     Parameters
@@ -69,6 +69,9 @@ def analyse_predictions(window: pd.DataFrame, model: ModelConfig, baseline, chun
         ``{version: LoadedModel}`` scored on the baseline sample, for the per-version table.
     recorded : bool
         Whether the figures are recorded as checks (only with a ``feedback`` block).
+    window_chunks : callable, optional
+        ``window_chunks(low, high)``: the window's rows of :func:`_per_chunk` computed elsewhere (the
+        summary path's aggregation); ``window`` then needs only its columns.
     """
     pred = model.prediction
     if baseline is None or pred not in window.columns:
@@ -81,7 +84,11 @@ def analyse_predictions(window: pd.DataFrame, model: ModelConfig, baseline, chun
         return Predictions(recorded=recorded, notes=(
             "Prediction narrowing needs the reference predictions in the baseline.",))
     low, high = np.quantile(sorted_ref, EXTREME_QUANTILES)
-    df = _per_chunk((("baseline", sample, bcol), ("window", window, pred)), model.timestamp, chunk, low, high)
+    if window_chunks is None:
+        df = _per_chunk((("baseline", sample, bcol), ("window", window, pred)), model.timestamp, chunk, low, high)
+    else:
+        df = pd.concat([_per_chunk((("baseline", sample, bcol),), model.timestamp, chunk, low, high),
+                        window_chunks(low, high)], ignore_index=True)
     if df.empty or not (df["period"] == "baseline").any() or not (df["period"] == "window").any():
         return Predictions(chunks=df, recorded=recorded, notes=(
             "Prediction narrowing needs timestamps in the baseline sample and the window.",))

@@ -162,6 +162,8 @@ class FeedbackResult:
         The column playing each role.
     exposure, outcomes, provenance, predictions : part or None
         The parts that could be computed (see the module's docstring).
+    how : str
+        How a summarised window's figures were computed (empty in memory mode).
     """
 
     model: str
@@ -173,6 +175,7 @@ class FeedbackResult:
     outcomes: Outcomes | None = None
     provenance: Provenance | None = None
     predictions: Predictions | None = None
+    how: str = ""
 
     # ----------------------------------------------------------------- views
     @property

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ModelConfig
-from ..data import time_filter
+from ..data import time_filter, window_types
 from ..sources import connect, describe, literal, quote, resolve_source
 from .policy import PERCENTILES
 
@@ -33,8 +33,8 @@ def finite_float(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _error_expr(col: str) -> str:
-    """1 for an error row: not null, not '' and not '0'."""
+def error_sql(col: str) -> str:
+    """SQL: 1 for an error row (not null, not '' and not '0'), else 0; portable (the scan path uses it too)."""
     q = quote(col)
     return f"(CASE WHEN {q} IS NOT NULL AND CAST({q} AS VARCHAR) NOT IN ('', '0') THEN 1 ELSE 0 END)"
 
@@ -90,7 +90,7 @@ class LogsWindow:
         if self.latency:
             x = f"TRY_CAST({quote(self.latency)} AS DOUBLE)"
             lat, bad = self._finite_latency(), f"(CASE WHEN NOT isfinite({x}) THEN 1 ELSE 0 END)"
-        err = _error_expr(self.error) if self.error else "0"
+        err = error_sql(self.error) if self.error else "0"
         ver = f"CAST({quote(self.version)} AS VARCHAR)" if self.version else "CAST(NULL AS VARCHAR)"
         # Without a version column, a constant version forms one group equal to the whole window.
         df = self.con.execute(
@@ -174,3 +174,12 @@ class LogsWindow:
     def version_filter(self, version: str) -> str | None:
         """SQL keeping the rows served by ``version`` (None without a version column: every row)."""
         return f"CAST({quote(self.version)} AS VARCHAR) = {literal(version)}" if self.version else None
+
+    def reference_types(self, model: ModelConfig) -> dict[str, str]:
+        """Column types of the model's reference data."""
+        return describe(resolve_source(model.reference, f"models.{model.name}.reference"), self.con)
+
+    def window_types(self, model: ModelConfig, start: dt.datetime, end: dt.datetime) -> dict[str, str]:
+        """Column types of the log files holding rows of ``[start, end)``."""
+        return window_types(resolve_source(model.logs, f"models.{model.name}.logs"), model.timestamp, start, end,
+                            self.con)

@@ -11,13 +11,13 @@ import pandas as pd
 
 from ..baseline import Baseline
 from ..config import ModelConfig, Thresholds
-from ..data import window_types
-from ..sources import describe, resolve_source
+from ..summary.quantiles import RELATIVE
 from .aggregate import LogsWindow, finite_float
 from .error_rate import error_rate
 from .latency import latency, non_finite_decision
 from .policy import PERCENTILES
 from .quality import quality
+from .scanned import ScanLogs
 from .result import ErrorResult, LatencyResult, OperationsResult, QualityResult, TrafficResult
 from .traffic import profile_rates, traffic
 from .versions import serving_versions
@@ -39,8 +39,10 @@ def analyse(ctx, con: duckdb.DuckDBPyConnection | None = None) -> OperationsResu
         Call ``record(ctx.recorder)`` to record its checks, notes, findings and verdict.
     """
     model, base = ctx.model, ctx.baseline
-    logs = LogsWindow.open(model, ctx.start, ctx.end, con)
     ops = base.manifest.get("operational") or {}
+    # Summary mode: the same aggregates run by the context's engine (DuckDB or Spark), rows never read.
+    logs = ScanLogs.open(ctx, ops) if getattr(ctx, "scan", None) is not None else \
+        LogsWindow.open(model, ctx.start, ctx.end, con)
     where = f"models.{model.name}"
     window, daily, per_version = logs.figures()
     rows = int(window["rows"])
@@ -65,11 +67,24 @@ def analyse(ctx, con: duckdb.DuckDBPyConnection | None = None) -> OperationsResu
     notes += more
     if non_finite:
         quality_res = replace(quality_res, decisions=(*quality_res.decisions, *non_finite))
+    how = _how(logs, rows) if isinstance(logs, ScanLogs) else ""
     return OperationsResult(traffic=traffic_res, latency=latency_res, errors=errors_res, versions=versions_res,
-                            quality=quality_res, notes=tuple(notes), rows=rows, version_rows=version_rows)
+                            quality=quality_res, notes=tuple(notes), rows=rows, version_rows=version_rows, how=how)
 
 
-def _traffic(logs: LogsWindow, ops: Mapping[str, Any], start, end, where: str) -> tuple[TrafficResult | None, list[str]]:
+def _how(logs: ScanLogs, rows: int) -> str:
+    """How a summarised window's figures were computed (said beside the verdict)."""
+    lat = ""
+    if logs.latency:
+        lat = (f" Latency percentiles come from counts on a log-spaced grid of {RELATIVE:.1%} cells anchored at the "
+               f"baseline's median latency: each within {RELATIVE:.1%} of the exact value (here within "
+               f"{logs.largest_bound:.3g} ms); every other figure is exact.")
+    return (f"Summary mode: the window's {rows:,} requests were aggregated by the {logs.scan.engine or 'engine'} "
+            f"engine in {logs.passes} passes ({logs.summary_rows:,} summary rows, {logs.seconds:.1f} s), not read "
+            f"into memory.{lat}")
+
+
+def _traffic(logs: LogsWindow | ScanLogs, ops: Mapping[str, Any], start, end, where: str) -> tuple[TrafficResult | None, list[str]]:
     if not ops.get("rows_per_hour_of_week"):
         return None, [f"Traffic: the baseline has no hour-of-week profile; set {where}.baseline.window to a "
                       f"healthy period of the logs and recompute the baseline."]
@@ -80,7 +95,7 @@ def _traffic(logs: LogsWindow, ops: Mapping[str, Any], start, end, where: str) -
     return traffic(logs.hourly_counts(), ops, start, end), []
 
 
-def _latency(logs: LogsWindow, model: ModelConfig, ops: Mapping[str, Any], base: Baseline, thresholds: Thresholds,
+def _latency(logs: LogsWindow | ScanLogs, model: ModelConfig, ops: Mapping[str, Any], base: Baseline, thresholds: Thresholds,
              window: pd.Series, daily: pd.DataFrame, where: str) -> tuple[LatencyResult | None, list[str]]:
     if logs.latency is None:
         op = model.operational
@@ -102,7 +117,7 @@ def _latency(logs: LogsWindow, model: ModelConfig, ops: Mapping[str, Any], base:
     return res, notes
 
 
-def _errors(logs: LogsWindow, model: ModelConfig, ops: Mapping[str, Any], base: Baseline, thresholds: Thresholds,
+def _errors(logs: LogsWindow | ScanLogs, model: ModelConfig, ops: Mapping[str, Any], base: Baseline, thresholds: Thresholds,
             window: pd.Series, daily: pd.DataFrame, where: str) -> tuple[ErrorResult | None, list[str]]:
     if logs.error is None:
         op = model.operational
@@ -118,7 +133,7 @@ def _errors(logs: LogsWindow, model: ModelConfig, ops: Mapping[str, Any], base: 
     return res, notes
 
 
-def _quality(logs: LogsWindow, model: ModelConfig, base: Baseline, version: str, start, end,
+def _quality(logs: LogsWindow | ScanLogs, model: ModelConfig, base: Baseline, version: str, start, end,
              where: str) -> tuple[int, QualityResult, list[str]]:
     """Data quality of the analysed version's rows: (rows judged, result, notes)."""
     features = base.features
@@ -131,8 +146,8 @@ def _quality(logs: LogsWindow, model: ModelConfig, base: Baseline, version: str,
     if pred:
         all_profiles[pred] = {**base.manifest["prediction"], "kind": "prediction"}
         bands[pred] = base.band("quality", "missing_rate", base.prediction_column)
-    ref_types = describe(resolve_source(model.reference, f"{where}.reference"), logs.con)
-    wtypes = window_types(resolve_source(model.logs, f"{where}.logs"), model.timestamp, start, end, logs.con)
+    ref_types = logs.reference_types(model)
+    wtypes = logs.window_types(model, start, end)
     res, notes = quality(counts, n_rows, all_profiles, bands, ref_types, wtypes)
     return n_rows, res, notes
 

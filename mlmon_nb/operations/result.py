@@ -268,6 +268,8 @@ class OperationsResult:
     what could not be checked and which configuration or columns it needs.
     ``rows`` counts the window's requests (every version), ``version_rows``
     those of the analysed version (the rows data quality is judged on).
+    ``how`` says how a summarised window's figures were computed (empty when
+    the aggregates ran on the logs in memory mode).
     """
 
     traffic: TrafficResult | None
@@ -278,6 +280,7 @@ class OperationsResult:
     notes: tuple[str, ...]
     rows: int
     version_rows: int
+    how: str = ""
 
     @property
     def parts(self) -> list[_Part]:
