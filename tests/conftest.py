@@ -64,6 +64,24 @@ def small_project(tmp_path: Path):
     return write_project(tmp_path), logs
 
 
+# --------------------------------------------------------------------------- scheduling
+
+#: Test files by their measured time on 2 cores, longest first (``--durations``). ``./dev.sh test``
+#: hands whole files to its two workers in collection order (``--dist loadfile
+#: --no-loadscope-reorder``): starting with the longest is the classic longest-first schedule, and
+#: the two workers finish close together instead of one running the golden demo alone at the end.
+LONGEST_FIRST = ("test_golden.py", "test_onboarding.py", "test_demo_regression.py", "test_e2e.py",
+                 "test_drift.py", "test_detection.py", "test_browser.py", "test_cli.py", "test_feedback.py",
+                 "test_spark_drift.py", "test_incidents.py", "test_concept_summary.py", "test_scoring.py",
+                 "test_demo.py", "test_summary_ops_feedback.py", "test_spark_explain.py", "test_explain.py",
+                 "test_spark_concept.py", "test_operations.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept otherwise
+
+
 # --------------------------------------------------------------------------- the demo, built once
 
 DEMO_SCALE = 0.25

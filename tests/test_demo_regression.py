@@ -161,7 +161,11 @@ def test_road_works_are_concept_drift_dated_to_their_day(runs, demo):
     assert abs(since - ROAD_WORKS_AT) <= dt.timedelta(days=2), since
     verdict = summary["notebooks"]["concept_drift"]["verdict"]
     assert "concept drift" in verdict and "MAE" in verdict
-    assert "is above the" in str(summary["findings"]) and "is below the" not in str(summary["findings"])
+    findings = str(summary["findings"])
+    assert "is above the" in findings and "is below the" not in findings
+    # z in the sentence's own direction: a worse MAE is above expected, so its z is positive
+    zs = [float(z) for z in re.findall(r"z = (-?[0-9.]+)", findings)]
+    assert zs and all(z > 0 for z in zs), findings
 
 
 def test_the_new_zone_is_covariate_drift_on_distance_and_zone_only(runs):

@@ -41,6 +41,12 @@ def _side(metric: str) -> str:
     return "below" if worse_direction(metric) == "down" else "above"
 
 
+def _z(metric: str, z: float) -> str:
+    """``z`` as a sentence beside "above"/"below" states it: in the metric's own direction (the
+    checks' z is worse-oriented, negative when worse; a worse MAE is *above* expected, so positive)."""
+    return f"z = {(z if worse_direction(metric) == 'down' else -z):.1f}"
+
+
 def feature_name(name: str) -> str:
     """A feature as a sentence names it (the score bins as ``the model score``)."""
     return "the model score" if name == SCORE_COLUMN else name
@@ -112,7 +118,7 @@ def findings(r) -> list[tuple[str, str]]:
             scope = "" if c["scope"] == "window" else f" {c['scope']}"
             out.append((f"{DISPLAY[c['subject']]}{scope} {_num(c['realized'])} is {_side(c['subject'])} the "
                         f"{_num(c['expected'])} "
-                        f"expected from the inputs (z = {c['z']:.1f})", c["status"]))
+                        f"expected from the inputs ({_z(c['subject'], c['z'])})", c["status"]))
         elif c["kind"] == "concept_drift":
             out.append((f"residuals shifted along {feature_name(c['feature'])} (largest in {c['bin']})",
                         c["status"]))
@@ -170,7 +176,7 @@ def verdict(r) -> str:
         return _worse(r, figure, lead, lw)
     if cstatus == "warn":
         return (f"{figure} is somewhat {_side(lm)} the {_num(lead['expected'])} expected from this window's inputs "
-                f"(z = {lead['z']:.1f}): possible concept drift, not conclusive; watch the next window.")
+                f"({_z(lm, lead['z'])}): possible concept drift, not conclusive; watch the next window.")
     bad = [c for c in r.checks("performance") if c["status"] != "ok" and not c.get("explained_by")]
     row = r.concept.row(m)
     residual = r.residuals is not None and r.residuals.status() != "ok"
