@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 
 from .concentration import coverage, gini, normalised_entropy, top_share
-from .homogenisation import JACCARD_PAIRS, mean_pairwise_jaccard
+from .homogenisation import JACCARD_PAIRS
 from .measures import ITEM_SUBJECTS
-from .periods import WindowItems
+from .periods import PeriodItems, count_cells, rows_homogenisation
 from .reinforcement import rich_get_richer
 
-__all__ = ["PARTIAL_CHUNK_SHARE", "cell_chunk_figures", "chunk_figures", "chunk_keys", "chunk_starts", "full_chunks"]
+__all__ = ["PARTIAL_CHUNK_SHARE", "chunk_figures", "chunk_keys", "chunk_starts", "full_chunks", "period_chunk_figures"]
 
 PARTIAL_CHUNK_SHARE = 0.5
 """Chunks below this share of their period's median count are partial (left out)."""
@@ -53,7 +53,10 @@ def full_chunks(keys: np.ndarray, weights: np.ndarray | None = None) -> tuple[np
 def chunk_figures(keys: np.ndarray, items: np.ndarray, users: np.ndarray | None, *, catalogue: int,
                   per_chunk: int, rng: np.random.Generator, use: np.ndarray | None = None,
                   pairs: int | None = JACCARD_PAIRS) -> pd.DataFrame:
-    """Every item-level figure per chunk, each chunk subsampled to ``per_chunk`` exposures.
+    """Every item-level figure per chunk of exposures held as rows, each chunk subsampled to ``per_chunk``.
+
+    The rows are reduced to counts per (chunk, item) and read by :func:`period_chunk_figures`, as
+    the summary path's counts are.
 
     Parameters
     ----------
@@ -62,8 +65,9 @@ def chunk_figures(keys: np.ndarray, items: np.ndarray, users: np.ndarray | None,
     items : array of int
         Item code of every exposure, ``0 <= code``; codes below ``catalogue`` are
         the catalogue's items.
-    users : array of int, optional
-        User code of every exposure (homogenisation is NaN without it).
+    users : array-like, optional
+        User of every exposure: any values, missing (or a negative code) where unknown
+        (homogenisation is NaN without users).
     catalogue : int
         Catalogue size.
     per_chunk : int
@@ -80,41 +84,39 @@ def chunk_figures(keys: np.ndarray, items: np.ndarray, users: np.ndarray | None,
         One row per computed chunk: ``chunk``, ``exposures`` (before
         subsampling) and one column per subject of :data:`ITEM_SUBJECTS`.
     """
-    order = np.argsort(keys, kind="stable")
-    uniq, first, counts = np.unique(keys[order], return_index=True, return_counts=True)
-    wanted = set(int(k) for k in (use if use is not None else uniq[counts >= per_chunk]))
+    keys, items = np.asarray(keys, dtype=np.int64), np.asarray(items, dtype=np.int64)
+    cell_keys, cells = count_cells(keys, items)
+    homogenisation = None
+    if users is not None:
+        users = pd.Series(users)
+        if pd.api.types.is_integer_dtype(users):
+            users = users.where(users >= 0)  # negative codes: unknown users (pd.factorize's -1)
+        homogenisation = rows_homogenisation(keys, users, pd.Series(items), pairs)
+    period = PeriodItems(keys=cell_keys, exposures=cells, homogenisation=homogenisation)
+    if use is None:
+        uniq, counts = np.unique(keys, return_counts=True)
+        use = uniq[counts >= per_chunk]
     n_codes = max(int(items.max()) + 1 if len(items) else 0, catalogue)
-    rows = []
-    prev_key, prev_counts = None, None
-    for key, start, n in zip(uniq, first, counts):
-        key = int(key)
-        if key not in wanted or n < per_chunk:
-            continue
-        take = order[start + rng.choice(n, size=per_chunk, replace=False)]
-        sub_items = items[take]
-        c = np.bincount(sub_items, minlength=n_codes)
-        rows.append(_figures(key, n, c, catalogue, _homogenisation(users, take, sub_items, rng, pairs),
-                             prev_counts if prev_key is not None and prev_key == key - 1 else None))
-        prev_key, prev_counts = key, c
-    return pd.DataFrame(rows, columns=["chunk", "exposures", *ITEM_SUBJECTS])
+    return period_chunk_figures(period, catalogue=catalogue, n_codes=n_codes, per_chunk=per_chunk, rng=rng, use=use)
 
 
-def cell_chunk_figures(window: WindowItems, *, catalogue: int, n_codes: int, per_chunk: int,
-                       rng: np.random.Generator, use: np.ndarray) -> pd.DataFrame:
-    """:func:`chunk_figures` of a window held as counts per (chunk, item) (the summary path).
+def period_chunk_figures(period: PeriodItems, *, catalogue: int, n_codes: int, per_chunk: int,
+                         rng: np.random.Generator, use: np.ndarray) -> pd.DataFrame:
+    """Every item-level figure per chunk of a period held as counts per (chunk, item), both paths.
 
-    Each chunk's subsample of ``per_chunk`` exposures is a multivariate hypergeometric draw from its
-    item counts (:meth:`Exposures.draw`); homogenisation reads ``window.homogenisation``.
+    Each chunk's subsample of ``per_chunk`` exposures is drawn from its item counts
+    (:meth:`Exposures.draw`), then ``period.homogenisation`` draws its rows, in that order from
+    ``rng``: the same counts and rows give the same figures, in memory or in summary mode.
     """
     rows = []
     prev_key, prev_counts = None, None
     for key in sorted(int(k) for k in use):
-        part = window.chunk(key)
+        part = period.chunk(key)
         n = part.total()
         if n < per_chunk:
             continue
         c = part.draw(per_chunk, rng, n_codes)
-        homog = window.homogenisation(key, per_chunk, rng) if window.homogenisation else float("nan")
+        homog = period.homogenisation(key, per_chunk, rng) if period.homogenisation else float("nan")
         rows.append(_figures(key, n, c, catalogue, homog,
                              prev_counts if prev_key is not None and prev_key == key - 1 else None))
         prev_key, prev_counts = key, c
@@ -134,11 +136,3 @@ def _figures(key: int, n: int, c: np.ndarray, catalogue: int, homogenisation: fl
         "homogenisation": homogenisation,
         "self_reinforcement": rich_get_richer(previous, c)[0] if previous is not None else float("nan"),
     }
-
-
-def _homogenisation(users, take, sub_items, rng, pairs) -> float:
-    if users is None:
-        return float("nan")
-    u = users[take]
-    known = u >= 0  # exposures without a user id take no part
-    return mean_pairwise_jaccard(u[known], sub_items[known], rng, pairs)

@@ -16,20 +16,18 @@ give the share of the window's exposures and positive outcomes they took.
 from __future__ import annotations
 
 import math
-from typing import Callable
-
 import numpy as np
 import pandas as pd
 
 from ..chunks import chunk_word
 from ..config import Thresholds
 from ..rules import fit_band
-from .chunking import chunk_figures, chunk_keys, chunk_starts, full_chunks
+from .chunking import chunk_keys, chunk_starts, full_chunks, period_chunk_figures
 from .columns import Columns, as_bool, keys_pair
 from .concentration import coverage, gini, lorenz_curve, normalised_entropy, top_share
 from .decision import Assessment, assess
 from .measures import ITEM_SUBJECTS, MEASURES
-from .periods import Exposures, WindowItems
+from .periods import Exposures, PeriodItems, count_cells, rows_homogenisation
 from .reinforcement import FAVOURED_FRACTION, rich_get_richer, wilson_interval
 from .result import Exposure
 
@@ -46,8 +44,10 @@ def analyse_exposure(window: pd.DataFrame, reference: pd.DataFrame, columns: Col
                      rng_whole: np.random.Generator, pairs: int | None) -> Exposure | None:
     """Every item-level figure of the window against the baseline period (None without items in the reference).
 
-    ``rng_chunks`` draws the per-chunk subsamples and user pairs, ``rng_whole``
-    the whole-period subsamples.
+    The window's rows are first reduced to counts per (chunk, item), as the summary path
+    (:mod:`.summarised`) gets them from the engine, and read the same way from there on.
+    ``rng_chunks`` draws the per-chunk subsamples and user pairs, ``rng_whole`` the whole-period
+    subsamples.
     """
     item, user = columns.item, columns.user
     if item not in reference.columns:
@@ -57,12 +57,8 @@ def analyse_exposure(window: pd.DataFrame, reference: pd.DataFrame, columns: Col
     if ref.empty:
         return no_reference_items(item)
     ref_codes, win_codes, n_codes = item_codes(ref[item], win[item])
-    ref_users = win_users = None
-    if user:
-        ru, wu = keys_pair(ref[user], win[user])
-        ucodes, _ = pd.factorize(pd.concat([ru, wu], ignore_index=True), sort=False)
-        ref_users, win_users = ucodes[:len(ru)], ucodes[len(ru):]
     win_keys = chunk_keys(win[timestamp], chunk)
+    cell_keys, cells = count_cells(win_keys, win_codes)
     driven = positives = weight = None
     exposed, outcome = columns.exposed, columns.outcome
     if exposed and exposed in ref.columns and exposed in win.columns:
@@ -71,16 +67,11 @@ def analyse_exposure(window: pd.DataFrame, reference: pd.DataFrame, columns: Col
         y = pd.to_numeric(win[outcome], errors="coerce").to_numpy(dtype=float)
         lab = np.isfinite(y) & (y > 0)
         positives, weight = Exposures(win_codes[lab]), Exposures(win_codes[lab], y[lab])
-
-    def window_figures(use, per_chunk, rng):
-        return chunk_figures(win_keys, win_codes, win_users, catalogue=int(ref_codes.max()) + 1,
-                             per_chunk=per_chunk, rng=rng, use=use, pairs=pairs)
-
-    items = WindowItems(keys=win_keys, exposures=Exposures(win_codes), driven=driven, positives=positives,
-                        positive_weight=weight)
-    return exposure_figures(ref, ref_codes, ref_users, n_codes, items, window_figures, columns, timestamp, chunk,
-                            thresholds, rng_chunks=rng_chunks, rng_whole=rng_whole, pairs=pairs,
-                            window_users=win_users is not None)
+    homogenisation = rows_homogenisation(win_keys, win[user], win[item], pairs) if user else None
+    items = PeriodItems(keys=cell_keys, exposures=cells, driven=driven, positives=positives, positive_weight=weight,
+                        homogenisation=homogenisation)
+    return exposure_figures(ref, ref_codes, n_codes, items, columns, timestamp, chunk, thresholds,
+                            rng_chunks=rng_chunks, rng_whole=rng_whole, pairs=pairs)
 
 
 def no_reference_items(item: str) -> Exposure:
@@ -90,27 +81,37 @@ def no_reference_items(item: str) -> Exposure:
 
 
 def item_codes(reference_items: pd.Series, window_items: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
-    """(reference codes, window codes, number of codes): reference items first, so codes below the
-    reference's largest + 1 are the baseline period's catalogue."""
+    """(reference codes, window codes, number of codes).
+
+    The reference's items come first, in order of appearance, so codes below the reference's
+    largest + 1 are the baseline period's catalogue; items only in the window follow in sorted
+    order, so the window's codes do not depend on the order its rows or cells are read in.
+    """
     ri, wi = keys_pair(reference_items, window_items)
-    codes, uniques = pd.factorize(pd.concat([ri, wi], ignore_index=True), sort=False)
-    return codes[:len(ri)], codes[len(ri):], len(uniques)
+    ref_codes, catalogue = pd.factorize(ri, sort=False)
+    new = pd.Index(pd.unique(wi))
+    new = new[~new.isin(catalogue)]
+    try:
+        new = new.sort_values()
+    except TypeError:  # values that do not sort together (numbers and strings): sorted as text
+        new = new[np.argsort(new.astype(str).to_numpy(), kind="stable")]
+    uniques = pd.Index(catalogue).append(new)
+    return ref_codes, uniques.get_indexer(wi), len(uniques)
 
 
-def exposure_figures(ref: pd.DataFrame, ref_codes: np.ndarray, ref_users: np.ndarray | None, n_codes: int,
-                     window: WindowItems, window_figures: Callable, columns: Columns, timestamp: str,
-                     chunk: pd.Timedelta, thresholds: Thresholds, *, rng_chunks: np.random.Generator,
-                     rng_whole: np.random.Generator, pairs: int | None, window_users: bool) -> Exposure:
-    """The item-level figures from the reference's rows and the window as :class:`WindowItems`.
+def exposure_figures(ref: pd.DataFrame, ref_codes: np.ndarray, n_codes: int, window: PeriodItems, columns: Columns,
+                     timestamp: str, chunk: pd.Timedelta, thresholds: Thresholds, *,
+                     rng_chunks: np.random.Generator, rng_whole: np.random.Generator,
+                     pairs: int | None) -> Exposure:
+    """The item-level figures from the reference's rows and the window as :class:`PeriodItems` (both paths).
 
-    ``window_figures(use, per_chunk, rng)`` gives the window's per-chunk figures (rows:
-    :func:`chunk_figures`; cells: :func:`cell_chunk_figures`), called after the reference's with
-    the same ``rng``.
+    The reference's rows are reduced to counts per (chunk, item) too, and both periods' chunks
+    are read by :func:`period_chunk_figures` with the same ``rng``, the reference's first.
     """
     catalogue = int(ref_codes.max()) + 1
     per_chunk, chunks, assessments, notes, remarks = _per_chunk(
-        ref, ref_codes, ref_users, window, window_figures, window_users, catalogue=catalogue,
-        timestamp=timestamp, chunk=chunk, thresholds=thresholds, rng=rng_chunks, pairs=pairs)
+        ref, ref_codes, window, columns.user, catalogue=catalogue, n_codes=n_codes, timestamp=timestamp, chunk=chunk,
+        thresholds=thresholds, rng=rng_chunks, pairs=pairs)
     whole_exposures, lorenz, whole = _whole_periods(ref, ref_codes, window, n_codes, catalogue, columns.exposed,
                                                     rng_whole)
     # Rich-get-richer across periods: baseline exposure of an item against its window exposure.
@@ -123,8 +124,8 @@ def exposure_figures(ref: pd.DataFrame, ref_codes: np.ndarray, ref_users: np.nda
         notes=notes, remarks=remarks)
 
 
-def _per_chunk(ref, ref_codes, ref_users, window: WindowItems, window_figures, window_users: bool, *, catalogue,
-               timestamp, chunk, thresholds, rng, pairs):
+def _per_chunk(ref, ref_codes, window: PeriodItems, user: str | None, *, catalogue, n_codes, timestamp, chunk,
+               thresholds, rng, pairs):
     """(per_chunk, chunks, assessments, notes, remarks): both periods' chunks at equal exposure counts."""
     word = chunk_word(chunk)
     notes: list[str] = []
@@ -153,9 +154,14 @@ def _per_chunk(ref, ref_codes, ref_users, window: WindowItems, window_figures, w
     if notes:
         return None, pd.DataFrame(), (), tuple(notes), tuple(remarks)
 
-    ref_df = chunk_figures(ref_keys, ref_codes, ref_users, catalogue=catalogue, per_chunk=per_chunk,
-                           rng=rng, use=rk[rfull], pairs=pairs)
-    win_df = window_figures(wk[wfull], per_chunk, rng)
+    ref_cell_keys, ref_cells = count_cells(ref_keys, ref_codes)
+    ref_homogenisation = (rows_homogenisation(ref_keys, ref[user], pd.Series(ref_codes), pairs)
+                          if user and user in ref.columns else None)
+    reference = PeriodItems(keys=ref_cell_keys, exposures=ref_cells, homogenisation=ref_homogenisation)
+    ref_df = period_chunk_figures(reference, catalogue=catalogue, n_codes=n_codes, per_chunk=per_chunk, rng=rng,
+                                  use=rk[rfull])
+    win_df = period_chunk_figures(window, catalogue=catalogue, n_codes=n_codes, per_chunk=per_chunk, rng=rng,
+                                  use=wk[wfull])
     # An untimed reference has no chunk starts: NaT of the window's dtype keeps the column datetime.
     ref_starts = chunk_starts(ref_df["chunk"], chunk) if timed else pd.DatetimeIndex([pd.NaT] * len(ref_df), tz="UTC")
     chunks = pd.concat([ref_df.assign(period="baseline", start=ref_starts),
@@ -171,7 +177,7 @@ def _per_chunk(ref, ref_codes, ref_users, window: WindowItems, window_figures, w
                    f"is the {catalogue:,} items exposed in the baseline period.")
     assessments: list[Assessment] = []
     for subject in ITEM_SUBJECTS:
-        if subject == "homogenisation" and (ref_users is None or not window_users):
+        if subject == "homogenisation" and (reference.homogenisation is None or window.homogenisation is None):
             continue
         values = win_df[subject].to_numpy(dtype=float)
         value = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
@@ -185,7 +191,7 @@ def _per_chunk(ref, ref_codes, ref_users, window: WindowItems, window_figures, w
     return per_chunk, chunks, tuple(assessments), tuple(notes), tuple(remarks)
 
 
-def _whole_periods(ref, ref_codes, window: WindowItems, n_codes, catalogue, exposed, rng):
+def _whole_periods(ref, ref_codes, window: PeriodItems, n_codes, catalogue, exposed, rng):
     """(exposures, Lorenz curves, table) of both whole periods subsampled to equal exposure counts."""
     reference = Exposures(ref_codes)
     n_eq = int(min(reference.total(), window.exposures.total()))
@@ -211,7 +217,7 @@ def _whole_periods(ref, ref_codes, window: WindowItems, n_codes, catalogue, expo
     return n_eq, lorenz, pd.DataFrame(rows).rename_axis("figure").reset_index()
 
 
-def _favoured(ref, ref_codes, window: WindowItems, n_codes, catalogue, columns: Columns) -> dict:
+def _favoured(ref, ref_codes, window: PeriodItems, n_codes, catalogue, columns: Columns) -> dict:
     """Share of the window's exposures and positive outcomes on the items the model favoured before."""
     exposed = columns.exposed
     prior_rows = np.ones(len(ref_codes), dtype=bool)

@@ -5,15 +5,15 @@ materialised (the reference period stays in memory, as the baseline bands need i
 
 * **exposures per (chunk, item)** from one aggregation pass (with the model-driven exposures and
   positive outcomes per cell): concentration, coverage, rich-get-richer, the whole periods'
-  table and Lorenz curves, the favoured items' share. Each chunk is subsampled to the same
-  number of exposures as in memory, by a multivariate hypergeometric draw from its item counts
-  (the distribution of ``rng.choice`` of its rows), so the figures agree with the in-memory ones
-  up to the subsampling's own randomness, and the baseline bands are the same;
+  table and Lorenz curves, the favoured items' share. The in-memory path reduces its rows to the
+  same counts and both draw each chunk's subsample from them with the same seeded function
+  (:mod:`.periods`), so these figures, and the checks on them, are identical on both paths;
 * **homogenisation** (which users saw which items) from a bounded, seeded sample of rows
   stratified by day (``scan.sample``, at most :data:`SAMPLE_ROWS` rows, drawn only when there is
-  a user column): a uniform subsample of a chunk's sampled rows is a uniform subsample of the
-  chunk, as long as the sample holds the chunk's subsample size (else it is measured on fewer
-  exposures, and the result says so);
+  a user column), read in the canonical order of :func:`~.periods.rows_homogenisation`: when the
+  sample holds the whole window the figure is the in-memory one; otherwise a uniform subsample
+  of a chunk's sampled rows is a uniform subsample of the chunk, as long as the sample holds the
+  chunk's subsample size (else it is measured on fewer exposures, and the result says so);
 * **outcome rates** by exposure kind from one aggregation (exact);
 * **prediction spread and extremity** per chunk (a model without items) from sums, exact up to
   floating-point summation.
@@ -32,12 +32,12 @@ from ..chunks import DEFAULT_CHUNK, parse_chunk
 from ..sources import literal, quote
 from ..summary.performance import finite_sql
 from ..summary.sql import chunk_sql, number
-from .chunking import cell_chunk_figures, chunk_keys, full_chunks
+from .chunking import chunk_keys, full_chunks
 from .columns import Columns, resolve_columns
 from .exposure import exposure_figures, item_codes, no_reference_items
-from .homogenisation import JACCARD_PAIRS, mean_pairwise_jaccard
+from .homogenisation import JACCARD_PAIRS
 from .outcomes import analyse_outcomes
-from .periods import Exposures, WindowItems
+from .periods import Exposures, PeriodItems, rows_homogenisation
 from .predictions import analyse_predictions
 from .provenance import analyse_provenance
 from .result import FeedbackResult
@@ -137,41 +137,23 @@ def _exposure(scan, types, reference, columns: Columns, timestamp, chunk, chunk_
     ref_codes, codes, n_codes = item_codes(ref[item], cells["item"])
     keys = cells["chunk"].to_numpy(dtype=np.int64)
     weights = {c: cells[c].fillna(0).to_numpy(dtype=float) for c in ("n", "driven", "pos_n", "pos_w")}
-    ref_users = None
     homogenisation = None
     sampled = None
     if user:
-        ru, _ = pd.factorize(ref[user], sort=False)
-        ref_users = ru
         sample = scan.sample(SAMPLE_ROWS, strata=[DAY_STRATUM], seed=seed)
         sampled = len(sample)
         sample = sample[sample[item].notna()]
-        sample_keys = chunk_keys(sample[timestamp], chunk)
-
-        def from_sample(key: int, per_chunk: int, rng: np.random.Generator) -> float:
-            part = sample[sample_keys == key]
-            take = rng.choice(len(part), size=min(per_chunk, len(part)), replace=False)
-            u, _ = pd.factorize(part[user].iloc[take], sort=False)
-            known = u >= 0
-            return mean_pairwise_jaccard(u[known], part[item].iloc[take].to_numpy()[known], rng, pairs)
-
-        homogenisation = from_sample
+        homogenisation = rows_homogenisation(chunk_keys(sample[timestamp], chunk), sample[user], sample[item], pairs)
 
     use_driven = driven != "0"
     use_outcome = outcome and outcome in types
-    window = WindowItems(keys=keys, exposures=Exposures(codes, weights["n"]),
+    window = PeriodItems(keys=keys, exposures=Exposures(codes, weights["n"]),
                          driven=Exposures(codes, weights["driven"]) if use_driven else None,
                          positives=Exposures(codes, weights["pos_n"]) if use_outcome else None,
                          positive_weight=Exposures(codes, weights["pos_w"]) if use_outcome else None,
                          homogenisation=homogenisation)
-
-    def window_figures(use, per_chunk, rng):
-        return cell_chunk_figures(window, catalogue=int(ref_codes.max()) + 1, n_codes=n_codes, per_chunk=per_chunk,
-                                  rng=rng, use=use)
-
-    result = exposure_figures(ref, ref_codes, ref_users, n_codes, window, window_figures, columns, timestamp, chunk,
-                              thresholds, rng_chunks=rng_chunks, rng_whole=rng_whole, pairs=pairs,
-                              window_users=user is not None)
+    result = exposure_figures(ref, ref_codes, n_codes, window, columns, timestamp, chunk, thresholds,
+                              rng_chunks=rng_chunks, rng_whole=rng_whole, pairs=pairs)
     return result, len(cells), sampled
 
 
