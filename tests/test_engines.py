@@ -229,6 +229,25 @@ def test_same_aggregation_text_same_result_on_both_engines(spark_scan, duck, sql
 
 
 @needs_spark
+def test_a_query_reading_the_rows_many_times_persists_them_once_until_close(spark_engine, demo, duck, window):
+    from mlmon_nb.engines import spark as spark_module
+
+    scan = spark_engine.window(demo.model, window[0], window[1], version=demo.version)
+    branch = "SELECT {i} AS k, count(*) AS n, sum(price) AS s FROM window_rows WHERE price > {i}"
+    once = branch.format(i=0)
+    many = " UNION ALL ".join(branch.format(i=i) for i in range(spark_module.PERSIST_READS)) + " ORDER BY k"
+    _same(scan.aggregate(once), duck.aggregate(once))
+    assert not scan._frame.is_cached  # a query reading the rows once does not persist them
+    _same(scan.aggregate(many), duck.aggregate(many))
+    assert scan._frame.is_cached and scan._frame.storageLevel.useDisk
+    _same(scan.aggregate(once), duck.aggregate(once))  # later queries read the persisted rows, same result
+    scan.close()
+    assert not scan._frame.is_cached
+    # Whole-stage methods HotSpot would not compile are split (unless the session set its own limit).
+    assert spark_engine.spark.conf.get(spark_module.HUGE_METHOD[0]) == spark_module.HUGE_METHOD[1]
+
+
+@needs_spark
 def test_spark_sample_is_bounded_stratified_and_reproducible(spark_scan, duck, window):
     frame = window[2]
     a = spark_scan.sample(300, strata=["__day__", "clicked"], seed=5)
