@@ -145,7 +145,7 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
     summarise : bool, optional
         Summary mode: open an engine scan of the window (``ctx.scan``) instead of reading its rows,
         for notebooks whose analysis has a summary path (:data:`mlmon_nb.summary.SUMMARY_NOTEBOOKS`:
-        data_drift). None (default): when the window has more than
+        every window notebook). None (default): when the window has more than
         :data:`mlmon_nb.summary.SUMMARISE_ABOVE` rows or the model's engine is not DuckDB. False:
         always read the rows; True: always summarise.
 

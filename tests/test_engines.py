@@ -5,12 +5,13 @@ numbers on DuckDB and on Spark (local[2]); bad engine input exits 2 with one lin
 from __future__ import annotations
 
 import datetime as dt
-import math
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
+from conftest import copy_demo
 from mlmon_nb.config import load_project
 from mlmon_nb.data import read_reference, read_window
 from mlmon_nb.engines import DuckDBEngine, allocate, engine_for, inline
@@ -172,6 +173,15 @@ needs_spark = pytest.mark.skipif(_spark_missing() is not None, reason=str(_spark
 # The JVM's quick compiler only and a serial collector: a few seconds less to start and warm up.
 FAST_JVM = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
 LOCAL = {"spark": {"master": "local[2]", "conf": FAST_JVM}}
+
+
+def demo_on_spark(demo, folder: Path) -> Path:
+    """A private copy of the session demo whose project file says ``engine: {spark: local[2]}``."""
+    path = copy_demo(demo, folder)
+    cfg = yaml.safe_load(path.read_text())
+    cfg["engine"] = LOCAL
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
 
 
 @pytest.fixture(scope="module")

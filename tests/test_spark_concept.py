@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 
-from conftest import copy_demo
 from test_concept_summary import _checks, _same_checks
-from test_engines import FAST_JVM, needs_spark
+from test_engines import demo_on_spark, needs_spark
 
 pytestmark = needs_spark
 
 
 @pytest.fixture(scope="module")
 def on_spark(demo, tmp_path_factory):
-    """A private copy of the session demo whose project file says ``engine: {spark: local[2]}``."""
-    path = copy_demo(demo, tmp_path_factory.mktemp("spark-concept"))
-    cfg = yaml.safe_load(path.read_text())
-    cfg["engine"] = {"spark": {"master": "local[2]", "conf": FAST_JVM}}
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return path
+    return demo_on_spark(demo, tmp_path_factory.mktemp("spark-concept"))
 
 
 def test_spark_gives_the_in_memory_concept_checks_on_the_flip_week(demo, on_spark):

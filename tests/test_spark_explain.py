@@ -5,10 +5,8 @@ come from the engine's bounded, stratified sample, which here covers the whole w
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from conftest import copy_demo
-from test_engines import FAST_JVM, needs_spark
+from test_engines import demo_on_spark, needs_spark
 from test_explain import _explained, explain_checks
 
 pytestmark = needs_spark
@@ -16,12 +14,7 @@ pytestmark = needs_spark
 
 @pytest.fixture(scope="module")
 def on_spark(demo, tmp_path_factory):
-    """A private copy of the session demo whose project file says ``engine: {spark: local[2]}``."""
-    path = copy_demo(demo, tmp_path_factory.mktemp("spark-explain"))
-    cfg = yaml.safe_load(path.read_text())
-    cfg["engine"] = {"spark": {"master": "local[2]", "conf": FAST_JVM}}
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return path
+    return demo_on_spark(demo, tmp_path_factory.mktemp("spark-explain"))
 
 
 def test_spark_gives_the_in_memory_explainability_checks_on_the_flip_week(demo, on_spark):

@@ -12,14 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlglot
-import yaml
 
 import mlmon_nb as mn
 from mlmon_nb.checks import Recorder
 from mlmon_nb.summary.quantiles import RELATIVE, LogGrid, merge_cells, quantiles_from_cells
 
-from conftest import copy_demo
-from test_engines import FAST_JVM, needs_spark
+from test_engines import demo_on_spark, needs_spark
 
 QS = (0.0, 0.01, 0.5, 0.95, 0.99, 0.999, 1.0)
 
@@ -147,12 +145,7 @@ def test_feedback_summary_gives_the_in_memory_checks_and_figures(demo, week):
 
 @pytest.fixture(scope="module")
 def on_spark(demo, tmp_path_factory):
-    """A private copy of the session demo whose project file says ``engine: {spark: local[2]}``."""
-    path = copy_demo(demo, tmp_path_factory.mktemp("spark-ops-feedback"))
-    cfg = yaml.safe_load(path.read_text())
-    cfg["engine"] = {"spark": {"master": "local[2]", "conf": FAST_JVM}}
-    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    return path
+    return demo_on_spark(demo, tmp_path_factory.mktemp("spark-ops-feedback"))
 
 
 @needs_spark

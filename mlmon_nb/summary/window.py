@@ -25,7 +25,7 @@ from .sql import summary_sql
 logger = logging.getLogger(__name__)
 
 SUMMARISE_ABOVE = 2_000_000
-"""A data_drift window with more rows than this is summarised by its engine instead of read into memory
+"""A window with more rows than this is summarised by its engine instead of read into memory
 (:func:`mlmon_nb.open_window`; on an engine other than DuckDB, always)."""
 SUMMARY_NOTEBOOKS = frozenset({"data_drift", "concept_drift", "explainability", "operations", "feedback_loops"})
 """Notebooks whose analysis has a summary path."""
