@@ -568,15 +568,7 @@ def read_reference(model: ModelConfig, *, columns: Sequence[str] | None = None,
         Missing or unreadable file, missing feature columns, or no rows.
     """
     con = con or connect()
-    source = resolve_source(model.reference, f"models.{model.name}.reference")
-    ref = source_relation(source, con)
-    types = ref.types
-    features = model_features(model, con, reference_types=types)
-    sql, present = reference_query(model, ref, features, columns)
-
-    def fingerprint() -> str:
-        return _fingerprint(con, sql, present, "reference")
-
+    source, types, features, sql, fingerprint = reference_identity(model, columns=columns, con=con)
     try:
         rel = con.sql(sql)
     except duckdb.Error as exc:
@@ -590,6 +582,22 @@ def read_reference(model: ModelConfig, *, columns: Sequence[str] | None = None,
     labelled = int(frame[model.target].notna().sum()) if model.target in frame.columns else 0
     return Table(frame=frame, fingerprint_of=fingerprint, source=source, labelled_rows=labelled,
                  features=features)
+
+
+def reference_identity(model: ModelConfig, *, columns: Sequence[str] | None = None,
+                       con: duckdb.DuckDBPyConnection | None = None):
+    """(source, column types, features, SQL, fingerprint function) of a model's reference, without
+    reading its rows (the fingerprint is one streaming pass when called)."""
+    con = con or connect()
+    source = resolve_source(model.reference, f"models.{model.name}.reference")
+    ref = source_relation(source, con)
+    features = model_features(model, con, reference_types=ref.types)
+    sql, present = reference_query(model, ref, features, columns)
+
+    def fingerprint() -> str:
+        return _fingerprint(con, sql, present, "reference")
+
+    return source, ref.types, features, sql, fingerprint
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

@@ -236,6 +236,32 @@ def test_fitted_profiles_and_performance(fitted):
     assert list(base.numeric_df()["feature"]) == ["price", "user_tenure_days"]  # most missing first
 
 
+def test_a_reference_above_the_fit_limit_is_sampled_by_day_and_label_never_read_whole(fitted, monkeypatch):
+    project, ref, _, full = fitted
+    monkeypatch.setattr(fitting, "FIT_ROWS", 4000)
+
+    def whole_read(*args, **kwargs):
+        raise AssertionError("the reference was read whole")
+
+    monkeypatch.setattr(fitting, "read_reference", whole_read)
+    base = fitting.fit(project, "m", "1", baseline_id="20261020T000000Z")
+    m = base.manifest
+    assert m["reference"]["rows"] == 6000 and m["reference"]["fingerprint"] == full.manifest["reference"]["fingerprint"]
+    assert m["reference"]["sampled"] == {"rows": 4000, "of": 6000, "strata": "day and label", "seed": 0}
+    assert any("has 6,000 rows: the baseline was fitted on a seeded sample of 4,000" in n for n in m["notes"])
+    assert m["chunks"]["n"] * m["chunks"]["rows"] <= 4000 < full.manifest["chunks"]["n"] * full.manifest["chunks"]["rows"]
+    # stratified: every day and the label's share kept in proportion (independent count on the rows)
+    days = ref["ts"].dt.floor("D")
+    sample = base.sample
+    assert sample["ts"].dt.floor("D").nunique() == days.nunique()
+    assert sample["clicked"].mean() == pytest.approx(ref["clicked"].mean(), abs=0.003)
+    # the same figures within sampling error of the full fit
+    assert base.profile("price")["missing_rate"] == pytest.approx(ref["price"].isna().mean(), abs=0.02)
+    assert m["performance"]["roc_auc"]["value"] == pytest.approx(full.manifest["performance"]["roc_auc"]["value"],
+                                                                  abs=0.03)
+    assert fitting.fit(project, "m", "1", baseline_id="20261020T000000Z").manifest["reference"] == m["reference"]
+
+
 def test_missing_rate_band_matches_binomial_noise(fitted):
     base = fitted[3]
     band = base.band("quality", "missing_rate", "price")
