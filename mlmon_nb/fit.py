@@ -26,7 +26,7 @@ import pandas as pd
 from . import __version__, stats
 from .baseline import SAMPLE_ROWS, SCHEMA, Baseline
 from .config import FeaturesConfig, ModelConfig, Project
-from .data import Table, read_reference, read_window, reference_identity
+from .data import Table, read_reference, read_window, reference_identity, window_stats
 from .sources import connect
 from .drift import NULL_ROWS, PREDICTION, domain_null
 from .engines import DAY, DuckDBEngine
@@ -165,19 +165,15 @@ def _fitted_rows(project: Project, mcfg: ModelConfig, version: str | None,
     then estimated from 2,000,000 rows, whose sampling error (e.g. about 0.001 on a quantile's
     probability) is far below the bands' width; the manifest says so under ``reference.sampled``.
     """
-    with DuckDBEngine(project, con=con) as engine:
-        scan = engine.window(mcfg, *window, version=version, labels=True) if window is not None \
-            else engine.reference(mcfg)
-        with scan:
-            total = scan.rows
-            if total <= FIT_ROWS:
-                scan = None
-            else:
-                strata = [DAY, *([mcfg.target] if mcfg.task != "regression" and mcfg.target in scan.columns
-                                 else [])]
-                frame = scan.sample(FIT_ROWS, strata=strata, seed=seed)
-                relation, features = scan.relation, scan.features
-    if scan is None:
+    with DuckDBEngine(project, con=con) as engine, \
+            (engine.window(mcfg, *window, version=version, labels=True) if window is not None
+             else engine.reference(mcfg)) as scan:
+        total = scan.rows
+        if total > FIT_ROWS:
+            strata = [DAY, *([mcfg.target] if mcfg.task != "regression" and mcfg.target in scan.columns else [])]
+            frame = scan.sample(FIT_ROWS, strata=strata, seed=seed)
+            relation, features = scan.relation, scan.features
+    if total <= FIT_ROWS:
         if window is not None:
             return read_window(mcfg, *window, version=version, con=con), None
         return read_reference(mcfg, con=con), None
@@ -187,7 +183,10 @@ def _fitted_rows(project: Project, mcfg: ModelConfig, version: str | None,
     if window is None:
         source, _, _, _, fingerprint_of = reference_identity(mcfg, con=con)
     else:
-        source, fingerprint_of = relation, (lambda: "")
+        source = relation
+
+        def fingerprint_of() -> str:  # the whole window's, one streaming pass (as read_window's)
+            return window_stats(mcfg, *window, version=version, con=con).fingerprint
     labelled = int(frame[mcfg.target].notna().sum()) if mcfg.target in frame.columns else 0
     ref = Table(frame=frame, fingerprint_of=fingerprint_of, source=source, labelled_rows=labelled,
                 features=features)

@@ -262,6 +262,16 @@ def test_a_reference_above_the_fit_limit_is_sampled_by_day_and_label_never_read_
     assert fitting.fit(project, "m", "1", baseline_id="20261020T000000Z").manifest["reference"] == m["reference"]
 
 
+def test_a_baseline_window_above_the_fit_limit_keeps_the_whole_windows_fingerprint(small_project, monkeypatch):
+    project = load_project(small_project[0])
+    window = (pd.Timestamp("2026-10-05", tz="UTC").to_pydatetime(), pd.Timestamp("2026-11-02", tz="UTC").to_pydatetime())
+    whole = fitting.fit(project, "m", "1", window=window).manifest["reference"]
+    monkeypatch.setattr(fitting, "FIT_ROWS", 2500)
+    sampled = fitting.fit(project, "m", "1", window=window).manifest["reference"]
+    assert sampled["sampled"] == {"rows": 2500, "of": whole["rows"], "strata": "day and label", "seed": 0}
+    assert sampled["rows"] == whole["rows"] and sampled["fingerprint"] == whole["fingerprint"]
+
+
 def test_missing_rate_band_matches_binomial_noise(fitted):
     base = fitted[3]
     band = base.band("quality", "missing_rate", "price")
