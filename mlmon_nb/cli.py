@@ -120,7 +120,7 @@ def run(project: Path, model: str, version: str, window: str | None, every: str 
     """
     from .config import load_project  # lazy: fast CLI start
     from .kernels import KernelPool, ensure_kernel  # lazy: fast CLI start
-    from .resources import notebook_path  # lazy: fast CLI start
+    from .resources import default_window_notebooks, notebook_path  # lazy: fast CLI start
     from .windows import parse_length, resolve_window, windows_every  # lazy: fast CLI start
 
     names = _split_names(notebooks)
@@ -145,7 +145,8 @@ def run(project: Path, model: str, version: str, window: str | None, every: str 
                            names, params, fail_on))
     if resolved != window.strip():
         _say(f"window {window.strip()}: {resolved}")
-    with KernelPool(ensure_kernel()) as kernels:
+    # More than one notebook: their kernels are forked from one process that imports once.
+    with KernelPool(ensure_kernel(), fork=len(names or default_window_notebooks()) > 1) as kernels:
         outcome = _run_window(kernels, project, model, version, resolved, names, params, fail_on)
     click.echo(str(outcome.run_dir))
     sys.exit(outcome.exit_code)
@@ -225,7 +226,7 @@ def _catch_up(proj, project: Path, model: str, version: str, spans: list, asked:
         raise UsageError(f"{asked}: {len(todo)} windows are missing and one call runs at most {MAX_CATCH_UP}; "
                          f"add --until {last} to run the first {MAX_CATCH_UP}, then call again without it")
     codes: list[int] = []
-    with KernelPool(ensure_kernel()) as kernels:
+    with KernelPool(ensure_kernel(), fork=True) as kernels:  # windows after windows: one process imports
         for span in spans:
             text = format_window(*span)
             if span in done:

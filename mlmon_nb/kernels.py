@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import write_atomic
+from .forkserver import ensure_server, kernel_env, running_server
 
 logger = logging.getLogger(__name__)
 
@@ -135,16 +136,54 @@ def wait_for_preload() -> None:
         thread.join()
 
 
+def fork_modules() -> list[str]:
+    """What a fork server imports: the kernel, then every module any shipped notebook preloads."""
+    names = ["ipykernel.kernelapp", *FIRST_MODULES]
+    for group in (*BEFORE_MODULES.values(), *LATER_MODULES.values()):
+        names.extend(n for n in group if n not in names)
+    return names
+
+
+def start_fork_server() -> None:
+    """Start this process's fork server now (a command about to run many notebooks: it imports meanwhile)."""
+    ensure_server(fork_modules())
+
+
+_FORKED_MANAGER = None
+
+
+def _forked_manager_class():
+    """jupyter_client's kernel manager, launching :mod:`mlmon_nb.forkkernel` where it would launch
+    ``ipykernel_launcher`` (the kernel spec stays the one JupyterLab shows)."""
+    global _FORKED_MANAGER
+    if _FORKED_MANAGER is None:
+        from jupyter_client import AsyncKernelManager  # Jupyter's machinery only when a notebook runs
+
+        class ForkedKernelManager(AsyncKernelManager):
+            def format_kernel_cmd(self, extra_arguments=None):
+                cmd = super().format_kernel_cmd(extra_arguments)
+                if cmd[1:3] == ["-m", "ipykernel_launcher"]:
+                    cmd[1:3] = ["-m", "mlmon_nb.forkkernel"]
+                return cmd
+
+        _FORKED_MANAGER = ForkedKernelManager
+    return _FORKED_MANAGER
+
+
 class WarmKernel:
     """One kernel started in the background, importing a notebook's modules."""
 
-    def __init__(self, kernel_name: str, notebook: str):
+    def __init__(self, kernel_name: str, notebook: str, server=None):
         from jupyter_client import AsyncKernelManager  # Jupyter's machinery only when a notebook runs
         from jupyter_core.utils import run_sync  # Jupyter's machinery only when a notebook runs
 
         self.notebook = notebook
-        self.km = kernel_manager(AsyncKernelManager, kernel_name)
-        run_sync(self.km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS))
+        if server is None:  # a process of its own, importing for itself
+            self.km = kernel_manager(AsyncKernelManager, kernel_name)
+            run_sync(self.km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS))
+        else:  # forked from the command's fork server, its imports already done
+            self.km = kernel_manager(_forked_manager_class(), kernel_name)
+            run_sync(self.km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), env=kernel_env(server))
         self._kc = self.km.blocking_client()
         self._kc.start_channels(hb=False)
         # Queued by ZeroMQ until the kernel binds its sockets; the kernel runs it first thing.
@@ -220,22 +259,35 @@ class KernelPool:
     background; ``take(name)`` returns it (a started kernel manager) or None,
     in which case papermill starts a kernel as usual. Always ``close()`` the
     pool: an unused warm kernel is shut down.
+
+    With ``fork=True`` (a command that runs more than one notebook) kernels are forked from this
+    process's fork server (:mod:`mlmon_nb.forkserver`), started on first use: the imports are paid
+    once per process instead of once per notebook. Once a server runs, every pool of the process
+    forks from it. A single notebook in a fresh process gets a kernel of its own, which imports
+    only what that notebook needs.
     """
 
-    def __init__(self, kernel_name: str):
+    def __init__(self, kernel_name: str, fork: bool = False):
         self.kernel_name = kernel_name
+        self.fork = fork
         self._warm: WarmKernel | None = None
+
+    def _server(self):
+        return ensure_server(fork_modules()) if self.fork else running_server()
 
     def prestart(self, notebook: str) -> None:
         self.close()
         try:
-            self._warm = WarmKernel(self.kernel_name, notebook)
+            self._warm = WarmKernel(self.kernel_name, notebook, server=self._server())
         except Exception as exc:  # no kernel now: papermill will report its own start-up error
             logger.warning("could not prestart a kernel for %s: %s", notebook, exc)
             self._warm = None
 
     def take(self, notebook: str):
         warm, self._warm = self._warm, None
+        if warm is None and self._server() is not None:  # forking is quick: a kernel now, imports done
+            self.prestart(notebook)
+            warm, self._warm = self._warm, None
         if warm is None:
             return None
         if warm.notebook != notebook:

@@ -6,7 +6,7 @@ import queue
 
 from jupyter_core.utils import run_sync
 
-from mlmon_nb import kernels
+from mlmon_nb import forkserver, kernels
 from mlmon_nb.kernels import KernelPool, ensure_kernel
 
 
@@ -47,7 +47,8 @@ def test_warm_kernel_has_its_imports_done_and_nothing_else():
         assert not _alive(km)
 
 
-def test_unused_or_mismatched_warm_kernels_are_shut_down():
+def test_unused_or_mismatched_warm_kernels_are_shut_down(monkeypatch):
+    monkeypatch.setattr(forkserver, "_server", None)  # no fork server in this process: nothing is started at take
     pool = KernelPool(ensure_kernel())
     pool.prestart("operations")
     warm = pool._warm

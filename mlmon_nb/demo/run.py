@@ -10,6 +10,7 @@ from pathlib import Path
 from mlmon_nb.archive import write_index
 from mlmon_nb.config import load_project
 from mlmon_nb.errors import UsageError
+from mlmon_nb.kernels import start_fork_server
 from mlmon_nb.runner import execute_baseline, execute_plan, prepare_baseline, prepare_window_run
 
 from .build import build_demo
@@ -63,6 +64,9 @@ def run_demo(out, *, scale: float = 1.0, weeks: int = 10, seed: int = 0, exposur
     say = progress or (lambda msg: None)
     out = Path(out).resolve()
     _prepare_out(out)
+    # Every kernel of the demo (two baselines, then every notebook of every week) is forked from one
+    # process that imports once; started now, it imports while the data is generated.
+    start_fork_server()
     say(f"building the demo project in {out} (scale {scale:g}, {weeks} weeks, exposure {exposure})")
     demo = build_demo(out, scale=scale, weeks=weeks, seed=seed, exposure=exposure)
     (out / DEMO_MARKER).write_text("built by mlmon demo\n")
