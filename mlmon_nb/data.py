@@ -217,7 +217,7 @@ def table_frame(table: pa.Table, source: Source | Relation, timestamp: str | Non
                 features: FeaturesConfig) -> pd.DataFrame:
     """Rows fetched as Arrow as the DataFrame :func:`read_window` gives: timestamps in UTC,
     categorical features as ``category`` (levels sorted), numeric features as ``float64``."""
-    df = _arrow_to_frame(table, set(features.categorical))
+    df = _arrow_to_frame(table, set(features.categorical), timestamp)
     del table
     if timestamp and timestamp in df.columns:
         col = df[timestamp]
@@ -248,18 +248,23 @@ def table_frame(table: pa.Table, source: Source | Relation, timestamp: str | Non
     return df
 
 
-def _arrow_to_frame(table: pa.Table, categorical: set[str]) -> pd.DataFrame:
+def _arrow_to_frame(table: pa.Table, categorical: set[str], timestamp: str | None = None) -> pd.DataFrame:
     """An Arrow result as a DataFrame, with the dtypes DuckDB's own ``df()`` would give.
 
     Going through Arrow rather than ``rel.df()`` lets Arrow's C++ code dictionary-encode the
     categorical columns, so a million rows of text never become Python strings (about 5x faster
     for a 1M-row window, and a fraction of the memory). Integer and boolean columns with missing
-    values become pandas' nullable dtypes, as with ``df()``.
+    values become pandas' nullable dtypes, as with ``df()``. The ``timestamp`` column, which the
+    caller converts to UTC anyway, is relabelled UTC here (Arrow stores instants in UTC; the zone
+    is a label): DuckDB labels it ``Etc/UTC``, which pandas converted value by value (0.24 s of a
+    1M-row window) where ``UTC`` is a copy.
     """
     arrays = []
     nullable = {}
     for name, col in zip(table.column_names, table.columns):
-        if name in categorical and not pa.types.is_dictionary(col.type):
+        if name == timestamp and pa.types.is_timestamp(col.type) and col.type.tz not in (None, "UTC"):
+            col = col.cast(pa.timestamp(col.type.unit, tz="UTC"))
+        elif name in categorical and not pa.types.is_dictionary(col.type):
             col = pc.dictionary_encode(col)
         elif col.null_count and (pa.types.is_integer(col.type) or pa.types.is_boolean(col.type)):
             nullable[name] = col

@@ -467,7 +467,10 @@ class CategoricalReference:
 
     def current_counts(self, values) -> np.ndarray:
         """Counts of the current values per reference level, then of every other level."""
-        counts = level_counts(values)
+        return self.counts_from(level_counts(values))
+
+    def counts_from(self, counts: pd.Series) -> np.ndarray:
+        """:meth:`current_counts` from the values' :func:`level_counts` (counted once, used twice)."""
         known = counts.reindex(list(self.levels), fill_value=0.0).to_numpy(dtype=float)
         return np.append(known, counts.sum() - known.sum())
 

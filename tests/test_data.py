@@ -204,3 +204,21 @@ def test_a_partition_folder_named_like_a_column_never_replaces_its_values(tmp_pa
     frame = read_window(load_project(path).model("m"), dt.datetime(2026, 10, 5, tzinfo=UTC),
                         dt.datetime(2026, 10, 6, tzinfo=UTC)).frame
     assert frame["score"].to_numpy() == pytest.approx(logs["score"].to_numpy())
+
+
+def test_timestamps_in_any_zone_come_out_as_the_same_utc_instants():
+    """The timestamp column is relabelled UTC in Arrow before pandas sees it (a copy, not a per-value
+    conversion): the instants are those of pandas' own conversion, whatever zone the source names."""
+    import pyarrow as pa
+
+    from mlmon_nb.config import FeaturesConfig
+    from mlmon_nb.data import Relation, table_frame
+
+    instants = pd.date_range("2026-03-28 22:00", periods=50, freq="37min", tz="UTC")  # across a DST change
+    for zone in ("Etc/UTC", "Europe/Paris", "America/New_York", None):
+        ts = instants.tz_convert(zone) if zone else instants.tz_localize(None)
+        table = pa.table({"ts": pa.array(ts), "x": pa.array(np.arange(50.0))})
+        where = Relation(sql="t", types={}, where="test", path="t")
+        df = table_frame(table, where, "ts", FeaturesConfig(numeric=("x",), categorical=()))
+        assert str(df["ts"].dt.tz) == "UTC", zone
+        assert (df["ts"].to_numpy() == instants.to_numpy()).all(), zone

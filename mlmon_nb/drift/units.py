@@ -33,19 +33,44 @@ def in_units(kind: str, ref: stats.NumericReference | stats.CategoricalReference
     (50.0, 60.0)
     """
     if kind == "numeric":
-        r = ref.sorted
         c = np.asarray(pd.Series(values).to_numpy(dtype=float))
-        c = c[np.isfinite(c)]
-        if len(r) == 0 or len(c) == 0:
-            return {}
-        rq, cq = np.quantile(r, QUANTILES), np.quantile(c, QUANTILES)
-        return {name: (float(a), float(b)) for name, a, b in zip(("p10", "median", "p90"), rq, cq)}
-    counts = ref.current_counts(values)
+        return numeric_units(ref, np.sort(c[np.isfinite(c)]))
+    return categorical_units(ref, stats.level_counts(values))
+
+
+def numeric_units(ref: stats.NumericReference, current_sorted: np.ndarray) -> dict[str, Any]:
+    """:func:`in_units` of a numeric feature from the window's finite values, sorted (as the
+    statistics sorted them: a million values are not sorted or partitioned again)."""
+    r, c = ref.sorted, current_sorted
+    if len(r) == 0 or len(c) == 0:
+        return {}
+    rq, cq = sorted_quantiles(r, QUANTILES), sorted_quantiles(c, QUANTILES)
+    return {name: (float(a), float(b)) for name, a, b in zip(("p10", "median", "p90"), rq, cq)}
+
+
+def sorted_quantiles(s: np.ndarray, qs) -> np.ndarray:
+    """``np.quantile(s, qs)`` (its default, linear method) of an already sorted array, without a partition.
+
+    Examples
+    --------
+    >>> sorted_quantiles(np.array([1.0, 2.0, 4.0, 8.0]), (0.0, 0.5, 0.9)).tolist() == np.quantile(
+    ...     [1.0, 2.0, 4.0, 8.0], (0.0, 0.5, 0.9)).tolist()
+    True
+    """
+    pos = np.asarray(qs, dtype=float) * (len(s) - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def categorical_units(ref: stats.CategoricalReference, counts_by_level: pd.Series) -> dict[str, Any]:
+    """:func:`in_units` of a categorical feature from the window's :func:`~mlmon_nb.stats.level_counts`."""
+    counts = ref.counts_from(counts_by_level)
     total = counts.sum()
     if total == 0:
         return {}
-    unseen = pd.Series(values, dtype=object).dropna().astype(str)
-    unseen = unseen[~unseen.isin([str(level) for level in ref.levels])].value_counts()
+    known = {str(level) for level in ref.levels}
+    unseen = counts_by_level[~counts_by_level.index.isin(known)]  # most frequent first, as level_counts sorts
     # New levels by name, unless rare reference levels were pooled (then "other" mixes old and new).
     other = f"new: {', '.join(unseen.index[:2])}" if len(unseen) and not ref.pooled else "(other levels)"
     names = [*ref.levels, other]

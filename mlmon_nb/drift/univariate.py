@@ -15,10 +15,10 @@ from ..checks import SEVERITY
 from ..rules import band_limits, decide, sigmas
 from .over_time import over_time
 from .parallel import parallel_map
-from .reference import categorical_reference, methods_for, numeric_reference, stats_of, valid_count
+from .reference import categorical_reference, methods_for, numeric_reference
 from .result import FeatureDrift, Part, TimeDrift, UnivariateDrift
 from .rule import Rule, beyond, bounded, effective, feature_rule, significant, test_of
-from .units import in_units
+from .units import categorical_units, numeric_units
 
 
 def importances(baseline: Baseline) -> dict[str, float]:
@@ -90,11 +90,21 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
             tasks.append((name, kind, rules[name], current[name]))
 
     def measure(task):
+        # The window's values are digested once per feature (sorted, or counted per level); the
+        # statistics and the figures in the feature's units share that.
         name, kind, rule, values = task
-        ref = numeric_reference(baseline, name) if kind == "numeric" else categorical_reference(baseline, name)
         wanted = [m for m, _, _ in rule.parts]
-        figures = stats_of(kind, ref, values, methods_for(kind, wanted[0], [*wanted[1:], *extra]))
-        return name, kind, rule, figures, valid_count(kind, values), in_units(kind, ref, values)
+        methods = methods_for(kind, wanted[0], [*wanted[1:], *extra])
+        if kind == "numeric":
+            ref = numeric_reference(baseline, name)
+            c = pd.Series(values).to_numpy(dtype=float)
+            c = np.sort(c[np.isfinite(c)])
+            figures = stats.numeric_against(ref, c, methods, assume_sorted=True)
+            return name, kind, rule, figures, len(c), numeric_units(ref, c)
+        ref = categorical_reference(baseline, name)
+        counted = stats.level_counts(values)
+        figures = stats.categorical_against(ref, None, methods, counts=ref.counts_from(counted))
+        return name, kind, rule, figures, int(counted.sum()), categorical_units(ref, counted)
 
     computed = parallel_map(measure, tasks)
     grid = None
