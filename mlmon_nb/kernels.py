@@ -57,7 +57,8 @@ LATER_MODULES = {
                    "sklearn.metrics", "sklearn.model_selection", "sklearn.decomposition"),
     "concept_drift": ("scipy.stats", "mlmon_nb.concept", "mlmon_nb.plots.concept", "river.drift",
                       "sklearn.isotonic", "sklearn.metrics"),
-    "explainability": ("scipy.stats", "mlmon_nb.models", "mlmon_nb.explain", "mlmon_nb.plots.explain", "shap"),
+    "explainability": ("scipy.stats", "mlmon_nb.models", "mlmon_nb.explain", "mlmon_nb.plots.explain", "shap",
+                       "skops.io"),  # loading the model: skops enumerates every scikit-learn estimator (0.6 s)
     "feedback_loops": ("scipy.stats", "mlmon_nb.feedback", "mlmon_nb.plots.feedback"),
     "operations": ("scipy.stats", "mlmon_nb.operations", "mlmon_nb.plots.operations"),
 }
@@ -92,7 +93,7 @@ def ensure_kernel() -> str:
 #: Modules imported before hand-over for notebooks that do not start with ``open_window`` (the
 #: baseline notebook imports scikit-learn at once: no background thread may import it meanwhile).
 BEFORE_MODULES = {
-    "baseline": ("scipy.stats", "sklearn.ensemble", "sklearn.metrics", "mlmon_nb.plots.baseline", "shap"),
+    "baseline": ("scipy.stats", "sklearn.ensemble", "sklearn.metrics", "mlmon_nb.plots.baseline", "shap", "skops.io"),
 }
 
 
