@@ -382,26 +382,33 @@ def _chunk_figures(frame, chunks, features, profiles, sorted_values, prediction,
     # Each value's level (a kept one, 'other', or missing) is looked up once: a chunk's counts are then
     # one bincount, however many levels the column has (a categorical with 100k levels costs the same).
     cat_codes = {name: cat_refs[name].codes(frame[name]) for name in features.categorical}
+    # Columns as arrays once: a chunk takes its positions of each (a copy of the whole frame per
+    # chunk, and a pandas lookup per column and chunk, were most of a small baseline's fit).
+    num_cols = {column: frame[column].to_numpy(dtype=float) for column, _ in numeric}
+    perf = target is not None and prediction is not None
+    perf_frame = frame[[c for c in frame.columns if c == target or c == prediction or c.startswith(PROBA_PREFIX)]] \
+        if perf else None
     for i, ix in enumerate(chunks):
-        part = frame.iloc[ix]
-        m = len(part)
+        m = len(ix)
         # A chunk is part of the reference it is compared with; for distances that are linear in
         # the share difference (KS, TVD) D(chunk, rest) = D(chunk, all) * n / (n - m), and the
         # same factor is applied to the others as a close approximation.
         own = n / (n - m) if n > m else 1.0
         for column, name in numeric:
             # Sorted once here: every statistic below sorts its input, and sorting sorted data is cheap.
-            cur = np.sort(part[column].to_numpy(dtype=float))
+            cur = np.sort(num_cols[column][ix])
             family = "prediction_drift" if name == PREDICTION else "drift"
             for sname, st in stats.numeric_against(num_refs[name], cur, num_stats, p_values=False).items():
                 rows.append((i, m, family, sname, name, st.value * own, True))
             rows.append((i, m, "quality", "missing_rate", name, float(np.mean(~np.isfinite(cur))), True))
         for name in features.categorical:
-            counts = cat_refs[name].counts_of(cat_codes[name][ix])
+            codes = cat_codes[name][ix]
+            counts = cat_refs[name].counts_of(codes)
             for sname, st in stats.categorical_against(cat_refs[name], None, cat_stats, counts=counts).items():
                 rows.append((i, m, "drift", sname, name, st.value * (own if sname != "unseen" else 1.0), True))
-            rows.append((i, m, "quality", "missing_rate", name, float(part[name].isna().mean()), True))
-        if target is not None and prediction is not None:
+            rows.append((i, m, "quality", "missing_rate", name, float(np.mean(codes < 0)), True))  # -1: missing
+        if perf:
+            part = perf_frame.iloc[ix]
             lab = part[target].notna().to_numpy()
             y = part.loc[lab, target].to_numpy()
             p = _scores(part, prediction, task, lab)

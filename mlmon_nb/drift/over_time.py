@@ -93,7 +93,8 @@ def over_time(baseline: Baseline, current: pd.DataFrame, rules: Mapping[str, Rul
                 pvals[i, j] = p if p is not None else 1.0
 
     # Each feature fills its own row of the grid: features run on every core.
-    parallel_map(measure, [(i, name, current[name]) for i, name in enumerate(names)])
+    parallel_map(measure, [(i, name, current[name]) for i, name in enumerate(names)],
+                 values=len(current) * len(names))
     return decide_grid(names, rules, values, band_hi, pvals, rows, thresholds, t0=t0, length=length, notes=notes)
 
 

@@ -106,7 +106,7 @@ def univariate(baseline: Baseline, current: pd.DataFrame, *, features: FeaturesC
         figures = stats.categorical_against(ref, None, methods, counts=ref.counts_from(counted))
         return name, kind, rule, figures, int(counted.sum()), categorical_units(ref, counted)
 
-    computed = parallel_map(measure, tasks)
+    computed = parallel_map(measure, tasks, values=len(current) * len(tasks))
     grid = None
     if timestamp is not None and chunk is not None and timestamp in current.columns and len(current):
         grid = over_time(baseline, current, rules, thr, timestamp=timestamp, chunk=chunk, start=start, end=end)
