@@ -146,8 +146,7 @@ def run(project: Path, model: str, version: str, window: str | None, every: str 
     if resolved != window.strip():
         _say(f"window {window.strip()}: {resolved}")
     # More than one notebook: their kernels are forked from one process that imports once.
-    selected = names or default_window_notebooks()
-    with KernelPool(ensure_kernel(), fork=len(selected) > 1, notebooks=selected) as kernels:
+    with KernelPool(ensure_kernel(), fork=len(names or default_window_notebooks()) > 1) as kernels:
         outcome = _run_window(kernels, project, model, version, resolved, names, params, fail_on)
     click.echo(str(outcome.run_dir))
     sys.exit(outcome.exit_code)
@@ -227,8 +226,7 @@ def _catch_up(proj, project: Path, model: str, version: str, spans: list, asked:
         raise UsageError(f"{asked}: {len(todo)} windows are missing and one call runs at most {MAX_CATCH_UP}; "
                          f"add --until {last} to run the first {MAX_CATCH_UP}, then call again without it")
     codes: list[int] = []
-    # windows after windows: one process imports what the notebooks need
-    with KernelPool(ensure_kernel(), fork=True, notebooks=names or default_window_notebooks()) as kernels:
+    with KernelPool(ensure_kernel(), fork=True) as kernels:  # windows after windows: one process imports
         for span in spans:
             text = format_window(*span)
             if span in done:

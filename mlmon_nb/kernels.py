@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .files import write_atomic
 from .forkserver import ensure_server, kernel_env, running_server
@@ -137,13 +137,10 @@ def wait_for_preload() -> None:
         thread.join()
 
 
-def fork_modules(notebooks: Sequence[str] | None = None) -> list[str]:
-    """What a fork server imports: the kernel, then what ``notebooks`` preload (every shipped
-    notebook's modules by default). A notebook whose modules the server lacks imports them itself."""
+def fork_modules() -> list[str]:
+    """What a fork server imports: the kernel, then every module any shipped notebook preloads."""
     names = ["ipykernel.kernelapp", *FIRST_MODULES]
-    groups = [*BEFORE_MODULES.values(), *LATER_MODULES.values()] if notebooks is None else \
-        [g for nb in notebooks for g in (BEFORE_MODULES.get(nb, ()), LATER_MODULES.get(nb, ()))]
-    for group in groups:
+    for group in (*BEFORE_MODULES.values(), *LATER_MODULES.values()):
         names.extend(n for n in group if n not in names)
     return names
 
@@ -271,14 +268,13 @@ class KernelPool:
     only what that notebook needs.
     """
 
-    def __init__(self, kernel_name: str, fork: bool = False, notebooks: Sequence[str] | None = None):
+    def __init__(self, kernel_name: str, fork: bool = False):
         self.kernel_name = kernel_name
         self.fork = fork
-        self.notebooks = notebooks  # what a server this pool starts imports for (every notebook: None)
         self._warm: WarmKernel | None = None
 
     def _server(self):
-        return ensure_server(fork_modules(self.notebooks)) if self.fork else running_server()
+        return ensure_server(fork_modules()) if self.fork else running_server()
 
     def prestart(self, notebook: str) -> None:
         self.close()

@@ -523,7 +523,7 @@ def _execute_all(plan: RunPlan, staging: Path, run_id: str, generated_at: dt.dat
                  say: Progress, show_progress: bool, kernels: KernelPool | None = None) -> list[NotebookOutcome]:
     # The command waits while notebooks run: prepare the HTML export meanwhile.
     kernel = _kernel_then_warm_up()
-    pool = kernels or KernelPool(kernel, fork=len(plan.notebooks) > 1, notebooks=list(plan.notebooks))
+    pool = kernels or KernelPool(kernel, fork=len(plan.notebooks) > 1)
     with pool:
         return _execute_each(plan, staging, run_id, generated_at, say, show_progress, pool)
 
