@@ -109,13 +109,23 @@ def test_pipeline_with_one_hot_gives_the_same_ranking_in_raw_feature_space(data)
     assert attr.values["x2"].to_numpy() == pytest.approx(x2, abs=1e-9)
 
 
+class Opaque:
+    """A model the explainers know nothing of (its predictions are a logistic regression's)."""
+
+    def __init__(self, est):
+        self.est, self.classes_ = est, est.classes_
+
+    def predict_proba(self, X):
+        return self.est.predict_proba(X)
+
+
 def test_model_agnostic_explainer_matches_exact_linear_shap(data):
     from sklearn.linear_model import LogisticRegression
 
     X, y = data
     est = LogisticRegression().fit(X, y)
     background = X.iloc[-100:]
-    ex = explain.make_explainer(loaded(est, FEATURES), FEATURES, background=background, seed=3)
+    ex = explain.make_explainer(loaded(Opaque(est), FEATURES), FEATURES, background=background, seed=3)
     rows = X.iloc[:30]
     attr = ex.explain(rows)
     assert ex.kind == "permutation" and attr.method == "shap_permutation"
@@ -125,6 +135,37 @@ def test_model_agnostic_explainer_matches_exact_linear_shap(data):
     assert top3(attr) == ["x1", "x2", "x3"]
     again = ex.explain(rows)  # seeded: the same numbers again
     assert np.array_equal(again.values.to_numpy(), attr.values.to_numpy())
+
+
+@pytest.mark.parametrize("kind", ["logistic", "scaled logistic", "ridge"])
+def test_linear_models_get_exact_linear_shap(data, kind):
+    """scikit-learn linear models (also behind a scaler) are explained by shap's LinearExplainer:
+    coefficient times the distance to the background's mean, in raw feature units (independently
+    computed here), adding up to the model's log-odds or prediction."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = data
+    if kind == "ridge":
+        est, task = Ridge().fit(X, X["x1"] * 2.0 + X["x3"]), "regression"
+    elif kind == "scaled logistic":
+        est, task = make_pipeline(StandardScaler(), LogisticRegression()).fit(X * 10 + 3, y), "binary_classification"
+        X = X * 10 + 3
+    else:
+        est, task = LogisticRegression().fit(X, y), "binary_classification"
+    background = X.iloc[-200:]
+    ex = explain.make_explainer(loaded(est, FEATURES, task), FEATURES, background=background)
+    rows = X.iloc[:50]
+    attr = ex.explain(rows)
+    assert ex.kind == "linear" and attr.method == "shap_linear" and ex.row_cap(2000) == 2000
+    final = est[-1] if kind == "scaled logistic" else est
+    coef = np.ravel(final.coef_) / (est[0].scale_ if kind == "scaled logistic" else 1.0)  # per raw unit
+    exact = coef * (rows.to_numpy() - background.to_numpy().mean(axis=0))
+    assert attr.values.to_numpy() == pytest.approx(exact, abs=1e-9)
+    output = est.predict(rows) if task == "regression" else est.decision_function(rows)
+    assert attr.base_value + attr.values.sum(axis=1).to_numpy() == pytest.approx(output, abs=1e-9)
+    assert top3(attr)[0] == "x1"
 
 
 def test_probability_trees_are_rescaled_to_log_odds_exactly(data):

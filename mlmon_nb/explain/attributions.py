@@ -22,8 +22,8 @@ class Attribution:
     base_value : float
         The explainer's expected output: ``base_value + values.sum(axis=1) = output``.
     method : str
-        ``shap_tree``, ``shap_tree_rescaled`` (probability trees rescaled to log-odds)
-        or ``shap_permutation``.
+        ``shap_tree``, ``shap_tree_rescaled`` (probability trees rescaled to log-odds),
+        ``shap_linear`` or ``shap_permutation``.
     output : ndarray, optional
         The model's output for each row, in ``units``.
     units : str

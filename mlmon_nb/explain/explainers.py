@@ -3,7 +3,10 @@
 Tree models (scikit-learn trees and ensembles, LightGBM, XGBoost), also inside a
 scikit-learn Pipeline whose preprocessing is a ColumnTransformer, are explained with
 shap's TreeExplainer; the transformed columns (e.g. one-hot levels) are summed back to
-the raw feature they came from. Any other model is explained with shap's
+the raw feature they came from. scikit-learn's linear models (regressors, binary
+classifiers) the same way with shap's LinearExplainer (exact for a model linear in its
+transformed columns: coefficient times the distance to the background's mean), also behind a
+scaler. Any other model is explained with shap's
 PermutationExplainer over the raw features, masking with a background sample of the
 baseline. Classifiers are explained in log-odds of the explained class (probability
 trees such as random forests are rescaled to log-odds row by row, which keeps
@@ -26,7 +29,7 @@ from ..errors import UsageError
 from ..models import LoadedModel, model_input
 from .attributions import Attribution
 from .codec import Codec
-from .pipelines import is_tree, raw_groups, split_pipeline, tree_output
+from .pipelines import column_groups, is_linear, is_tree, raw_groups, split_pipeline, tree_output
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +116,8 @@ class Explainer:
     Attributes
     ----------
     kind : str
-        ``tree`` (shap TreeExplainer) or ``permutation`` (shap PermutationExplainer).
+        ``tree`` (shap TreeExplainer), ``linear`` (shap LinearExplainer) or ``permutation``
+        (shap PermutationExplainer).
     units : str
         Units of the attributions (``log-odds`` or ``prediction``).
     reason : str
@@ -137,17 +141,20 @@ class Explainer:
         """Display name of the explainer."""
         if self.kind == "tree":
             return "shap TreeExplainer (path-dependent, exact)"
+        if self.kind == "linear":
+            return (f"shap LinearExplainer (interventional, exact for a linear model; the mean of "
+                    f"{0 if self.background is None else len(self.background)} background rows from the baseline)")
         return (f"shap PermutationExplainer ({PERMUTATIONS} antithetic permutations, "
                 f"{0 if self.background is None else len(self.background)} background rows from the baseline)")
 
     def row_cap(self, max_rows: int) -> int:
         """Window rows to explain for a requested ``max_rows``."""
-        return max_rows if self.kind == "tree" else min(max_rows, AGNOSTIC_MAX_ROWS)
+        return max_rows if self.kind != "permutation" else min(max_rows, AGNOSTIC_MAX_ROWS)
 
     @property
     def baseline_factor(self) -> int:
         """Baseline rows explained per window row."""
-        return BASELINE_FACTOR if self.kind == "tree" else AGNOSTIC_BASELINE_FACTOR
+        return BASELINE_FACTOR if self.kind != "permutation" else AGNOSTIC_BASELINE_FACTOR
 
     def output(self, frame: pd.DataFrame) -> np.ndarray:
         """The model's output for rows, in the explainer's units."""
@@ -180,6 +187,8 @@ class Explainer:
                                    output=np.array([]), units=self.units, data=frame.loc[:, list(self.columns)])
             if self.kind == "tree":
                 return self._explain_tree(frame)
+            if self.kind == "linear":
+                return self._explain_linear(frame)
             return self._explain_permutation(frame)
 
     def _explain_tree(self, frame: pd.DataFrame) -> Attribution:
@@ -217,6 +226,19 @@ class Explainer:
                            base_value=base_value, method=method, output=np.asarray(output, dtype=float),
                            units=self.units, data=frame.loc[:, list(self.columns)])
 
+    def _explain_linear(self, frame: pd.DataFrame) -> Attribution:
+        pre, est = split_pipeline(self.model.estimator)
+        vals = np.asarray(self.tree.shap_values(_transformed(pre, model_input(frame, self.columns))), dtype=float)
+        if vals.ndim == 3:  # (rows, columns, outputs): a single-output model reported per output
+            vals = vals[:, :, -1]
+        base = float(np.atleast_1d(np.asarray(self.tree.expected_value, dtype=float))[-1])
+        if self.model.task != "regression" and _class_position(est, self.class_index) == 0:
+            vals, base = -vals, -base  # the margin is the log-odds of the second class
+        summed = np.column_stack([vals[:, g].sum(axis=1) if g else np.zeros(len(vals)) for g in self.groups])
+        return Attribution(values=pd.DataFrame(summed, columns=list(self.columns), index=frame.index),
+                           base_value=base, method="shap_linear", output=self.model_output(frame), units=self.units,
+                           data=frame.loc[:, list(self.columns)])
+
     def _explain_permutation(self, frame: pd.DataFrame) -> Attribution:
         shap = import_shap()
         codec = self.codec
@@ -235,6 +257,14 @@ class Explainer:
         return Attribution(values=pd.DataFrame(vals, columns=list(self.columns), index=frame.index),
                            base_value=base, method="shap_permutation", output=f(z), units=self.units,
                            data=frame.loc[:, list(self.columns)])
+
+
+def _transformed(pre: Any, X: pd.DataFrame) -> np.ndarray:
+    """The rows as the final estimator sees them (dense floats)."""
+    Xt = pre.transform(X) if pre is not None else X.to_numpy(dtype=float)
+    if hasattr(Xt, "toarray"):
+        Xt = Xt.toarray()
+    return np.asarray(Xt, dtype=float)
 
 
 def make_explainer(model: LoadedModel, columns: Sequence[str], background: pd.DataFrame | None = None,
@@ -277,8 +307,24 @@ def make_explainer(model: LoadedModel, columns: Sequence[str], background: pd.Da
         except Exception as exc:  # shap raises its own error types for unsupported trees
             reason = f"TreeExplainer not applicable ({type(exc).__name__}: {exc}); "
             logger.info("%s", reason)
+    elif is_linear(est) and (model.task == "regression" or len(getattr(est, "classes_", ())) == 2) \
+            and background is not None and len(background):
+        try:
+            shap = import_shap()
+            groups = column_groups(pre, columns)
+            bg_t = _transformed(pre, model_input(background.loc[:, list(columns)], columns))
+            linear = shap.LinearExplainer(est, shap.maskers.Independent(bg_t, max_samples=len(bg_t)))
+            return Explainer(model=model, columns=columns, kind="linear", units=units, seed=seed,
+                             class_index=class_index, tree=linear, groups=groups,
+                             background=background.loc[:, list(columns)],
+                             reason=f"{type(est).__name__} is a linear model"
+                                    + (" behind its preprocessing (transformed columns summed back to raw "
+                                       "features)" if pre is not None else ""))
+        except Exception as exc:  # shap or the preprocessing refuses: the model-agnostic explainer
+            reason = f"LinearExplainer not applicable ({type(exc).__name__}: {exc}); "
+            logger.info("%s", reason)
     else:
-        reason = f"{type(est).__name__} is not a tree model; "
+        reason = f"{type(est).__name__} is neither a tree nor a linear model; "
     if background is None or len(background) == 0:
         raise UsageError(f"model version {model.version}: {reason}the model-agnostic explainer needs "
                          f"background rows from the baseline sample")

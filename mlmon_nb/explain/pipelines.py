@@ -31,6 +31,37 @@ def is_tree(est: Any) -> bool:
     return mod.startswith(TREE_MODULES) and hasattr(est, "predict")
 
 
+LINEAR_MODULES = ("sklearn.linear_model",)
+"""Packages whose estimators shap's LinearExplainer explains exactly (``coef_``, ``intercept_``)."""
+
+
+def is_linear(est: Any) -> bool:
+    """Whether the (final) estimator is a fitted scikit-learn linear model."""
+    return type(est).__module__.startswith(LINEAR_MODULES) and hasattr(est, "coef_") and hasattr(est, "intercept_")
+
+
+def column_groups(pre: Any, raw: Sequence[str]) -> list[list[int]]:
+    """:func:`raw_groups`, also for preprocessing that keeps every column in place (a scaler or an
+    imputer before the estimator, no ColumnTransformer): then each raw feature is its own column.
+
+    Raises
+    ------
+    TypeError
+        When the transformed columns cannot be mapped back to raw features.
+    """
+    if pre is None:
+        return [[i] for i in range(len(raw))]
+    try:
+        return raw_groups(pre, raw)
+    except TypeError:
+        steps = [s for _, s in pre.steps] if hasattr(pre, "steps") else [pre]
+        names = [str(r) for r in raw]
+        for step in steps:
+            if not hasattr(step, "get_feature_names_out") or list(map(str, step.get_feature_names_out(names))) != names:
+                raise
+        return [[i] for i in range(len(raw))]
+
+
 def _column_list(cols: Any, raw: Sequence[str]) -> list[str]:
     """Resolve a ColumnTransformer column selection to raw feature names."""
     if isinstance(cols, slice):
