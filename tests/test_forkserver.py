@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from contextlib import contextmanager
 
 import pytest
 from jupyter_core.utils import run_sync
@@ -66,12 +67,22 @@ def test_a_forked_kernel_is_a_fresh_kernel_with_everything_imported(server, monk
     assert not _alive(first) and not _alive(second)
 
 
-def test_an_interrupt_reaches_the_forked_kernel(server):
+@contextmanager
+def _session(server):
+    """A forked kernel and a ready client; both shut down afterwards."""
     km = _forked(server)
     kc = km.blocking_client()
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=30)
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        kernels.shutdown(km)
+
+
+def test_an_interrupt_reaches_the_forked_kernel(server):
+    with _session(server) as (km, kc):
         msg_id = kc.execute("import time; time.sleep(60)")
         time.sleep(0.5)
         t0 = time.monotonic()
@@ -83,26 +94,16 @@ def test_an_interrupt_reaches_the_forked_kernel(server):
         assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
         assert time.monotonic() - t0 < 10
         assert _alive(km)  # interrupted, not killed
-    finally:
-        kc.stop_channels()
-        kernels.shutdown(km)
 
 
 def test_a_kernel_killed_by_the_system_shows_as_killed_to_jupyter(server):
     """An out-of-memory SIGKILL of the kernel reaches jupyter_client as its process's SIGKILL."""
-    km = _forked(server)
-    kc = km.blocking_client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=30)
+    with _session(server) as (km, kc):
         kc.execute("import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
         deadline = time.monotonic() + 10
         while km.provisioner.process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert km.provisioner.process.poll() == -signal.SIGKILL
-    finally:
-        kc.stop_channels()
-        kernels.shutdown(km)
 
 
 def test_a_kernel_never_outlives_its_launcher(server):
