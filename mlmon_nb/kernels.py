@@ -180,11 +180,11 @@ class WarmKernel:
 
         self.notebook = notebook
         if server is None:  # a process of its own, importing for itself
-            self.km = kernel_manager(AsyncKernelManager, kernel_name)
-            run_sync(self.km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS))
+            cls, launch = AsyncKernelManager, {}
         else:  # forked from the command's fork server, its imports already done
-            self.km = kernel_manager(_forked_manager_class(), kernel_name)
-            run_sync(self.km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), env=kernel_env(server))
+            cls, launch = _forked_manager_class(), {"env": kernel_env(server)}
+        self.km = kernel_manager(cls, kernel_name)
+        run_sync(self.km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), **launch)
         self._kc = self.km.blocking_client()
         self._kc.start_channels(hb=False)
         # Queued by ZeroMQ until the kernel binds its sockets; the kernel runs it first thing.

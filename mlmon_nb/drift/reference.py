@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
-import pandas as pd
-
 from .. import stats
 from ..baseline import Baseline
 from .rule import TESTS
@@ -29,21 +26,7 @@ def categorical_reference(baseline: Baseline, name: str) -> stats.CategoricalRef
     return stats.CategoricalReference.from_profile(baseline.profile(name))
 
 
-def stats_of(kind: str, ref, values, names: Sequence[str], p_values: bool = True) -> dict[str, stats.Stat]:
-    """Statistics ``names`` of a window's values against the reference of a feature of ``kind``."""
-    if kind == "numeric":
-        return stats.numeric_against(ref, pd.Series(values).to_numpy(dtype=float), names, p_values=p_values)
-    return stats.categorical_against(ref, None, names, counts=ref.counts_of(ref.codes(values)))
-
-
 def methods_for(kind: str, method: str, extra: Sequence[str] = ()) -> list[str]:
     """The decision statistic, the kind's test when it has none, and the extra ones that apply."""
     wanted = [method, method if stats.REGISTRY[method].has_test else TESTS[kind], *extra]
     return [m for m in dict.fromkeys(wanted) if kind in stats.REGISTRY[m].kinds]
-
-
-def valid_count(kind: str, values) -> int:
-    """Values that count for a statistic: finite numbers, or non-missing categories."""
-    if kind == "numeric":
-        return int(np.isfinite(np.asarray(values, dtype=float)).sum())
-    return int(pd.Series(values).notna().sum())

@@ -106,7 +106,7 @@ class FeatureDrift:
     gap: tuple[float, float, float] | None = None
     #: Every statistic of the decision against its band (one for a feature judged by one statistic).
     parts: tuple[Part, ...] = ()
-    #: The feature in its own units (:func:`.units.in_units`).
+    #: The feature in its own units (:func:`.units.numeric_units`, :func:`.units.categorical_units`).
     units: Mapping[str, Any] = field(default_factory=dict)
     #: The tail statistic's shares (window and reference, below / above / inside the rare region).
     tail: Mapping[str, float] | None = None

@@ -19,28 +19,17 @@ TOP_LEVELS = 3
 """Level shares shown per categorical feature: the ones that moved most."""
 
 
-def in_units(kind: str, ref: stats.NumericReference | stats.CategoricalReference, values) -> dict[str, Any]:
-    """The feature in its own units, reference against window.
-
-    Numeric: ``{"p10": (ref, window), "median": (...), "p90": (...)}``.
-    Categorical: ``{"levels": [(level, ref share, window share), ...]}``, the
-    largest share changes first. Empty when either side has no values.
+def numeric_units(ref: stats.NumericReference, current_sorted: np.ndarray) -> dict[str, Any]:
+    """A numeric feature in its own units, ``{"p10": (ref, window), "median": (...), "p90": (...)}``,
+    from the window's finite values, sorted (as the statistics sorted them: a million values are not
+    sorted or partitioned again). Empty when either side has no values.
 
     Examples
     --------
     >>> ref = stats.NumericReference.from_values(np.arange(101.0))
-    >>> in_units("numeric", ref, np.arange(101.0) + 10)["median"]
+    >>> numeric_units(ref, np.arange(101.0) + 10)["median"]
     (50.0, 60.0)
     """
-    if kind == "numeric":
-        c = np.asarray(pd.Series(values).to_numpy(dtype=float))
-        return numeric_units(ref, np.sort(c[np.isfinite(c)]))
-    return categorical_units(ref, stats.level_counts(values))
-
-
-def numeric_units(ref: stats.NumericReference, current_sorted: np.ndarray) -> dict[str, Any]:
-    """:func:`in_units` of a numeric feature from the window's finite values, sorted (as the
-    statistics sorted them: a million values are not sorted or partitioned again)."""
     r, c = ref.sorted, current_sorted
     if len(r) == 0 or len(c) == 0:
         return {}
@@ -64,7 +53,9 @@ def sorted_quantiles(s: np.ndarray, qs) -> np.ndarray:
 
 
 def categorical_units(ref: stats.CategoricalReference, counts_by_level: pd.Series) -> dict[str, Any]:
-    """:func:`in_units` of a categorical feature from the window's :func:`~mlmon_nb.stats.level_counts`."""
+    """A categorical feature in its own units, ``{"levels": [(level, ref share, window share), ...]}``
+    with the largest share changes first, from the window's :func:`~mlmon_nb.stats.level_counts`.
+    Empty when the window has no values."""
     counts = ref.counts_from(counts_by_level)
     total = counts.sum()
     if total == 0:

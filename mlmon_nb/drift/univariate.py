@@ -120,7 +120,7 @@ def decide_features(baseline: Baseline, computed: Sequence[tuple], thr: Threshol
                     statistics: Sequence[str] = ()) -> UnivariateDrift:
     """Every feature's decision from its figures (the in-memory and the summary path alike).
 
-    ``computed`` holds ``(name, kind, rule, figures, valid rows, in_units)`` per feature;
+    ``computed`` holds ``(name, kind, rule, figures, valid rows, units)`` per feature;
     ``missing`` each feature's missing share in the window; ``current`` the rows the result's
     plots draw (the window, or a sample of it).
     """

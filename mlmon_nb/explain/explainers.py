@@ -133,6 +133,7 @@ class Explainer:
     seed: int = 0
     class_index: int = -1
     tree: Any = field(default=None, repr=False)
+    linear: Any = field(default=None, repr=False)
     groups: list[list[int]] | None = field(default=None, repr=False)
     codec: Codec | None = field(default=None, repr=False)
 
@@ -194,10 +195,7 @@ class Explainer:
     def _explain_tree(self, frame: pd.DataFrame) -> Attribution:
         pre, est = split_pipeline(self.model.estimator)
         X = model_input(frame, self.columns)
-        Xt = pre.transform(X) if pre is not None else X.to_numpy(dtype=float)
-        if hasattr(Xt, "toarray"):
-            Xt = Xt.toarray()
-        Xt = np.asarray(Xt, dtype=float)
+        Xt = _transformed(pre, X)
         vals = np.asarray(self.tree.shap_values(Xt, check_additivity=False), dtype=float)
         base = np.atleast_1d(np.asarray(self.tree.expected_value, dtype=float))
         k = _class_position(est, self.class_index) if self.model.task != "regression" else 0
@@ -228,10 +226,10 @@ class Explainer:
 
     def _explain_linear(self, frame: pd.DataFrame) -> Attribution:
         pre, est = split_pipeline(self.model.estimator)
-        vals = np.asarray(self.tree.shap_values(_transformed(pre, model_input(frame, self.columns))), dtype=float)
+        vals = np.asarray(self.linear.shap_values(_transformed(pre, model_input(frame, self.columns))), dtype=float)
         if vals.ndim == 3:  # (rows, columns, outputs): a single-output model reported per output
             vals = vals[:, :, -1]
-        base = float(np.atleast_1d(np.asarray(self.tree.expected_value, dtype=float))[-1])
+        base = float(np.atleast_1d(np.asarray(self.linear.expected_value, dtype=float))[-1])
         if self.model.task != "regression" and _class_position(est, self.class_index) == 0:
             vals, base = -vals, -base  # the margin is the log-odds of the second class
         summed = np.column_stack([vals[:, g].sum(axis=1) if g else np.zeros(len(vals)) for g in self.groups])
@@ -315,7 +313,7 @@ def make_explainer(model: LoadedModel, columns: Sequence[str], background: pd.Da
             bg_t = _transformed(pre, model_input(background.loc[:, list(columns)], columns))
             linear = shap.LinearExplainer(est, shap.maskers.Independent(bg_t, max_samples=len(bg_t)))
             return Explainer(model=model, columns=columns, kind="linear", units=units, seed=seed,
-                             class_index=class_index, tree=linear, groups=groups,
+                             class_index=class_index, linear=linear, groups=groups,
                              background=background.loc[:, list(columns)],
                              reason=f"{type(est).__name__} is a linear model"
                                     + (" behind its preprocessing (transformed columns summed back to raw "
