@@ -8,6 +8,7 @@ reads after execution; in JupyterLab (no output file) it only displays them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import html
@@ -18,7 +19,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
+from typing import Any, Iterable, Iterator, Mapping, Protocol, runtime_checkable
 
 from .alertable import KINDS
 from .errors import ArchiveError, UsageError
@@ -92,6 +93,18 @@ class Check:
         return out
 
 
+def recording(method):
+    """Decorate an area result's ``record(recorder, ...)``: the recorder's file is written once,
+    after every check of the area, not after each one."""
+
+    @functools.wraps(method)
+    def record(self, recorder, *args, **kwargs):
+        with recorder.held():
+            return method(self, recorder, *args, **kwargs)
+
+    return record
+
+
 class Recorder:
     """Collects a notebook's checks, verdict and findings.
 
@@ -114,6 +127,8 @@ class Recorder:
         self.notebook = notebook
         self.output = Path(output) if output else None
         self.checks: list[Check] = []
+        self._check_dicts: list[dict[str, Any]] = []  # each check as summary.json holds it, made once
+        self._held = 0
         self.findings: list[dict[str, str]] = []
         self.missing: list[str] = []
         self.artefacts: dict[str, Any] = {}
@@ -132,6 +147,7 @@ class Recorder:
         c = Check(notebook=self.notebook, kind=kind, subject=str(subject), status=status,
                   details=figures, **std)
         self.checks.append(c)
+        self._check_dicts.append(c.to_dict())
         self._save()
         return c
 
@@ -162,12 +178,23 @@ class Recorder:
             "verdict": self._verdict,
             "findings": self.findings,
             "missing": self.missing,
-            "checks": [c.to_dict() for c in self.checks],
+            "checks": list(self._check_dicts),
             "artefacts": self.artefacts,
         }
 
+    @contextlib.contextmanager
+    def held(self) -> Iterator[Recorder]:
+        """Write the JSON file once, when the block ends, instead of after every call in it
+        (an area records dozens of checks at once; the file is rewritten whole each time)."""
+        self._held += 1
+        try:
+            yield self
+        finally:
+            self._held -= 1
+            self._save()
+
     def _save(self) -> None:
-        if self.output is None:
+        if self.output is None or self._held:
             return
         tmp = self.output.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.to_dict(), indent=1))
@@ -177,8 +204,7 @@ class Recorder:
         """The checks as a DataFrame, worst first."""
         import pandas as pd  # pandas only when a frame is asked for (the CLI starts without it)
 
-        rows = [c.to_dict() for c in self.checks]
-        df = pd.DataFrame(rows)
+        df = pd.DataFrame(self._check_dicts)
         if df.empty:
             return df
         df["_sev"] = df["status"].map(SEVERITY)

@@ -24,7 +24,7 @@ from .windows import parse_window
 from .data import Table, read_reference, read_window
 from .errors import DataError
 from .sources import connect, quote, resolve_source
-from .summary import SUMMARISE_ABOVE, SUMMARY_NOTEBOOKS
+from .summary.limits import SUMMARISE_ABOVE, SUMMARY_NOTEBOOKS
 from .kernels import wait_for_preload
 from .models import LoadedModel, load_model
 

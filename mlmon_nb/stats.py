@@ -33,12 +33,12 @@ import pandas as pd
 from scipy import stats as sps
 
 from .errors import UsageError
+from .kolmogorov import KS_EXACT_MAX, KS_SERIES_ABOVE, KS_TAIL_BELOW, ks_pvalue  # noqa: F401  (callers: stats.*)
 from .multitest import benjamini_hochberg, holm  # noqa: F401  (callers use stats.benjamini_hochberg)
 from .profiles import bin_edges
 from .shape import EPS, RareRegion, js_shares, psi_shares, tail_shares  # noqa: F401  (EPS: callers)
 from .shape import bin_shares as _shares
 
-KS_EXACT_MAX = 10_000  # scipy's ks_2samp(method="auto") is exact up to this many values per sample
 
 
 @dataclass(frozen=True)
@@ -110,18 +110,6 @@ def _ks_sorted_at(r: np.ndarray, c: np.ndarray) -> tuple[float, tuple[float, flo
         x, fb, fs, d = s[j], b_left[j], below[j] / len(s), left[j]
     fr, fc = (fb, fs) if s is c else (fs, fb)
     return float(d), (float(x), float(fr), float(fc))
-
-
-def ks_pvalue(d: float, n1: int, n2: int) -> float:
-    """Two-sided asymptotic p-value of a two-sample KS D (scipy's ``method="asymp"``).
-
-    scipy's ``ks_2samp`` uses exactly this above :data:`KS_EXACT_MAX` values
-    per sample: the one-sample Kolmogorov distribution at the rounded
-    effective size ``n1·n2/(n1+n2)``.
-    """
-    m, n = float(max(n1, n2)), float(min(n1, n2))
-    en = m * n / (m + n)
-    return float(np.clip(sps.distributions.kstwo.sf(d, np.round(en)), 0, 1))
 
 
 def ks(reference, current, *, assume_sorted: bool = False) -> Stat:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mlmon_nb.checks import Recorder, read_notebook_result, validate_summary, worst
+from mlmon_nb.checks import Recorder, read_notebook_result, recording, validate_summary, worst
 from mlmon_nb.errors import ArchiveError, UsageError
 
 
@@ -58,6 +58,28 @@ def test_recorder_writes_what_the_runner_reads(tmp_path):
     assert first["reference_rows"] == 10 and "p_value" not in first  # NaN dropped, not invalid JSON
     json.dumps(got, allow_nan=False)
     assert rec.to_df()["subject"].tolist() == ["price", "device"]
+
+
+def test_an_area_result_writes_its_checks_once_at_the_end(tmp_path):
+    """record() of an area result (checks.recording) writes the runner's file once, after its last
+    check, not after each (the file is rewritten whole: a 64-check data-drift record wrote it 64 times)."""
+    out = tmp_path / "r.json"
+
+    class Area:
+        @recording
+        def record(self, recorder):
+            for i in range(5):
+                recorder.check("feature_drift", f"f{i}", "warn" if i == 3 else "ok", value=i)
+                assert len(read_notebook_result(out)["checks"]) == 0  # nothing written inside the block
+            recorder.verdict("One feature drifted.")
+
+    rec = Recorder("data_drift", out)
+    Area().record(rec)
+    got = read_notebook_result(out)
+    assert [c["subject"] for c in got["checks"]] == [f"f{i}" for i in range(5)]
+    assert got["status"] == "warn" and got["verdict"] == "One feature drifted."
+    rec.check("feature_drift", "f5", "alert")  # outside a record: written at once again
+    assert read_notebook_result(out)["status"] == "alert"
 
 
 def test_check_kind_and_status_are_validated():

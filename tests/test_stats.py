@@ -105,6 +105,17 @@ def test_ks_asymptotic_pvalue_is_scipys_formula():
     assert stats.ks_pvalue(d, n1, n2) == pytest.approx(sps.kstwo.sf(d, en), **EXACT)
 
 
+@pytest.mark.parametrize("en", [100_001, 250_000])
+def test_ks_pvalue_at_large_sizes_agrees_with_scipys_exact_survival(en):
+    """Above KS_SERIES_ABOVE the p-value comes from an expansion, not kstwo.sf (0.4-1 s a call there):
+    it agrees with kstwo.sf to 1e-4 down to p = 1e-8 and within 3 % below, from p = 1 to 1e-70."""
+    assert en > stats.KS_SERIES_ABOVE
+    for lam in (0.3, 1.2, 1.6, 2.6, 3.4, 6.0, 9.0):  # kstwo.sf: ~0.1 s per call at 100,000 above 1.5
+        d = lam / np.sqrt(en)
+        got, want = stats.ks_pvalue(d, 2 * en, 2 * en), float(sps.kstwo.sf(d, en))
+        assert got == pytest.approx(want, rel=1e-4 if want >= stats.KS_TAIL_BELOW else 3e-2, abs=1e-300), lam
+
+
 def test_ks_on_discrete_values_hand_worked():
     # ECDFs at 1: 2/3 vs 0; at 2: 1 vs 2/3; at 3: 1 vs 1 -> D = 2/3.
     assert stats.ks([1, 1, 2], [2, 2, 3]).value == pytest.approx(2 / 3, **EXACT)

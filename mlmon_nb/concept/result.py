@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..checks import SEVERITY, Recorder, worst
+from ..checks import SEVERITY, Recorder, recording, worst
 from ..errors import UsageError
 from ..plots import concept as plots
 from . import prose, tables
@@ -132,6 +132,7 @@ class ConceptDriftResult:
         return pd.Timestamp(hit["at"].min()) if len(hit) else None
 
     # ---------------------------------------------------------------- recording and words
+    @recording
     def record(self, recorder: Recorder) -> None:
         """Record checks, what could not be done, findings, the worst segment and the verdict."""
         for c in self.checks():

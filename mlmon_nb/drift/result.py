@@ -20,7 +20,7 @@ import pandas as pd
 
 from .. import stats
 from ..baseline import Baseline
-from ..checks import SEVERITY, Recorder
+from ..checks import SEVERITY, Recorder, recording
 from ..errors import UsageError
 from ..plots import drift as plots
 from ..profiles import non_finite_limits, non_finite_text
@@ -532,6 +532,7 @@ class DataDrift:
     TABLES = ("features", "quality", "prediction", "labels", "joint")
     PLOTS = ("summary", "heatmap", "overlay", "prediction", "joint_bands", "domain_features")
 
+    @recording
     def record(self, recorder: Recorder) -> None:
         """Record every check, the findings, what could not be done and the verdict."""
         self.univariate.record(recorder)

@@ -14,7 +14,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..checks import SEVERITY
+from ..checks import SEVERITY, recording
 from ..display import format_table
 from ..errors import UsageError
 from ..plots import explain as explain_plots
@@ -289,6 +289,7 @@ class ExplainResult:
         """Why the cohort could not be analysed (None when it was, or when none was asked for)."""
         return next((n[len(COHORT_NOTE):] for n in self.notes if n.startswith(COHORT_NOTE)), None)
 
+    @recording
     def record(self, recorder) -> None:
         """Record the attribution-drift checks and findings, what could not be done, and the verdict."""
         if self.drift is not None:

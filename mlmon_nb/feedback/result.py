@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..checks import SEVERITY, Recorder, worst
+from ..checks import SEVERITY, Recorder, recording, worst
 from ..chunks import chunk_word as _chunk_word, parse_chunk
 from ..display import format_table
 from ..errors import UsageError
@@ -319,6 +319,7 @@ class FeedbackResult:
                          f"Got {kind!r} instead.")
 
     # ----------------------------------------------------------------- recording
+    @recording
     def record(self, recorder: Recorder) -> None:
         """Record every ``feedback_loop`` check and its finding, what could not be done, and the verdict."""
         per_chunk = self.exposure.per_chunk if self.exposure else None

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from ..checks import SEVERITY, Recorder, worst
+from ..checks import SEVERITY, Recorder, recording, worst
 from ..display import format_table
 from ..errors import UsageError
 from ..plots import operations as plots
@@ -294,6 +294,7 @@ class OperationsResult:
     def status(self) -> str:
         return worst(d.status for d in self.decisions)
 
+    @recording
     def record(self, recorder: Recorder, findings: int = 6) -> None:
         """Record every check, what could not be checked, the worst findings and the verdict."""
         for r in self.parts:

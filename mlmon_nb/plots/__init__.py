@@ -1,14 +1,34 @@
 """Every figure of mlmon_nb, one module per area. Functions take results and return a
 matplotlib Figure (titled, axes labelled with units); none calls ``show()``.
 
-Areas register here with one import line each.
+Areas register here with one name each in :data:`AREAS`; their public functions (each module's
+``__all__``) are attributes of this package, imported on first use (PEP 562): a kernel opening a
+window imports only :mod:`~mlmon_nb.plots.common`, and each area's figures (scipy among their
+imports) when its notebook draws them.
 """
 
+import importlib
+from typing import Any
+
 from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS  # noqa: F401
-from .drift import *  # noqa: F401,F403
-from .baseline import *  # noqa: F401,F403
-from .operations import *  # noqa: F401,F403
-from .trends import *  # noqa: F401,F403
-from .explain import *  # noqa: F401,F403
-from .feedback import *  # noqa: F401,F403
-from .concept import *  # noqa: F401,F403
+
+AREAS = ("drift", "baseline", "operations", "trends", "explain", "feedback", "concept")
+
+
+def __getattr__(name: str) -> Any:
+    if name in AREAS:
+        return importlib.import_module(f".{name}", __name__)
+    for area in AREAS:
+        module = importlib.import_module(f".{area}", __name__)
+        if name in module.__all__:
+            value = getattr(module, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    names = {"CUR_COLOR", "REF_COLOR", "STATUS_COLORS", *AREAS}
+    for area in AREAS:
+        names.update(importlib.import_module(f".{area}", __name__).__all__)
+    return sorted(names)

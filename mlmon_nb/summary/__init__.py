@@ -21,13 +21,31 @@ cells); Wasserstein ÷ sd is the middle of its bounds, ``detail["bound"]`` the
 half-width.
 """
 
-from .bounds import Bounded
-from .categorical import CategoricalSummary, categorical_stats
-from .grid import BUCKETS, Cells, Grid
-from .numeric import SUMMARY_STATS, NumericSummary, numeric_stats
-from .sql import chunk_sql, summary_sql
-from .window import SUMMARISE_ABOVE, SUMMARY_NOTEBOOKS, CategoricalSubject, NumericSubject, WindowSummary, split, summarise
+import importlib
+from typing import Any
 
-__all__ = ["Bounded", "BUCKETS", "Cells", "Grid", "NumericSummary", "CategoricalSummary", "numeric_stats",
-           "categorical_stats", "SUMMARY_STATS", "chunk_sql", "summary_sql", "NumericSubject", "CategoricalSubject",
-           "WindowSummary", "summarise", "split", "SUMMARISE_ABOVE", "SUMMARY_NOTEBOOKS"]
+#: Where each public name lives. Imported on first use (PEP 562): ``mlmon_nb.open_window`` needs only
+#: the limits, and the statistics modules import scipy (0.5 s a kernel would spend before its first cell).
+_NAMES = {
+    "Bounded": "bounds", "CategoricalSummary": "categorical", "categorical_stats": "categorical",
+    "BUCKETS": "grid", "Cells": "grid", "Grid": "grid",
+    "SUMMARY_STATS": "numeric", "NumericSummary": "numeric", "numeric_stats": "numeric",
+    "chunk_sql": "sql", "summary_sql": "sql",
+    "SUMMARISE_ABOVE": "limits", "SUMMARY_NOTEBOOKS": "limits",
+    "CategoricalSubject": "window", "NumericSubject": "window", "WindowSummary": "window", "split": "window",
+    "summarise": "window",
+}
+
+__all__ = list(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

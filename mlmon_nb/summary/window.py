@@ -19,16 +19,11 @@ import pyarrow as pa
 from ..stats import CategoricalReference, NumericReference
 from .categorical import CategoricalSummary
 from .grid import BUCKETS, Cells, Grid
+from .limits import SUMMARISE_ABOVE, SUMMARY_NOTEBOOKS  # noqa: F401  (re-exported)
 from .numeric import NumericSummary, reference_cells
 from .sql import summary_sql
 
 logger = logging.getLogger(__name__)
-
-SUMMARISE_ABOVE = 2_000_000
-"""A window with more rows than this is summarised by its engine instead of read into memory
-(:func:`mlmon_nb.open_window`; on an engine other than DuckDB, always)."""
-SUMMARY_NOTEBOOKS = frozenset({"data_drift", "concept_drift", "explainability", "operations", "feedback_loops"})
-"""Notebooks whose analysis has a summary path."""
 
 
 class Aggregating(Protocol):
