@@ -190,3 +190,30 @@ def test_every_alertable_name_is_known_to_its_area():
 
     assert sorted(alertable.STATISTICS) == sorted(stats.REGISTRY)
     assert set(alertable.HIGHER_IS_BETTER) == set(alertable.METRICS["performance"])
+
+
+def test_plots_names_resolve_to_their_area_functions():
+    """mlmon_nb.plots imports its areas on first use: every name of an area's __all__ is reachable
+    as ``mn.plots.<name>`` and is that area's object (not a module of the same name)."""
+    import importlib
+
+    from mlmon_nb import plots
+
+    for area in plots.AREAS:
+        module = importlib.import_module(f"mlmon_nb.plots.{area}")
+        for name in module.__all__:
+            assert getattr(plots, name) is getattr(module, name), f"plots.{name}"
+
+
+def test_opening_a_window_imports_no_scipy():
+    """A kernel's first modules (kernels.FIRST_MODULES: what open_window needs) leave scipy to the
+    notebook's later modules, which import it while the window is read."""
+    import subprocess
+    import sys
+
+    from mlmon_nb.kernels import FIRST_MODULES
+
+    code = f"import importlib, sys; [importlib.import_module(m) for m in {list(FIRST_MODULES)!r}]; " \
+           "print(sorted(m for m in sys.modules if m == 'scipy' or m.startswith('sklearn')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -11,6 +11,9 @@ import importlib
 from typing import Any
 
 from .common import CUR_COLOR, REF_COLOR, STATUS_COLORS  # noqa: F401
+# The one area whose function is named like its module: imported now, so ``plots.trends`` is the
+# function (as a lazy name it would become the module once anything imported ``plots.trends``).
+from .trends import TREND_SERIES, trend_points, trends  # noqa: F401
 
 AREAS = ("drift", "baseline", "operations", "trends", "explain", "feedback", "concept")
 
