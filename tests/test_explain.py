@@ -463,3 +463,60 @@ def test_summary_mode_explains_the_engines_sample_with_the_in_memory_checks(demo
     assert small.how[0].startswith(f"Explained on a stratified sample of 1,000 of the window's {ctx.rows:,} rows "
                                    f"(by day and label")
     assert ctx.current.frame.empty
+
+
+# --------------------------------------------------------------------------- the baseline side, once per baseline
+
+def test_baseline_attributions_are_explained_once_per_baseline_and_reused_exactly(demo, monkeypatch):
+    """The baseline rows a window is compared with are explained once and read back by later
+    windows (the same rows, model and explainer); another seed, a damaged file or an unwritable
+    folder only cost the time."""
+    import shutil
+
+    from mlmon_nb import open_window
+    from mlmon_nb.explain import explainers, reuse
+
+    calls = []
+    real = explainers.Explainer.explain
+
+    def counted(self, frame):
+        calls.append(len(frame))
+        return real(self, frame)
+
+    monkeypatch.setattr(explainers.Explainer, "explain", counted)
+
+    def analysed(week: int, seed: int = 0):
+        start, end = demo.windows[week - 1]
+        ctx = open_window(demo.project_path, demo.model, demo.version, f"{start.isoformat()}/{end.isoformat()}",
+                          notebook="explainability", reference_rows=False)
+        calls.clear()
+        return ctx, explain.analyse(ctx, max_rows=300, seed=seed)
+
+    ctx, first = analysed(2)
+    cache = ctx.baseline.path / reuse.CACHE_DIR
+    shutil.rmtree(cache, ignore_errors=True)
+    ctx, first = analysed(2)
+    assert calls == [1500, 300] and len(list(cache.glob("attributions-*.npz"))) == 1  # baseline, then window
+    _, again = analysed(6)  # another week: only its own rows are explained
+    assert calls == [300]
+    pd.testing.assert_frame_equal(again.baseline.values, first.baseline.values)
+    np.testing.assert_array_equal(again.baseline.output, first.baseline.output)
+    assert (again.baseline.base_value, again.baseline.method) == (first.baseline.base_value, first.baseline.method)
+    pd.testing.assert_frame_equal(again.baseline.data, first.baseline.data)
+
+    _, other = analysed(6, seed=1)  # other rows: explained, and kept beside the first
+    assert calls == [1500, 300] and len(list(cache.glob("attributions-*.npz"))) == 2
+    for path in cache.glob("attributions-*.npz"):
+        path.write_bytes(b"not an npz")
+    _, damaged = analysed(6)
+    assert calls == [1500, 300]
+    pd.testing.assert_frame_equal(damaged.baseline.values, first.baseline.values)
+
+    shutil.rmtree(cache)
+    cache.write_text("a file where the folder would be")  # nothing can be written there
+    try:
+        _, unwritable = analysed(6)
+        assert calls == [1500, 300]
+        pd.testing.assert_frame_equal(unwritable.baseline.values, first.baseline.values)
+    finally:
+        cache.unlink()

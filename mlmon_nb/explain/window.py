@@ -23,6 +23,7 @@ from .explainers import Explainer, make_explainer
 from .local import TOP_SURPRISING, surprising
 from .reliance import MIN_RELIANCE_ROWS, target_array
 from .result import COHORT_NOTE, ExplainResult
+from .reuse import baseline_attributions
 from .selection import cohort_mask
 
 MAX_ROWS = 2000
@@ -149,7 +150,8 @@ def analyse(ctx, *, max_rows: int = MAX_ROWS, seed: int = 0, cohort: str = "",
                        "(which needs a single score) is not computed.")
     if mcfg.timestamp in base_sample.columns:
         base_sample = base_sample.sort_values(mcfg.timestamp, kind="stable")
-    background = base_sample.iloc[_sample_positions(len(base_sample), BACKGROUND_ROWS, rng)]
+    bg_pos = _sample_positions(len(base_sample), BACKGROUND_ROWS, rng)
+    background = base_sample.iloc[bg_pos]
     explainer = make_explainer(ctx.estimator, columns, background=background, seed=seed)
     cap = explainer.row_cap(max_rows)
     if explainer.kind == "permutation":
@@ -158,7 +160,7 @@ def analyse(ctx, *, max_rows: int = MAX_ROWS, seed: int = 0, cohort: str = "",
     b_pos = _sample_positions(len(base_sample), explainer.baseline_factor * cap, rng)
     w_pos = _sample_positions(len(frame), cap, rng)
     base_rows, win_rows = base_sample.iloc[b_pos], frame.iloc[w_pos]
-    base_attr = explainer.explain(base_rows)
+    base_attr = baseline_attributions(explainer, base_rows, ctx.baseline, b_pos, bg_pos)  # once per baseline
     win_attr = explainer.explain(win_rows)
     err = max(win_attr.additivity_error(), base_attr.additivity_error())
     if np.isfinite(err) and err > 1e-3 * max(1.0, float(np.max(np.abs(win_attr.output)))):
