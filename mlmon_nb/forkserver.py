@@ -101,13 +101,42 @@ class ForkServer:
             pass
 
 
+class SharedServer:
+    """A fork server another process started and shares through :data:`SERVER_ENV` (the test
+    suite gives its command-line subprocesses its own): used as this process's, never closed here."""
+
+    def __init__(self, address: str):
+        self.address = address
+        self.path, _, pid = address.rpartition(":")
+        self.pid = int(pid) if pid.isdigit() else -1
+
+    def alive(self) -> bool:
+        if self.pid <= 0 or not os.path.exists(self.path):
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except OSError:
+            return False
+        return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Nothing: the process that started it ends it."""
+
+
 _server: ForkServer | None = None
 _server_lock = threading.Lock()
 
 
-def ensure_server(modules: Sequence[str]) -> ForkServer | None:
+def _shared() -> SharedServer | None:
+    address = os.environ.get(SERVER_ENV, "")
+    shared = SharedServer(address) if address else None
+    return shared if shared is not None and shared.alive() else None
+
+
+def ensure_server(modules: Sequence[str]) -> ForkServer | SharedServer | None:
     """This process's fork server, started on first use with ``modules`` imported (None where
-    fork is not available).
+    fork is not available). A live server named by :data:`SERVER_ENV` in this process's
+    environment is used instead of starting one.
 
     It lives as long as the process (ended at exit, or by its life pipe if the process is
     killed); :mod:`mlmon_nb.kernels` forks its kernels from it.
@@ -115,6 +144,8 @@ def ensure_server(modules: Sequence[str]) -> ForkServer | None:
     global _server
     if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
         return None
+    if (_server is None or not _server.alive()) and (shared := _shared()) is not None:
+        return shared
     with _server_lock:
         if _server is None or not _server.alive():
             try:
@@ -127,13 +158,13 @@ def ensure_server(modules: Sequence[str]) -> ForkServer | None:
         return _server
 
 
-def running_server() -> ForkServer | None:
-    """The fork server if this process has one running (never starts one)."""
+def running_server() -> ForkServer | SharedServer | None:
+    """The fork server if this process has one running, or shares one (never starts one)."""
     server = _server
-    return server if server is not None and server.alive() else None
+    return server if server is not None and server.alive() else _shared()
 
 
-def kernel_env(server: ForkServer) -> dict[str, str]:
+def kernel_env(server: ForkServer | SharedServer) -> dict[str, str]:
     """The environment a forked kernel's launcher starts with (this process's, and the server's address)."""
     return {**os.environ, SERVER_ENV: server.address}
 

@@ -144,3 +144,16 @@ def copy_demo(project, tmp_path: Path) -> Path:
     for baseline in src.glob("reports/*/*/baseline"):
         shutil.copytree(baseline, dst / baseline.relative_to(src))
     return dst / "mlmon.yaml"
+
+
+def shared_fork_server_env() -> dict[str, str]:
+    """The environment for an ``mlmon`` subprocess that forks its kernels from this test worker's
+    fork server (:class:`mlmon_nb.forkserver.SharedServer`) instead of starting one that imports
+    every notebook's modules again (~3 s of CPU per command)."""
+    import os
+
+    from mlmon_nb.forkserver import SERVER_ENV, ensure_server
+    from mlmon_nb.kernels import fork_modules
+
+    server = ensure_server(fork_modules())
+    return {**os.environ, SERVER_ENV: server.address} if server is not None else dict(os.environ)

@@ -140,3 +140,26 @@ def test_pools_fork_when_asked_or_when_the_process_has_a_server(monkeypatch, ser
             assert type(km).__name__ == "ForkedKernelManager" and _alive(km)
         finally:
             kernels.shutdown(km)
+
+
+def test_a_server_named_in_the_environment_is_shared_and_never_closed_by_its_users(monkeypatch, server):
+    """A command whose environment names a live server (the suite's CLI subprocesses) forks from it
+    instead of starting its own; a dead or malformed address is ignored."""
+    monkeypatch.setattr(forkserver, "_server", None)
+    monkeypatch.setenv(forkserver.SERVER_ENV, server.address)
+    shared = forkserver.running_server()
+    assert isinstance(shared, forkserver.SharedServer) and shared.address == server.address
+    assert forkserver.ensure_server(kernels.fork_modules()).address == server.address
+    assert forkserver._server is None  # nothing started
+    with KernelPool(ensure_kernel()) as pool:
+        km = pool.take("operations")
+        try:
+            out, count = _run(km, "import os; print(os.getppid())")
+            assert int(out) == shared.pid and count == 1  # a fork of the shared server
+        finally:
+            kernels.shutdown(km)
+    shared.close()
+    assert server.alive()
+    for address in (f"{server.path}:999999999", "/nonexistent.sock:1", "garbage"):
+        monkeypatch.setenv(forkserver.SERVER_ENV, address)
+        assert forkserver.running_server() is None

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 import onboarding_data as od
+from conftest import shared_fork_server_env
 from mlmon_nb.config import load_project
 from mlmon_nb.errors import UsageError
 from mlmon_nb.onboard import propose, write_project
@@ -29,7 +30,8 @@ pipeline once per row and permutation, the slowest part of these runs; 100 rows 
 
 def mlmon(*args: str, cwd: Path) -> tuple[int, str, str, float]:
     t0 = time.perf_counter()
-    done = subprocess.run([MLMON, *args], cwd=cwd, capture_output=True, text=True, timeout=900)
+    done = subprocess.run([MLMON, *args], cwd=cwd, capture_output=True, text=True, timeout=900,
+                          env=shared_fork_server_env())
     return done.returncode, done.stdout, done.stderr, time.perf_counter() - t0
 
 
