@@ -336,9 +336,12 @@ def fit_frame(frame: pd.DataFrame, features: FeaturesConfig, *, prediction: str 
 
 def _split_half(g: pd.DataFrame) -> float:
     """The sampling sd at the chunk size of one figure, from its values on chunk halves (2i, 2i+1)."""
-    v = g.set_index("chunk")["value"]
-    pairs = [(v.get(2 * i, np.nan), v.get(2 * i + 1, np.nan)) for i in range(int(g["chunk"].max()) // 2 + 1)]
-    return split_half_sd([a for a, _ in pairs], [b for _, b in pairs])
+    chunk = g["chunk"].to_numpy(dtype=np.int64)
+    value = g["value"].to_numpy(dtype=float)
+    first, second = np.full(int(chunk.max()) // 2 + 1, np.nan), np.full(int(chunk.max()) // 2 + 1, np.nan)
+    even = chunk % 2 == 0
+    first[chunk[even] // 2], second[chunk[~even] // 2] = value[even], value[~even]
+    return split_half_sd(first, second)
 
 
 def _scores(frame: pd.DataFrame, prediction: str, task: str, rows: np.ndarray) -> np.ndarray:
