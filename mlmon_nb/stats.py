@@ -99,8 +99,13 @@ def _ks_sorted_at(r: np.ndarray, c: np.ndarray) -> tuple[float, tuple[float, flo
     """
     s, b = (c, r) if len(c) <= len(r) else (r, c)
     below, at_or_below = _tie_bounds(s)
-    b_right = np.searchsorted(b, s, side="right") / len(b)
-    b_left = np.searchsorted(b, s, side="left") / len(b)
+    at_or_below_b = np.searchsorted(b, s, side="right")
+    below_b = at_or_below_b.copy()  # differs only where b holds the value itself: searched there alone
+    tied = at_or_below_b > 0
+    tied[tied] = b[at_or_below_b[tied] - 1] == s[tied]
+    if tied.any():
+        below_b[tied] = np.searchsorted(b, s[tied], side="left")
+    b_right, b_left = at_or_below_b / len(b), below_b / len(b)
     right = np.abs(b_right - at_or_below / len(s))
     left = np.abs(b_left - below / len(s))
     i, j = int(np.argmax(right)), int(np.argmax(left))
@@ -501,6 +506,7 @@ def numeric_against(ref: NumericReference, current, names: Iterable[str] = NUMER
         return {n: _NAN for n in names}
     if not assume_sorted and any(n in ("ks", "wasserstein", "tail", "anderson") for n in names):
         c = np.sort(c)  # sorted queries keep the binary searches cache-friendly: faster than binning
+        assume_sorted = True
     out: dict[str, Stat] = {}
     cur_shares = None
     for name in names:
@@ -515,7 +521,7 @@ def numeric_against(ref: NumericReference, current, names: Iterable[str] = NUMER
             out[name] = Stat(value=raw / ref.std if ref.std > 0 else raw, statistic=raw)
         elif name in ("psi", "jensen_shannon"):
             if cur_shares is None:
-                cur_shares = _shares(c, ref.edges)
+                cur_shares = _shares(c, ref.edges, assume_sorted=assume_sorted)
             value = psi_shares(ref.shares, cur_shares) if name == "psi" else js_shares(ref.shares, cur_shares)
             out[name] = Stat(value=value)
         elif name == "tail":

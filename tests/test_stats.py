@@ -317,3 +317,15 @@ def test_non_finite_counts_rates_and_scales_give_nan_not_errors(call):
     got = call()
     assert math.isnan(got.value)
     assert got.p_value is None or math.isnan(got.p_value)
+
+
+def test_bin_shares_of_sorted_values_count_each_bin_as_the_binning_does():
+    """Sorted values are counted per bin with a search per edge: the same shares as binning each
+    value, values on the edges, below the first and above the last included."""
+    from mlmon_nb.shape import bin_shares
+
+    rng = np.random.default_rng(5)
+    for n in (1, 7, 1000):
+        v = np.sort(np.round(rng.normal(0, 2, n), 0))  # many values exactly on integer edges
+        edges = np.array([-3.0, -1.0, 0.0, 0.0, 1.0, 2.0, 4.0])
+        np.testing.assert_array_equal(bin_shares(v, edges, assume_sorted=True), bin_shares(v, edges))
