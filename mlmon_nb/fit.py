@@ -338,7 +338,8 @@ def _split_half(g: pd.DataFrame) -> float:
     """The sampling sd at the chunk size of one figure, from its values on chunk halves (2i, 2i+1)."""
     chunk = g["chunk"].to_numpy(dtype=np.int64)
     value = g["value"].to_numpy(dtype=float)
-    first, second = np.full(int(chunk.max()) // 2 + 1, np.nan), np.full(int(chunk.max()) // 2 + 1, np.nan)
+    pairs = int(chunk.max()) // 2 + 1
+    first, second = np.full(pairs, np.nan), np.full(pairs, np.nan)
     even = chunk % 2 == 0
     first[chunk[even] // 2], second[chunk[~even] // 2] = value[even], value[~even]
     return split_half_sd(first, second)

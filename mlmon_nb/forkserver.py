@@ -128,9 +128,8 @@ _server_lock = threading.Lock()
 
 
 def _shared() -> SharedServer | None:
-    address = os.environ.get(SERVER_ENV, "")
-    shared = SharedServer(address) if address else None
-    return shared if shared is not None and shared.alive() else None
+    shared = SharedServer(os.environ.get(SERVER_ENV, ""))
+    return shared if shared.alive() else None
 
 
 def ensure_server(modules: Sequence[str]) -> ForkServer | SharedServer | None:

@@ -41,8 +41,6 @@ def _key(explainer: Explainer, baseline, positions: np.ndarray, background_posit
     try:
         shap_version = metadata.version("shap")
     except metadata.PackageNotFoundError:  # shap not installed as a distribution: nothing is reused
-        shap_version = None
-    if shap_version is None:
         return ""
     parts = {
         "format": FORMAT, "baseline": baseline.baseline_id, "model": explainer.model.sha256,

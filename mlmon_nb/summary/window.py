@@ -19,7 +19,6 @@ import pyarrow as pa
 from ..stats import CategoricalReference, NumericReference
 from .categorical import CategoricalSummary
 from .grid import BUCKETS, Cells, Grid
-from .limits import SUMMARISE_ABOVE, SUMMARY_NOTEBOOKS  # noqa: F401  (re-exported)
 from .numeric import NumericSummary, reference_cells
 from .sql import summary_sql
 
