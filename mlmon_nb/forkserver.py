@@ -35,6 +35,7 @@ but import: no open connections, no started thread pools. Random state is reseed
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib
 import json
 import logging
@@ -180,6 +181,10 @@ def serve(path: str, modules: Sequence[str]) -> None:
     if not os.environ.get("MPLBACKEND"):
         os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     _preimport(modules)
+    # The imported modules' objects (about 180,000 of them) live as long as any kernel: moved to
+    # the collector's permanent generation, a kernel's full collections no longer walk them
+    # (0.3-0.4 s of a 1M-row data-drift run) and do not write to the pages kernels share.
+    gc.freeze()
     sys.stdout.flush()
     sys.stderr.flush()
 

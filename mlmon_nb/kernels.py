@@ -15,6 +15,7 @@ afterwards exactly as papermill's own engine does with a kernel it starts itself
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import logging
@@ -117,6 +118,9 @@ def preload(notebook: str) -> None:
 
     global _preload_thread
     _import_all((*FIRST_MODULES, *BEFORE_MODULES.get(notebook, ())))
+    # Imported modules live as long as the kernel: in the collector's permanent generation, the
+    # notebook's full collections no longer walk them (as in a forked kernel, mlmon_nb.forkserver).
+    gc.freeze()
     later = LATER_MODULES.get(notebook, ())
     if later:
         _preload_thread = threading.Thread(target=_import_all, args=(later,), name="mlmon-preload", daemon=True)
@@ -132,9 +136,12 @@ def wait_for_preload() -> None:
     fail with a deadlock error). Called from plain code, never from inside an import.
     """
 
+    global _preload_thread
     thread = _preload_thread
     if thread is not None and thread is not threading.current_thread():
         thread.join()
+        _preload_thread = None
+        gc.freeze()  # the later modules too (with the window just read: it lives as long)
 
 
 def fork_modules() -> list[str]:

@@ -46,21 +46,24 @@ def test_a_forked_kernel_is_a_fresh_kernel_with_everything_imported(server, monk
     monkeypatch.chdir(tmp_path)
     first, second = _forked(server), _forked(server, "explainability")
     try:
-        code = ("import os, sys, numpy, matplotlib\n"
+        code = ("import gc, os, sys, numpy, matplotlib\n"
                 "print(os.getpid(), os.environ.get('MLMON_PROBE'), os.getcwd(), matplotlib.get_backend(),\n"
+                "      gc.isenabled() and gc.get_freeze_count() > 50_000,\n"
                 "      all(m in sys.modules for m in ('shap', 'sklearn.ensemble', 'river.drift')), numpy.random.random(),\n"
                 "      sorted(k for k in globals() if not k.startswith('_') and k not in\n"
-                "             ('In', 'Out', 'exit', 'quit', 'open', 'get_ipython', 'os', 'sys', 'numpy', 'matplotlib')), sep='|')")
+                "             ('In', 'Out', 'exit', 'quit', 'open', 'get_ipython', 'gc', 'os', 'sys', 'numpy', 'matplotlib')), sep='|')")
         outs = [_run(km, code) for km in (first, second)]
     finally:
         kernels.shutdown(first)
         kernels.shutdown(second)
     draws = []
     for (out, count), km in zip(outs, (first, second)):
-        pid, probe, cwd, backend, imported, draw, names = out.strip().split("|")
+        pid, probe, cwd, backend, frozen, imported, draw, names = out.strip().split("|")
         assert int(pid) != km.provisioner.pid  # the kernel is the fork, not the launcher Jupyter started
         assert (probe, cwd) == ("from the command", str(tmp_path))  # the command's environment and folder
         assert backend == "module://matplotlib_inline.backend_inline"  # figures inline, as in any kernel
+        # the server's imports sit in the collector's permanent generation; collection still runs
+        assert frozen == "True"
         assert imported == "True" and count == 1 and names == "[]"  # imports done, nothing run
         draws.append(draw)
     assert draws[0] != draws[1]  # each fork reseeds numpy's global random state
