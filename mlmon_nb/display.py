@@ -8,6 +8,9 @@ import io
 import math
 from typing import Any
 
+from . import drawing
+from .drawing import png_of  # noqa: F401  (drawn figures' PNG; here since round 1)
+
 
 class _Escaped:
     """A value for ``str.format`` that formats itself with the field's spec, then escapes the result."""
@@ -68,41 +71,69 @@ def figure_title(fig) -> str:
     return "figure"
 
 
-def png_of(fig, buf) -> None:
-    """Write a figure as PNG at its own dpi, drawing it once when it fits.
-
-    Every figure of mlmon_nb uses the constrained layout, which places titles,
-    labels and legends inside the figure during the draw; ``savefig`` would
-    draw twice (once to lay out, once to render), and ``bbox_inches="tight"``
-    a third time. So the figure is drawn once and the pixels encoded; only a
-    figure whose text reaches past its edges (a long title on a narrow
-    figure) is saved again with a tight bounding box, so nothing is cut.
-    """
-    import matplotlib.image  # matplotlib only when drawing (the CLI never loads it)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # matplotlib only when drawing (the CLI never loads it)
-
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
-    inside = fig.bbox.padded(1.0)
-    tight = fig.get_tightbbox(canvas.get_renderer()).transformed(fig.dpi_scale_trans)
-    if tight.x0 < inside.x0 or tight.y0 < inside.y0 or tight.x1 > inside.x1 or tight.y1 > inside.y1:
-        fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches="tight")
-        return
-    matplotlib.image.imsave(buf, canvas.buffer_rgba(), format="png", origin="upper", dpi=fig.dpi)
-
-
 def show(fig) -> None:
-    """Display a matplotlib figure as a PNG with its title as alt text, then free it."""
+    """Display a matplotlib figure as a PNG with its title as alt text, then free it.
 
+    In a kernel ``mlmon`` runs, the figure is drawn by a background worker while the notebook goes
+    on (:mod:`mlmon_nb.drawing`); a placeholder holds its place until the PNG arrives.
+    """
     import matplotlib.pyplot as plt  # matplotlib only when drawing (the CLI never loads it)
     from IPython.display import display  # IPython only inside a notebook kernel
 
+    title = figure_title(fig)
+    drawer = _drawer()
+    payload = drawing.pickle_figure(fig) if drawer is not None else None
+    if drawer is not None and payload is not None:
+        job = drawing.Job(display_id=drawing.new_id(), title=title, payload=payload)
+        display({"text/plain": f"<Figure: {title}>"}, raw=True, display_id=job.display_id)
+        plt.close(fig)
+        drawer.submit(job)
+        drawer.deliver()  # those drawn meanwhile
+        return
     buf = io.BytesIO()
     png_of(fig, buf)
     plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    display({"image/png": data, "text/plain": f"<Figure: {figure_title(fig)}>"}, raw=True,
-            metadata={"image/png": {"alt": figure_title(fig)}})
+    data, metadata = _png_output(title, buf.getvalue())
+    display(data, raw=True, metadata=metadata)
+
+
+def _png_output(title: str, png: bytes) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    return ({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": f"<Figure: {title}>"},
+            {"image/png": {"alt": title}})
+
+
+def start_drawing() -> None:
+    """Start the figure workers of a kernel ``mlmon`` runs now (no-op elsewhere): they import
+    matplotlib and warm up while the notebook analyses, before its first figure."""
+    _drawer()
+
+
+def _drawer() -> drawing.Drawer | None:
+    """The kernel's drawing workers (None: draw inline); each cell's end delivers what they drew."""
+    started = drawing.current() is not None
+    drawer = drawing.start(_publish)
+    if drawer is not None and not started:
+        from IPython import get_ipython  # IPython only inside a notebook kernel
+
+        shell = get_ipython()
+        if shell is not None and not getattr(shell, "_mlmon_delivers", False):
+            shell.events.register("post_run_cell", _deliver_drawn)
+            shell._mlmon_delivers = True
+    return drawer
+
+
+def _deliver_drawn(result=None) -> None:
+    drawer = drawing.current()
+    if drawer is not None:
+        drawer.deliver()
+
+
+def _publish(job: drawing.Job, png: bytes) -> None:
+    """A figure a worker drew, in place of its placeholder."""
+    from IPython.display import update_display  # IPython only inside a notebook kernel
+
+    data, metadata = _png_output(job.title, png)
+    update_display(data, raw=True, metadata=metadata, display_id=job.display_id)
 
 
 def setup_notebook() -> None:

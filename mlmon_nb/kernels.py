@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from . import drawing
 from .files import write_atomic
 from .forkserver import ensure_server, kernel_env, running_server
 
@@ -187,9 +188,11 @@ class WarmKernel:
 
         self.notebook = notebook
         if server is None:  # a process of its own, importing for itself
-            cls, launch = AsyncKernelManager, {}
+            cls, env = AsyncKernelManager, dict(os.environ)
         else:  # forked from the command's fork server, its imports already done
-            cls, launch = _forked_manager_class(), {"env": kernel_env(server)}
+            cls, env = _forked_manager_class(), kernel_env(server)
+        env.setdefault(drawing.WORKERS_ENV, str(drawing.default_workers()))  # figures drawn beside the notebook
+        launch = {"env": env}
         self.km = kernel_manager(cls, kernel_name)
         run_sync(self.km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), **launch)
         self._kc = self.km.blocking_client()
@@ -348,6 +351,37 @@ def kernel_manager(cls, kernel_name: str):
     return cls(kernel_name=kernel_name, transport="ipc", ip=os.path.join(folder, f"mlmon-{uuid.uuid4().hex[:12]}"))
 
 
+#: Run in the kernel after a notebook's last cell: figures still being drawn take their places.
+SETTLE_CODE = "__import__('mlmon_nb.drawing').drawing.settle()"
+
+
+def _settling_client(base):
+    """papermill's notebook client that, after the last cell, waits in the kernel for the figures
+    its drawing workers have not delivered yet (:mod:`mlmon_nb.drawing`).
+
+    The wait runs as one more execution request, not as a cell of the notebook: its messages only
+    update outputs already there (by display id), so the saved notebook has the cells it had.
+    """
+    import nbformat  # papermill only when a notebook runs
+
+    class SettlingClient(base):
+        def papermill_execute_cells(self):
+            super().papermill_execute_cells()
+            code_cells = [i for i, cell in enumerate(self.nb.cells) if cell.cell_type == "code"]
+            if not code_cells:
+                return
+            index = code_cells[-1]
+            kept = self.nb.cells[index]
+            try:  # nbclient puts the executed cell at its index: the notebook's own goes back there
+                self.execute_cell(nbformat.v4.new_code_cell(SETTLE_CODE), index, store_history=False)
+            except Exception as exc:  # the notebook has already failed or its kernel died: said elsewhere
+                logger.debug("settling figures: %s", exc)
+            finally:
+                self.nb.cells[index] = kept
+
+    return SettlingClient
+
+
 def register_engine() -> str:
     """Register :class:`WarmEngine` with papermill (once); return its name."""
     from papermill.engines import NBClientEngine, papermill_engines  # papermill only when a notebook runs
@@ -390,7 +424,7 @@ def register_engine() -> str:
                 # than wait up to a second for it to wind down.
                 shutdown_kernel="immediate")
             _throttle_saves(nb_man)
-            client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
+            client = _settling_client(PapermillNotebookClient)(nb_man, km=km, **final_kwargs)
             return client.execute(cleanup_kc=True)
 
     papermill_engines.register(ENGINE_NAME, WarmEngine)

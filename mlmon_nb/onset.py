@@ -26,7 +26,7 @@ from .errors import DataError
 from .profiles import edges_of
 from .rules import band_limits
 from .sources import connect, describe, literal, quote, resolve_source
-from .stats import psi_shares
+from .shape import psi_shares
 
 logger = logging.getLogger(__name__)
 

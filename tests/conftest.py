@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,10 @@ import pytest
 import yaml
 
 UTC = dt.timezone.utc
+
+# Kernels draw their figures inline in the suite: its two workers (and their kernels) already fill
+# both cores, where forked drawing workers only add forks. tests/test_drawing.py turns them on.
+os.environ.setdefault("MLMON_FIGURE_WORKERS", "0")
 
 
 def make_frame(n: int, start: str, rng: np.random.Generator, *, freq_minutes: float = 10.0,

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1] / "mlmon_nb"
 LOW = {"errors", "alertable", "engines", "chunks", "config", "yamlschema", "windows", "redact", "rules", "stats",
        "metrics", "profiles", "provenance", "sparkenv", "data", "models", "checks", "display", "baseline", "resources",
        "files", "journal", "expressions", "parameters", "sources", "diagnosis", "preflight", "shape", "multitest",
-       "kolmogorov",
+       "kolmogorov", "drawing",
        "summary", "progress", "__init__"}
 AREAS = {"drift", "concept", "explain", "feedback", "operations"}
 FIT = {"fit"}
