@@ -11,7 +11,8 @@ in known features) are analysed by:
   reconstruction with daily chunks, plots saved as one HTML file).
 
 Each tool runs alone (never concurrently); wall time is measured around the subprocess, peak
-memory is the largest sum of RSS over the process and its children (sampled every 50 ms). The
+memory is the largest sum of RSS, and of PSS, over the process and its children (sampled every
+50 ms; see ``measure``). The
 peers run in ``bench/.peers/venv`` (``bash bench/peers/setup.sh``), never in the project's.
 
 Usage::
@@ -148,23 +149,39 @@ def build_project(folder: Path, n: int, seed: int = 0) -> dict:
 # --------------------------------------------------------------------------- measuring
 
 def measure(cmd: list[str], log: Path, cwd: Path | None = None) -> dict:
-    """Run a command; wall seconds and peak RSS (MB) of it and all its children."""
+    """Run a command; wall seconds and the peak memory (MB) of it and all its children, twice:
+
+    - ``peak_mb``: the largest sum of RSS (as every earlier run of this benchmark). Pages that
+      forked processes share (mlmon's kernel and its figure workers, forked from it) count once
+      per process, so the sum overstates a forking tree's memory;
+    - ``peak_pss_mb``: the largest sum of PSS (proportional set size: each shared page divided among
+      the processes sharing it), i.e. the physical memory the tree holds. One process: PSS = RSS
+      minus its share of pages shared with others (libraries).
+    """
     import psutil
 
     with log.open("w") as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
         root = psutil.Process(proc.pid)
-        peak = 0
+        peak = peak_pss = 0
         while proc.poll() is None:
+            rss = pss = 0
             try:
-                rss = root.memory_info().rss + sum(c.memory_info().rss for c in root.children(recursive=True))
+                for p in (root, *root.children(recursive=True)):
+                    try:
+                        info = p.memory_full_info()
+                    except psutil.Error:  # ended meanwhile
+                        continue
+                    rss += info.rss
+                    pss += info.pss
             except psutil.Error:
-                rss = 0
-            peak = max(peak, rss)
+                pass
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             time.sleep(0.05)
         wall = time.perf_counter() - t0
-    return {"seconds": round(wall, 2), "peak_mb": round(peak / 2**20), "exit_code": proc.returncode}
+    return {"seconds": round(wall, 2), "peak_mb": round(peak / 2**20), "peak_pss_mb": round(peak_pss / 2**20),
+            "exit_code": proc.returncode}
 
 
 def score(flagged: set[str]) -> dict:
@@ -225,16 +242,18 @@ def versions() -> dict:
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| rows | tool | wall (s, median) | every run (s) | peak memory (MB) | HTML (KB) | flagged | vs planted |",
-             "|---:|---|---:|---|---:|---:|---|---|"]
+    lines = ["| rows | tool | wall (s, median) | every run (s) | peak RSS sum (MB) | peak PSS sum (MB) | HTML (KB) "
+             "| flagged | vs planted |",
+             "|---:|---|---:|---|---:|---:|---:|---|---|"]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['rows']:,} | {r['tool']} | failed | | | | | {r['error'].splitlines()[-1][:80]} |")
+            lines.append(f"| {r['rows']:,} | {r['tool']} | failed | | | | | | {r['error'].splitlines()[-1][:80]} |")
             continue
         verdict = "exact" if r["exact"] else (f"missed {', '.join(r['missed']) or '-'}; "
                                                 f"false {', '.join(r['false']) or '-'}")
         every = ", ".join(f"{s:.1f}" for s in r.get("all_seconds", [r["seconds"]]) if s is not None)
         lines.append(f"| {r['rows']:,} | {r['tool']} | {r['seconds']:.1f} | {every} | {r['peak_mb']:,} | "
+                     f"{r.get('peak_pss_mb', 0):,} | "
                      f"{r['html_kb']:,} | {', '.join(r['flagged'])} | {verdict} |")
     return "\n".join(lines)
 

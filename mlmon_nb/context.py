@@ -22,7 +22,6 @@ from .checks import Recorder, read_notebook_result
 from .config import FeaturesConfig, ModelConfig, Project, Thresholds, VersionConfig, load_project
 from .windows import parse_window
 from .data import Table, read_reference, read_window
-from .display import start_drawing
 from .errors import DataError
 from .sources import connect, quote, resolve_source
 from .summary.limits import SUMMARISE_ABOVE, SUMMARY_NOTEBOOKS
@@ -191,7 +190,6 @@ def open_window(project: str | Path, model: str, version: str, window: str, *, n
                           source=resolve_source(mcfg.reference, f"models.{mcfg.name}.reference"),
                           labelled_rows=int(ref_meta.get("labelled_rows") or 0), features=current.features)
     wait_for_preload()  # a warm kernel's background imports overlapped the reads above; now they are done
-    start_drawing()  # in a kernel mlmon runs, figure workers start while the notebook analyses
     return WindowContext(project=proj, model=mcfg, version=vcfg, start=start, end=end,
                          current=current, reference=reference, baseline=base,
                          recorder=Recorder(notebook, output or None), estimator_loader=loader,

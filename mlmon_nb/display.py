@@ -103,8 +103,8 @@ def _png_output(title: str, png: bytes) -> tuple[dict[str, str], dict[str, dict[
 
 
 def start_drawing() -> None:
-    """Start the figure workers of a kernel ``mlmon`` runs now (no-op elsewhere): they import
-    matplotlib and warm up while the notebook analyses, before its first figure."""
+    """Start the figure workers of a kernel ``mlmon`` runs now (no-op elsewhere; a kernel that did
+    not start them starts them at its first figure)."""
     _drawer()
 
 

@@ -9,9 +9,10 @@ next figure or the end of the cell that follows it, and :func:`settle`, which th
 calls after the last cell, waits for the rest before the notebook is saved. The saved notebook is
 the one an inline drawing gives, byte for byte (tests/test_drawing.py).
 
-- Workers are forks of the kernel, made when :func:`mlmon_nb.open_window` returns: every module is
-  imported by then and no import is under way, matplotlib needs nothing more, and the fork costs
-  a few milliseconds (its memory is the kernel's, shared until written). A worker keeps only its
+- Workers are forks of the kernel, made by :func:`mlmon_nb.kernels.preload` (the first thing a
+  runner's kernel runs) once the kernel's first modules, matplotlib among them, are imported and
+  before anything else is: no import is under way, the kernel holds no data yet, and the fork
+  costs a few milliseconds (its memory is the kernel's, shared until written). A worker keeps only its
   two pipes (every other descriptor, the kernel's sockets included, is closed), writes nothing
   to the kernel's streams, ignores the terminal's Ctrl-C, draws, and leaves with ``os._exit``. It
   ends when the kernel closes its pipe, however the kernel ends.

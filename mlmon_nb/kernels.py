@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import drawing
+from .display import start_drawing
 from .files import write_atomic
 from .forkserver import ensure_server, kernel_env, running_server
 
@@ -122,6 +123,9 @@ def preload(notebook: str) -> None:
     # Imported modules live as long as the kernel: in the collector's permanent generation, the
     # notebook's full collections no longer walk them (as in a forked kernel, mlmon_nb.forkserver).
     gc.freeze()
+    # The figure workers fork now, while the kernel is small and no import is under way; they warm
+    # up while the notebook has not started (mlmon_nb.drawing).
+    start_drawing()
     later = LATER_MODULES.get(notebook, ())
     if later:
         _preload_thread = threading.Thread(target=_import_all, args=(later,), name="mlmon-preload", daemon=True)
@@ -194,12 +198,16 @@ class WarmKernel:
         env.setdefault(drawing.WORKERS_ENV, str(drawing.default_workers()))  # figures drawn beside the notebook
         launch = {"env": env}
         self.km = kernel_manager(cls, kernel_name)
-        run_sync(self.km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), **launch)
-        self._kc = self.km.blocking_client()
-        self._kc.start_channels(hb=False)
-        # Queued by ZeroMQ until the kernel binds its sockets; the kernel runs it first thing.
-        code = f"__import__('mlmon_nb.kernels').kernels.preload({notebook!r})"
-        self._msg_id = self._kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        try:
+            run_sync(self.km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), **launch)
+            self._kc = self.km.blocking_client()
+            self._kc.start_channels(hb=False)
+            # Queued by ZeroMQ until the kernel binds its sockets; the kernel runs it first thing.
+            code = f"__import__('mlmon_nb.kernels').kernels.preload({notebook!r})"
+            self._msg_id = self._kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        except BaseException:  # Ctrl-C while it starts included: nobody else knows this kernel yet
+            shutdown(self.km)
+            raise
         self._started = time.monotonic()
 
     def take(self):
