@@ -271,6 +271,11 @@ def test_a_kernel_killed_for_memory_is_named_with_the_window_rows(project, tmp_p
     assert "shorter window" in err and "Traceback" not in err
 
 
+def _default_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def _start_slow_run(project, tmp_path, notebooks: str):
     """Start ``mlmon run`` in its own session with a notebook that sleeps; return once it is running."""
     _baseline(project)
@@ -278,9 +283,11 @@ def _start_slow_run(project, tmp_path, notebooks: str):
     extra.mkdir()
     _notebook(extra / "probe_slow.ipynb", "import time\ntime.sleep(120)")
     env = {**os.environ, "MLMON_NOTEBOOK_PATH": str(extra)}
+    # As a terminal starts a command: Ctrl-C delivered (a suite started in the background by a
+    # non-interactive shell would otherwise hand its SIGINT and SIGQUIT down ignored)
     proc = subprocess.Popen([MLMON, "run", "-p", str(project), "-m", "m", "-v", "1", "-w", WINDOW,
-                             "-n", notebooks], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                             "-n", notebooks], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, preexec_fn=_default_interrupts)
     staging = project.parent / "reports" / ".staging"
     deadline = time.time() + 120
     while time.time() < deadline and not list(staging.glob("*/probe_slow.ipynb")):
