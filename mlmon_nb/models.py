@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,7 +25,7 @@ import pandas as pd
 
 from .config import FeaturesConfig, ModelConfig, VersionConfig
 from .errors import DataError, ModelError
-from .files import sha256_file
+from .files import sha256_file, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class LoadedModel:
     estimator: Any
     task: str
     features: tuple[str, ...] = ()
+    untrusted: tuple[str, ...] = ()  # the types of a .skops file that skops does not trust
 
     @property
     def fingerprint(self) -> str:
@@ -97,45 +100,142 @@ def load_model(model: ModelConfig, version: VersionConfig) -> LoadedModel:
     where = f"models.{model.name}.versions.{version.name}.model"
     path = _model_path(model, version)
     suffix = path.suffix.lower()
+    untrusted: list[str] = []
     if suffix == ".skops":
-        estimator = _load_skops(path, where, version.trusted)
+        estimator, untrusted = _load_skops(path, where, version.trusted)
     elif suffix in _PICKLE_SUFFIXES:
-        if not version.trusted:
-            raise ModelError(
-                f"{where}: {path.name} is a pickle, which can run arbitrary code when loaded; "
-                f"refusing it without 'trusted: true' in the version entry (or save it with skops)"
-            )
+        _check_trust(where, path, (), version.trusted)
         estimator = _load_pickle(path, where)
     else:
         raise ModelError(f"{where}: {path.name}: expected a .skops, .joblib or .pkl file")
-    if not (hasattr(estimator, "predict") or hasattr(estimator, "predict_proba")):
-        raise ModelError(f"{where}: {path.name} holds a {type(estimator).__name__}, "
-                         f"which has neither predict nor predict_proba")
-    if model.task != "regression" and not hasattr(estimator, "predict_proba"):
-        raise ModelError(f"{where}: {path.name} ({type(estimator).__name__}) has no predict_proba, "
-                         f"needed for task {model.task}")
+    _check_methods(where, path, type(estimator).__name__, hasattr(estimator, "predict"),
+                   hasattr(estimator, "predict_proba"), model.task)
     names = tuple(str(n) for n in getattr(estimator, "feature_names_in_", ()))
     return LoadedModel(version=version.name, path=path, sha256=sha256_file(path), estimator=estimator,
-                       task=model.task, features=names)
+                       task=model.task, features=names, untrusted=tuple(untrusted))
 
 
-def _load_skops(path: Path, where: str, trusted: bool) -> Any:
+def _check_trust(where: str, path: Path, untrusted: Sequence[str], trusted: bool) -> None:
+    """Refuse a pickle, or a skops file holding types nobody reviewed, without ``trusted: true``."""
+    if trusted:
+        return
+    if path.suffix.lower() in _PICKLE_SUFFIXES:
+        raise ModelError(
+            f"{where}: {path.name} is a pickle, which can run arbitrary code when loaded; "
+            f"refusing it without 'trusted: true' in the version entry (or save it with skops)"
+        )
+    refused = sorted(set(untrusted) - SKOPS_ALLOWLIST)
+    if refused:
+        raise ModelError(
+            f"{where}: {path.name} contains types skops does not trust and mlmon_nb has not "
+            f"reviewed: {', '.join(refused)}; add 'trusted: true' to the version if you vouch for it"
+        )
+
+
+def _check_methods(where: str, path: Path, kind: str, predict: bool, predict_proba: bool, task: str) -> None:
+    """The estimator can score for ``task``."""
+    if not (predict or predict_proba):
+        raise ModelError(f"{where}: {path.name} holds a {kind}, which has neither predict nor predict_proba")
+    if task != "regression" and not predict_proba:
+        raise ModelError(f"{where}: {path.name} ({kind}) has no predict_proba, needed for task {task}")
+
+
+def _load_skops(path: Path, where: str, trusted: bool) -> tuple[Any, list[str]]:
+    """(estimator, the types skops does not trust) of a ``.skops`` file, refused before it is rebuilt."""
     import skops.io as sio  # lazy: skops only for .skops files
 
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:  # skops raises zipfile/json/KeyError variants for bad files
         raise ModelError(f"{where}: {path} is not a readable skops file ({exc})") from exc
-    refused = sorted(set(untrusted) - SKOPS_ALLOWLIST)
-    if refused and not trusted:
-        raise ModelError(
-            f"{where}: {path.name} contains types skops does not trust and mlmon_nb has not "
-            f"reviewed: {', '.join(refused)}; add 'trusted: true' to the version if you vouch for it"
-        )
+    _check_trust(where, path, untrusted, trusted)
     try:
-        return sio.load(path, trusted=list(untrusted))
+        return sio.load(path, trusted=list(untrusted)), list(untrusted)
     except Exception as exc:  # a file that lists types but fails to rebuild
         raise ModelError(f"{where}: {path} could not be loaded by skops ({exc})") from exc
+
+
+# ---------------------------------------------------------------------------- files known to load
+
+#: Where an archive keeps what loading its model files found, one JSON file per file content.
+VERIFIED_DIR = Path(".mlmon") / "models"
+#: The packages that rebuild a model file: a record made under other versions is not used.
+LOADING_PACKAGES = ("scikit-learn", "skops", "joblib", "numpy")
+
+
+@dataclass(frozen=True)
+class VerifiedFile:
+    """A model file checked before a run: its fingerprint, and the record to keep when it was loaded."""
+
+    fingerprint: str
+    record: dict[str, Any] | None = None
+
+    def keep(self, archive: Path) -> None:
+        """Write the record into ``archive`` (best effort: without it the next run loads the file again)."""
+        if self.record is None:
+            return
+        path = Path(archive) / VERIFIED_DIR / f"{self.fingerprint.removeprefix('sha256:')}.json"
+        try:
+            write_atomic(path, json.dumps(self.record, indent=1, sort_keys=True))
+        except OSError as exc:
+            logger.info("could not record the model file as loaded in %s: %s", path, exc)
+
+
+def verify_model_file(model: ModelConfig, version: VersionConfig, archive: Path) -> VerifiedFile:
+    """Check that a version's model file loads and can score for the model's task, as :func:`load_model` does.
+
+    Loading a file means importing scikit-learn and skops (1-3 s of a command that
+    otherwise only checks its input). A file whose content ``archive`` has seen load
+    under the same package versions is not loaded again: its record (the types skops
+    does not trust, the estimator's methods) meets the checks that depend on the
+    version entry (trust, task) as the loaded file would. The notebooks load the
+    file themselves; this decides exit 2 before a kernel starts.
+
+    Raises
+    ------
+    ModelError
+        The errors of :func:`load_model`.
+    """
+    where = f"models.{model.name}.versions.{version.name}.model"
+    path = _model_path(model, version)
+    digest = sha256_file(path)
+    record = _read_record(Path(archive) / VERIFIED_DIR / f"{digest}.json", path)
+    if record is not None:
+        _check_trust(where, path, record["untrusted"], version.trusted)
+        _check_methods(where, path, record["estimator"], record["predict"], record["predict_proba"], model.task)
+        return VerifiedFile(fingerprint=f"sha256:{digest}")
+    loaded = load_model(model, version)
+    est = loaded.estimator
+    return VerifiedFile(fingerprint=loaded.fingerprint, record={
+        "sha256": loaded.sha256, "suffix": path.suffix.lower(), "packages": _loading_packages(),
+        "untrusted": sorted(loaded.untrusted), "estimator": type(est).__name__,
+        "predict": hasattr(est, "predict"), "predict_proba": hasattr(est, "predict_proba")})
+
+
+def _read_record(path: Path, model_file: Path) -> dict[str, Any] | None:
+    """The record at ``path`` when it is whole and was made for this kind of file under today's packages."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    fields = {"suffix": str, "packages": dict, "untrusted": list, "estimator": str, "predict": bool,
+              "predict_proba": bool}
+    if not isinstance(record, dict) or not all(isinstance(record.get(k), t) for k, t in fields.items()):
+        logger.info("ignoring the damaged model record %s", path)
+        return None
+    if record["suffix"] != model_file.suffix.lower() or record["packages"] != _loading_packages():
+        return None
+    return record
+
+
+def _loading_packages() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in LOADING_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def _load_pickle(path: Path, where: str) -> Any:

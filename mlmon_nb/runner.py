@@ -45,7 +45,7 @@ from .data import combine_fingerprints, model_features, reference_stats, window_
 from .sources import connect
 from .errors import ArchiveError, UsageError
 from .kernels import KernelPool, ensure_kernel, register_engine, shutdown
-from .models import load_model, model_file_fingerprint
+from .models import VerifiedFile, model_file_fingerprint, verify_model_file
 from .provenance import package_versions
 from .resources import default_window_notebooks, notebook_path
 
@@ -72,6 +72,7 @@ class RunPlan:
     data: dict[str, Any]
     baseline_id: str | None = None
     kind: str = "window"
+    model_file: VerifiedFile | None = None  # kept in the archive once the run is under way
 
 
 @dataclass
@@ -135,7 +136,8 @@ def _split_parameters(names: Sequence[str], extra: Mapping[str, Any]) -> dict[st
 def prepare_window_run(project_path: str | Path, model: str, version: str, window: str,
                        notebooks: Sequence[str] | None = None,
                        parameters: Mapping[str, Any] | None = None) -> RunPlan:
-    """Validate a window run without writing anything.
+    """Validate a window run without writing anything (a model file that loaded is recorded in the
+    archive when the run starts: :func:`~mlmon_nb.models.verify_model_file`).
 
     Raises
     ------
@@ -160,12 +162,13 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
             raise UsageError("notebook 'baseline' is run by 'mlmon baseline', not 'mlmon run'")
     params = _split_parameters(names, parameters or {})
     _check_thresholds(project, mcfg)
-    model_fp = []
+    model_fp, verified = [], None
     if vcfg.model is not None:
-        # Loading checks the file can score; hashing it is enough for the fingerprint when no
-        # selected notebook uses it (loading means importing scikit-learn: a second per run).
+        # Loading checks the file can score (once per file content: see verify_model_file); hashing
+        # it is enough for the fingerprint when no selected notebook uses it.
         if needs_model_file(names, mcfg.task):
-            model_fp.append(load_model(mcfg, vcfg).fingerprint)
+            verified = verify_model_file(mcfg, vcfg, project.archive)
+            model_fp.append(verified.fingerprint)
         else:
             model_fp.append(model_file_fingerprint(mcfg, vcfg))
     con = connect()
@@ -185,7 +188,7 @@ def prepare_window_run(project_path: str | Path, model: str, version: str, windo
                            f"'mlmon baseline -p {project.path} -m {model} -v {version}' first")
     verify_baseline(baseline_root(project, model, version) / baseline_id)
     return RunPlan(project=project, model=mcfg, version=vcfg, start=start, end=end, notebooks=names,
-                   parameters=params, data=data, baseline_id=baseline_id)
+                   parameters=params, data=data, baseline_id=baseline_id, model_file=verified)
 
 
 #: Shipped notebooks that work from the logged prediction column (which every window must have)
@@ -351,6 +354,8 @@ def execute_plan(plan: RunPlan, fail_on: str = "alert", progress: Progress | Non
     staging = None
     try:
         staging = archive.stage(plan.project.archive)
+        if plan.model_file is not None:
+            plan.model_file.keep(plan.project.archive)
         outcomes = _execute_all(plan, staging, run_id, generated_at, say, show_progress, kernels)
         _join_warm_up()  # the bookkeeping below imports what the warm-up thread may still be importing
         summary = _summary(plan, run_id, generated_at, outcomes)
@@ -675,9 +680,10 @@ def prepare_baseline(project_path: str | Path, model: str, version: str, window:
     mcfg = project.model(model)
     vcfg = project.version(model, version)
     notebook_path("baseline")
-    fingerprints = []
+    fingerprints, verified = [], None
     if vcfg.model is not None:
-        fingerprints.append(load_model(mcfg, vcfg).fingerprint)
+        verified = verify_model_file(mcfg, vcfg, project.archive)
+        fingerprints.append(verified.fingerprint)
     con = connect()
     if window:
         start, end = parse_window(window)
@@ -695,7 +701,8 @@ def prepare_baseline(project_path: str | Path, model: str, version: str, window:
         data["fingerprint"] = combine_fingerprints(data["fingerprint"], stats.fingerprint)
     now = dt.datetime.now(dt.timezone.utc)
     return RunPlan(project=project, model=mcfg, version=vcfg, start=now, end=now, notebooks=("baseline",),
-                   parameters={"baseline": {"window": window} if window else {}}, data=data, kind="baseline")
+                   parameters={"baseline": {"window": window} if window else {}}, data=data, kind="baseline",
+                   model_file=verified)
 
 
 def execute_baseline(plan: RunPlan, progress: Progress | None = None, show_progress: bool = False,
@@ -718,6 +725,8 @@ def _execute_baseline(plan: RunPlan, say: Progress, show_progress: bool, now: dt
     staging = None
     try:
         staging = archive.stage(plan.project.archive)
+        if plan.model_file is not None:
+            plan.model_file.keep(plan.project.archive)
         say(f"[1/1] baseline of {plan.model.name} {plan.version.name}: running")
         t0 = time.perf_counter()
         result_path = staging / "baseline.result.json"

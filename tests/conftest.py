@@ -148,6 +148,9 @@ def copy_demo(project, tmp_path: Path) -> Path:
             shutil.copy(s, dst / name)
     for baseline in src.glob("reports/*/*/baseline"):
         shutil.copytree(baseline, dst / baseline.relative_to(src))
+    models_loaded = src / "reports" / ".mlmon" / "models"  # the records of model files that loaded
+    if models_loaded.is_dir():
+        shutil.copytree(models_loaded, dst / models_loaded.relative_to(src))
     return dst / "mlmon.yaml"
 
 

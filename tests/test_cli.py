@@ -204,6 +204,33 @@ def test_runs_that_only_read_logged_scores_hash_the_model_file_without_loading_i
         prepare_window_run(project, "m", "1", WINDOW, ["data_drift", "explainability"])
 
 
+def test_a_model_file_is_loaded_by_the_first_run_that_needs_it_and_recorded_for_the_next(project, monkeypatch):
+    """The preflight loads a model file (importing scikit-learn) once per file content: the run
+    records what it found in the archive, and later runs check the same bytes from that record."""
+    import mlmon_nb.baseline
+    from mlmon_nb import models
+    from mlmon_nb.errors import ModelError
+    from mlmon_nb.runner import prepare_window_run
+
+    monkeypatch.setattr(mlmon_nb.baseline, "latest_baseline_id", lambda *a: "B1")  # no notebook runs here
+    monkeypatch.setattr(mlmon_nb.baseline, "verify_baseline", lambda folder: {})
+    archive = project.parent / "reports"
+    first = prepare_window_run(project, "m", "1", WINDOW, ["explainability"])
+    assert first.model_file.record is not None and not (archive / models.VERIFIED_DIR).exists()
+    first.model_file.keep(archive)  # what execute_plan does once the run is under way
+
+    def refuse(*args):
+        raise AssertionError("loaded again")
+    real = models.load_model
+    monkeypatch.setattr(models, "load_model", refuse)
+    again = prepare_window_run(project, "m", "1", WINDOW, ["explainability"])
+    assert again.data["fingerprint"] == first.data["fingerprint"] and again.model_file.record is None
+    monkeypatch.setattr(models, "load_model", real)
+    (project.parent / "models/m.skops").write_bytes(b"nonsense")  # other bytes: loaded, refused as before
+    with pytest.raises(ModelError, match="not a readable skops file"):
+        prepare_window_run(project, "m", "1", WINDOW, ["explainability"])
+
+
 def test_missing_options_are_one_line_too(capsys):
     code, _, err = invoke(["run", "-p", "mlmon.yaml"], capsys)
     assert code == 2
