@@ -30,8 +30,10 @@ import logging
 import os
 import pickle
 import queue
+import re
 import signal
 import sys
+import textwrap
 import threading
 import time
 import uuid
@@ -105,6 +107,7 @@ def png_of(fig, buf) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # matplotlib only when drawing (the CLI never loads it)
 
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    wrap_long_text(fig, canvas.get_renderer())
     canvas.draw()
     inside = fig.bbox.padded(1.0)
     tight = fig.get_tightbbox(canvas.get_renderer()).transformed(fig.dpi_scale_trans)
@@ -112,6 +115,105 @@ def png_of(fig, buf) -> None:
         fig.savefig(buf, format="png", dpi=fig.dpi, bbox_inches="tight")
         return
     matplotlib.image.imsave(buf, canvas.buffer_rgba(), format="png", origin="upper", dpi=fig.dpi)
+
+
+#: Room kept between wrapped text and the edge of its cell, in pixels (the layout's own pad is ~4).
+_TEXT_PAD = 10
+_INF = float("inf")
+_MATHTEXT = re.compile(r"(?<!\\)\$")
+
+
+def wrap_long_text(fig, renderer) -> None:
+    """Wrap titles and axis labels that would reach past the figure's edge onto more lines.
+
+    Done before the figure is laid out, so the layout makes room for the lines: the figure keeps
+    its size (a label cut by the edge would otherwise be saved with a tight bounding box, a wider
+    picture than the page expects, at the cost of a second drawing). A title or x label is centred
+    on its axes, which the y tick labels push right; a y label is centred between the title and the
+    x labels. Only the figure's own edges limit a text (the layout keeps neighbouring cells apart).
+    Text with mathtext (an unescaped ``$``) is left as it is.
+    """
+    width, height = fig.bbox.width, fig.bbox.height
+    if fig._suptitle is not None:
+        _wrap(fig._suptitle, width - 2 * _TEXT_PAD, renderer)
+    for ax in fig.axes:
+        if ax.get_visible():
+            cells = _cell(ax, width, height)
+            # The y label first (its lines push the axes right), the y label again once the x label
+            # has its lines (they push the axes up).
+            for wrap in (_wrap_y_label, _wrap_across, _wrap_y_label):
+                wrap(ax, *cells, renderer)
+
+
+def _wrap_across(ax, cols, rows, renderer) -> None:
+    """Wrap the titles and x label of ``ax`` to the room its cell leaves them between the figure's edges."""
+    x0, x1, first_col, last_col = cols
+    width = ax.figure.bbox.width
+    texts = [t for t in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label) if t.get_text()]
+    if not any(_length(t, renderer) > 0.5 * (x1 - x0) for t in texts):  # tick labels measured only when it can matter
+        return
+    decor = max((t.get_window_extent(renderer).width for t in ax.yaxis.get_ticklabels() if t.get_text()),
+                default=0.0) + _TEXT_PAD
+    if ax.yaxis.label.get_text():
+        decor += ax.yaxis.label.get_window_extent(renderer).width + _TEXT_PAD
+    centre = (x0 + decor + x1) / 2
+    half = min(centre - _TEXT_PAD if first_col else _INF, width - _TEXT_PAD - centre if last_col else _INF)
+    for text in texts:
+        _wrap(text, 2 * half, renderer)
+
+
+def _wrap_y_label(ax, cols, rows, renderer) -> None:
+    """Wrap the y label of ``ax`` to the room its cell leaves it between the figure's edges."""
+    y0, y1, bottom_row, top_row = rows
+    height = ax.figure.bbox.height
+    if not ax.yaxis.label.get_text() or _length(ax.yaxis.label, renderer) <= 0.5 * (y1 - y0):
+        return
+    below = max((t.get_window_extent(renderer).height for t in ax.xaxis.get_ticklabels() if t.get_text()),
+                default=0.0) + _TEXT_PAD
+    if ax.xaxis.label.get_text():
+        below += ax.xaxis.label.get_window_extent(renderer).height
+    above = ax.title.get_window_extent(renderer).height + _TEXT_PAD if ax.title.get_text() else 0.0
+    centre = (y0 + below + y1 - above) / 2
+    half = min(centre - _TEXT_PAD if bottom_row else _INF, height - _TEXT_PAD - centre if top_row else _INF)
+    _wrap(ax.yaxis.label, 2 * half, renderer)
+
+
+def _cell(ax, width: float, height: float) -> tuple[tuple[float, float, bool, bool], tuple[float, float, bool, bool]]:
+    """The pixels an axes' grid cell spans, and whether it touches each edge of the figure:
+    ``((left, right, at the left edge, at the right edge), (bottom, top, at the bottom, at the top))``."""
+    spec = ax.get_subplotspec()
+    if spec is None:
+        return (0.0, width, True, True), (0.0, height, True, True)
+    grid = spec.get_gridspec()
+
+    def span(ratios, cells, n, size):
+        ratios = list(ratios) if ratios is not None else [1.0] * n
+        total = sum(ratios)
+        start = sum(ratios[:cells.start]) / total * size
+        return start, start + sum(ratios[cells.start:cells.stop]) / total * size, cells.start == 0, cells.stop == n
+
+    cols = span(grid.get_width_ratios(), spec.colspan, grid.ncols, width)
+    lo, hi, top, bottom = span(grid.get_height_ratios(), spec.rowspan, grid.nrows, height)  # rows count from the top
+    return cols, (height - hi, height - lo, bottom, top)
+
+
+def _length(text, renderer) -> float:
+    """A text's extent along its reading direction, in pixels."""
+    box = text.get_window_extent(renderer)
+    return box.height if abs(text.get_rotation() % 180 - 90) < 1 else box.width
+
+
+def _wrap(text, room: float, renderer) -> None:
+    content = text.get_text()
+    if room <= 0 or _MATHTEXT.search(content):
+        return
+    length = _length(text, renderer)
+    if length <= room:
+        return
+    longest = max(len(line) for line in content.split("\n"))
+    chars = max(12, int(longest * room / length * 0.95))
+    text.set_text("\n".join(textwrap.fill(line, chars, break_long_words=False) or line
+                             for line in content.split("\n")))
 
 
 def pickle_figure(fig) -> bytes | None:

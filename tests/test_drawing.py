@@ -135,3 +135,62 @@ def test_a_notebook_run_with_workers_saves_the_same_figures_as_one_without(demo,
     assert all("image/png" in o["data"] for o in drawn)  # no placeholder left
     assert [o["data"]["image/png"] for o in drawn] == [o["data"]["image/png"] for o in inline]
     assert [o["metadata"] for o in drawn] == [o["metadata"] for o in inline]  # alt texts
+
+
+# --------------------------------------------------------------------------- text that would not fit
+
+def _png_size(fig, monkeypatch) -> tuple[tuple[int, int], list[str]]:
+    """(pixel size of the PNG png_of writes, the ways it saved it): a second, tight save is recorded."""
+    from PIL import Image
+
+    saves: list[str] = []
+    real = fig.savefig
+    monkeypatch.setattr(fig, "savefig", lambda *a, **k: (saves.append("tight"), real(*a, **k)))
+    buf = io.BytesIO()
+    drawing.png_of(fig, buf)
+    return Image.open(io.BytesIO(buf.getvalue())).size, saves
+
+
+def _inside(fig, text) -> bool:
+    box = text.get_window_extent(fig.canvas.get_renderer())
+    return box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+
+
+def test_a_title_and_labels_longer_than_the_figure_are_wrapped_and_the_figure_keeps_its_size(monkeypatch):
+    fig, ax = plt.subplots(figsize=(5, 3), dpi=90, layout="constrained")
+    ax.barh(range(3), [1, 2, 3])
+    ax.set_yticks(range(3), ["a rather long level name", "b", "c"])
+    ax.set_title("Cohort tenure > 165.5 and tenure <= 386.0 and device = mobile: mean contribution per feature")
+    ax.set_xlabel("lost performance × share (outcome rate, 0.01 = 1 point; red: 95% interval above 0)")
+    ax.set_ylabel("mean residual of the calibrated score, per bin of rows (label − score)")
+    size, saves = _png_size(fig, monkeypatch)
+    assert size == (450, 270) and saves == []  # drawn once, at the size the page expects
+    for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
+        assert "\n" in text.get_text() and _inside(fig, text), text.get_text()
+    assert ax.title.get_text().replace("\n", " ") == ("Cohort tenure > 165.5 and tenure <= 386.0 and device = mobile: "
+                                                      "mean contribution per feature")  # words kept, in order
+    plt.close(fig)
+
+
+def test_text_that_fits_is_left_alone_and_mathtext_is_never_broken(monkeypatch):
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3), dpi=90, layout="constrained")
+    axes[0].set_title("Effect")
+    axes[0].set_xlabel("effect ÷ alert threshold (1 = at the threshold)")  # room in its half: never wrapped
+    long_math = r"$\rho$ outcome reliance (dimensionless: 1 = as the model assumes, 0 = no effect, < 0 = reversed)"
+    axes[1].set_xlabel(long_math)
+    size, saves = _png_size(fig, monkeypatch)
+    assert axes[0].title.get_text() == "Effect"
+    assert axes[0].xaxis.label.get_text() == "effect ÷ alert threshold (1 = at the threshold)"
+    assert axes[1].xaxis.label.get_text() == long_math and saves == ["tight"]  # the tight save still catches it
+    plt.close(fig)
+
+
+def test_wrapping_is_the_same_in_a_worker_as_in_the_kernel():
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=90, layout="constrained")
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("device: baseline vs window — Jensen-Shannon distance 0.194 (alert at 0.05), alert")
+    payload = drawing.pickle_figure(fig)
+    buf = io.BytesIO()
+    drawing.png_of(fig, buf)
+    plt.close(fig)
+    assert drawing.draw(payload) == buf.getvalue()
