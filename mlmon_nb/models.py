@@ -53,7 +53,9 @@ class LoadedModel:
     estimator: Any
     task: str
     features: tuple[str, ...] = ()
-    untrusted: tuple[str, ...] = ()  # the types of a .skops file that skops does not trust
+    #: The types of a ``.skops`` file that skops does not trust, accepted when it was loaded
+    #: (:data:`SKOPS_ALLOWLIST` or ``trusted: true``); empty for a pickle.
+    untrusted: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -363,16 +365,6 @@ def load_model_bytes(data: bytes, *, name: str, version: str, task: str, sha256:
     names = tuple(str(n) for n in getattr(estimator, "feature_names_in_", ()))
     return LoadedModel(version=version, path=Path(name), sha256=sha256, estimator=estimator, task=task,
                        features=names)
-
-
-def accepted_types(model: LoadedModel) -> tuple[str, ...]:
-    """The skops types a loaded ``.skops`` file holds that skops does not trust (accepted when it was
-    loaded: :data:`SKOPS_ALLOWLIST` or ``trusted: true``); empty for a pickle."""
-    if model.path.suffix.lower() != ".skops":
-        return ()
-    import skops.io as sio  # lazy: skops only for .skops files
-
-    return tuple(sio.get_untrusted_types(file=model.path))
 
 
 def predictions(frame: pd.DataFrame, model_cfg: ModelConfig, loaded: LoadedModel | None,

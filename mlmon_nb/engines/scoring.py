@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..data import table_frame
-from ..models import LoadedModel, accepted_types, load_model_bytes, score_column
+from ..models import LoadedModel, load_model_bytes, score_column
 from ..sources import literal, quote
 from .base import WINDOW_ROWS, Scan
 
@@ -148,7 +148,7 @@ def spark_scored(scan, model: LoadedModel, *, column: str, batch_rows: int, kept
             # Local workers run on this machine: this interpreter (the default "python3" may lack pyspark).
             context.pythonExec = sys.executable
     shipment = Shipment(name=model.path.name, version=model.version, task=model.task, sha256=model.sha256,
-                        trusted_types=accepted_types(model), data=broadcast if broadcast is not None else data)
+                        trusted_types=model.untrusted, data=broadcast if broadcast is not None else data)
     frame = scan._frame.select(*[scan._frame[c] for c in dict.fromkeys([*kept, *feats])])
     schema = StructType([frame.schema[c] for c in kept] + [StructField(column, DoubleType(), True)])
     fn = functools.partial(score_partition, shipment=shipment, column=column, kept=tuple(kept), feats=tuple(feats),
