@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
@@ -72,19 +73,35 @@ def small_project(tmp_path: Path):
 # --------------------------------------------------------------------------- scheduling
 
 #: Test files by their measured time on 2 cores, longest first (``--durations``). ``./dev.sh test``
-#: hands whole files to its two workers in collection order (``--dist loadfile
-#: --no-loadscope-reorder``): starting with the longest is the classic longest-first schedule, and
-#: the two workers finish close together instead of one running the golden demo alone at the end.
-LONGEST_FIRST = ("test_golden.py", "test_onboarding.py", "test_demo_regression.py", "test_e2e.py",
-                 "test_drift.py", "test_detection.py", "test_browser.py", "test_cli.py", "test_feedback.py",
-                 "test_spark_drift.py", "test_incidents.py", "test_concept_summary.py", "test_scoring.py",
-                 "test_demo.py", "test_summary_ops_feedback.py", "test_spark_explain.py", "test_explain.py",
-                 "test_spark_concept.py", "test_operations.py")
+#: hands work to its two workers in whole groups (``--dist loadgroup --no-loadscope-reorder``): a
+#: group is a test file, except that every test reading the demo's ten archived weeks
+#: (:func:`demo_archive`) is in the group :data:`DEMO_ARCHIVE_GROUP`, so that one worker runs those
+#: weeks once for all of them. Groups go out in collection order: the demo weeks first, then the
+#: files longest first (the classic longest-first schedule: the two workers finish close together).
+LONGEST_FIRST = ("test_golden.py", "test_onboarding.py", "test_drift.py", "test_cli.py", "test_detection.py",
+                 "test_browser.py", "test_spark_drift.py", "test_concept_summary.py", "test_e2e.py",
+                 "test_incidents.py", "test_demo_regression.py", "test_explain.py", "test_scoring.py",
+                 "test_concept.py", "test_engines.py", "test_operations.py", "test_baseline.py",
+                 "test_architecture.py", "test_summary_ops_feedback.py", "test_feedback.py", "test_compare.py",
+                 "test_forkserver.py", "test_drawing.py", "test_presentation.py", "test_demo.py")
+DEMO_ARCHIVE_GROUP = "demo-archive"
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "xdist_group(name): the tests of a group run on one pytest-xdist worker")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its own modifyitems hook)
 def pytest_collection_modifyitems(session, config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept otherwise
+
+    def group(item) -> str:
+        return DEMO_ARCHIVE_GROUP if "demo_archive" in getattr(item, "fixturenames", ()) else item.path.name
+
+    # stable: file order kept otherwise
+    items.sort(key=lambda item: (group(item) != DEMO_ARCHIVE_GROUP, rank.get(item.path.name, len(rank))))
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group(item)))
 
 
 # --------------------------------------------------------------------------- the demo, built once
@@ -107,6 +124,40 @@ def demo(tmp_path_factory):
     outcome = execute_baseline(prepare_baseline(project.project_path, project.model, project.version))
     assert outcome.exit_code == 0, outcome.run_dir
     return project
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoArchive:
+    """The session demo's ten weeks run in order with every notebook, in an archive of their own."""
+
+    project: Path  # the copy's mlmon.yaml
+    outcomes: tuple  # RunOutcome of each week, in order
+
+    @property
+    def archive(self) -> Path:
+        return self.project.parent / "reports"
+
+    def week(self, week: int) -> tuple[dict, Path]:
+        """(summary, run folder) of demo week ``week`` (1-based)."""
+        outcome = self.outcomes[week - 1]
+        return outcome.summary, Path(outcome.run_dir)
+
+
+@pytest.fixture(scope="session")
+def demo_archive(demo, tmp_path_factory) -> DemoArchive:
+    """The ten demo weeks as a scheduler runs them: in order, every notebook, failing on alerts (about
+    3 minutes on 2 cores). Built once per session, on the worker running the tests that read it (the
+    group :data:`DEMO_ARCHIVE_GROUP`). Read it, never add to it: a test that runs a window of its
+    own copies it first (``shutil.copytree(demo_archive.project.parent, ...)``)."""
+    from mlmon_nb.runner import execute_plan, prepare_window_run
+
+    project = copy_demo(demo, tmp_path_factory.mktemp("demo-archive"))
+    outcomes = []
+    for start, end in demo.windows:
+        plan = prepare_window_run(project, demo.model, demo.version, f"{start.isoformat()}/{end.isoformat()}",
+                                  None, {})
+        outcomes.append(execute_plan(plan, fail_on="alert"))
+    return DemoArchive(project, tuple(outcomes))
 
 
 def run_window(project, week: int, notebooks, params=None, fail_on="never"):

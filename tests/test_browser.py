@@ -15,8 +15,6 @@ import pytest
 from mlmon_nb.bundle import write_bundle
 from mlmon_nb.resources import default_window_notebooks
 
-from conftest import run_window
-
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM),
@@ -25,10 +23,11 @@ SCREENSHOTS = Path(os.environ.get("MLMON_SCREENSHOTS", "")) if os.environ.get("M
 
 
 @pytest.fixture(scope="module")
-def pages(demo, tmp_path_factory):
+def pages(demo_archive, tmp_path_factory):
     """One of each kind of page: archive index, run index, baseline, every notebook, bundle."""
-    summary, run_dir = run_window(demo, 8, default_window_notebooks())
-    archive = Path(demo.project_path).parent / "reports"
+    summary, run_dir = demo_archive.week(8)
+    assert list(summary["notebooks"]) == list(default_window_notebooks())
+    archive = demo_archive.archive
     baseline = next(archive.glob("ctr-ranker/2/baseline/*/baseline.html"))
     bundle = write_bundle(run_dir, tmp_path_factory.mktemp("bundle") / "bundle.html")
     found = {"archive index": archive / "index.html", "run index": run_dir / "index.html",

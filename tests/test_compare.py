@@ -22,20 +22,17 @@ from mlmon_nb.cli import main
 from mlmon_nb.diagnosis import diagnose
 from mlmon_nb.errors import ArchiveError, UsageError
 
-from conftest import run_window
-
-NOTEBOOKS = ["data_drift", "operations"]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FP = "sha256:" + "0" * 64
 
 
 # --------------------------------------------------------------------------- two demo weeks
 
-@pytest.fixture(scope="module")
-def weeks(demo):
+@pytest.fixture
+def weeks(demo_archive):
     """Week 4 (latency regression) then week 5 (covariate drift starts), as a scheduler runs them."""
-    before, dir_a = run_window(demo, 4, NOTEBOOKS)
-    after, dir_b = run_window(demo, 5, NOTEBOOKS)
+    before, dir_a = demo_archive.week(4)
+    after, dir_b = demo_archive.week(5)
     return before, dir_a, after, dir_b
 
 

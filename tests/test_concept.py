@@ -19,7 +19,7 @@ import pytest
 import yaml
 from sklearn import metrics as skm
 
-from conftest import checks_of, run_window
+from conftest import checks_of
 from mlmon_nb import concept
 from mlmon_nb.metrics import performance
 from mlmon_nb.config import FeaturesConfig
@@ -344,9 +344,9 @@ def _window_of(demo, week):
     return f"{start.isoformat()}/{end.isoformat()}"
 
 
-@pytest.fixture(scope="module")
-def flip_run(demo):
-    return run_window(demo, 8, ["concept_drift"])
+@pytest.fixture
+def flip_run(demo_archive):
+    return demo_archive.week(8)
 
 
 def test_preference_flip_raises_concept_drift_with_a_change_point_near_the_flip(flip_run):

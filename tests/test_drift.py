@@ -19,7 +19,7 @@ from mlmon_nb.errors import ConfigError
 from mlmon_nb.fit import fit_frame
 from mlmon_nb.rules import decide
 
-from conftest import checks_of, run_window, write_project
+from conftest import checks_of, write_project
 
 matplotlib.use("Agg")
 
@@ -350,14 +350,14 @@ def test_demo_covariate_drift_is_flagged_on_exactly_price_and_device_from_week_5
         assert alerts(result) == (truth if week >= 5 else set()), week
 
 
-def test_demo_notebook_week_4_is_quiet_and_week_5_alerts_with_since(demo):
-    summary, run_dir = run_window(demo, 4, ["data_drift"])
+def test_demo_notebook_week_4_is_quiet_and_week_5_alerts_with_since(demo_archive):
+    summary, run_dir = demo_archive.week(4)
     features = checks_of(summary, "feature_drift")
     assert {c["subject"] for c in features} == {"price", "discount_pct", "user_tenure_days", "item_rating",
                                                 "session_depth", "device", "region", "category"}
     assert not checks_of(summary, "feature_drift", "alert")
 
-    summary, run_dir = run_window(demo, 5, ["data_drift"])
+    summary, run_dir = demo_archive.week(5)
     fired = {c["subject"]: c for c in checks_of(summary, "feature_drift", "alert")}
     assert set(fired) == {"price", "device"}
     for c in fired.values():

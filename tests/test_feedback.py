@@ -249,10 +249,10 @@ def test_missing_configuration_and_columns_are_reported_not_raised():
 
 # --------------------------------------------------------------------------- the notebook
 
-def test_demo_loop_alerts_late_not_in_week_1(demo):
+def test_demo_loop_alerts_late_not_in_week_1(demo, demo_archive):
     import mlmon_nb as mn
 
-    summary, run_dir = run_window(demo, 10, ["feedback_loops"])
+    summary, run_dir = demo_archive.week(10)
     assert summary["notebooks"]["feedback_loops"]["status"] == "alert"
     alerts = {c["subject"] for c in checks_of(summary, "feedback_loop", "alert")}
     assert {"exposure_gini", "top1pct_share", "coverage", "homogenisation"} <= alerts

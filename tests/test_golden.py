@@ -1,8 +1,8 @@
 """The demo end to end (scale 0.25, 10 weeks, every notebook): decisions against the committed
 golden file, and incidents against the demo's planted ground truth (issues 12 and 14).
 
-One archive is built for the module (about 4 minutes on 2 cores): a private copy of the session
-demo whose ten weeks run in order with every notebook.
+The archive is the session's ten demo weeks (``conftest.demo_archive``), shared with the other
+tests that read a demo week.
 """
 
 from __future__ import annotations
@@ -13,26 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import copy_demo
-
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
 from collect import collect  # noqa: E402
 
 GOLDEN = Path(__file__).parent / "golden" / "demo_decisions.json"
 
 
-@pytest.fixture(scope="module")
-def weekly(demo, tmp_path_factory):
+@pytest.fixture
+def weekly(demo_archive):
     """(project file, [RunOutcome per week]) of the ten demo weeks run in order."""
-    from mlmon_nb.runner import execute_plan, prepare_window_run
-
-    project = copy_demo(demo, tmp_path_factory.mktemp("golden"))
-    outcomes = []
-    for start, end in demo.windows:
-        plan = prepare_window_run(project, demo.model, demo.version, f"{start.isoformat()}/{end.isoformat()}",
-                                  None, {})
-        outcomes.append(execute_plan(plan, fail_on="alert"))
-    return project, outcomes
+    return demo_archive.project, list(demo_archive.outcomes)
 
 
 def test_decisions_match_the_golden_file(weekly):
@@ -112,11 +102,14 @@ def test_a_covariate_shift_week_is_not_a_concept_alert(weekly):
                                                                                  "feedback_loop"]
 
 
-def test_a_notebook_rerun_leaves_the_window_as_the_full_run_made_it(weekly, demo):
+def test_a_notebook_rerun_leaves_the_window_as_the_full_run_made_it(weekly, demo, tmp_path):
+    import shutil
+
     from mlmon_nb.catalog import scan
     from mlmon_nb.runner import execute_plan, prepare_window_run
 
-    project, _ = weekly
+    shared, _ = weekly
+    project = Path(shutil.copytree(shared.parent, tmp_path / "copy")) / shared.name  # a copy: the archive is shared
     archive = project.parent / "reports"
     before = _history(project)
     start, end = demo.windows[6]

@@ -25,7 +25,7 @@ from mlmon_nb.config import Thresholds, load_project
 from mlmon_nb.sources import connect
 from mlmon_nb.context import open_window
 
-from conftest import UTC, checks_of, make_frame, run_window, write_project
+from conftest import UTC, checks_of, make_frame, write_project
 
 # --------------------------------------------------------------------------- expected traffic
 
@@ -431,9 +431,9 @@ def test_without_operational_config_the_rest_still_runs(tmp_path):
 # --------------------------------------------------------------------------- the notebook, end to end
 
 
-@pytest.fixture(scope="module")
-def demo_weeks(demo):
-    return {week: run_window(demo, week, ["operations"])[0] for week in (3, 4, 5)}
+@pytest.fixture
+def demo_weeks(demo_archive):
+    return {week: demo_archive.week(week)[0] for week in (3, 4, 5)}
 
 
 def test_latency_regression_week_alerts_and_its_neighbours_do_not(demo_weeks):

@@ -369,11 +369,9 @@ def test_dev_setup_says_what_it_is_doing_in_a_few_lines(tmp_path, pip_status):
 # --------------------------------------------------------------------------- the reports of one demo week
 
 
-@pytest.fixture(scope="module")
-def week8(demo):
-    from conftest import run_window
-
-    return run_window(demo, 8, ["concept_drift", "explainability", "operations"])
+@pytest.fixture
+def week8(demo_archive):
+    return demo_archive.week(8)
 
 
 def _ctx_labelled(report: Path) -> int:
