@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.cache  # the source does not change during a test session
 def _modules() -> dict[str, Path]:
     return {_module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
 
@@ -80,7 +82,8 @@ def _area(module: str) -> str:
     return "run"
 
 
-def _imports() -> list[tuple[str, str, bool, int, Path]]:
+@functools.cache
+def _imports() -> tuple[tuple[str, str, bool, int, Path], ...]:
     """(importer, imported, local, line, path) for every mlmon_nb import."""
     edges = []
     for module, path in _modules().items():
@@ -92,7 +95,7 @@ def _imports() -> list[tuple[str, str, bool, int, Path]]:
                     if target != module:
                         edges.append((module, target, id(node) not in top and not _in_type_checking(tree, node),
                                       node.lineno, path))
-    return edges
+    return tuple(edges)
 
 
 def _in_type_checking(tree: ast.Module, node: ast.AST) -> bool:
