@@ -125,16 +125,14 @@ case "${1:-}" in
     compile_sources
     ensure_chromium
     shift
-    # Two workers, one group of tests each at a time: the suite is mostly notebook runs and kernel
-    # starts. A group is a test file, or every test reading the demo's ten archived weeks (built once,
-    # by the worker that runs that group). Groups go out in collection order, the longest first
-    # (tests/conftest.py: LONGEST_FIRST), so the two workers finish together; xdist's default order
-    # (most tests first) sent the longest file last.
+    # Two workers, one test file each at a time: the suite is mostly notebook runs and kernel starts.
+    # Files go out in collection order, the longest first (tests/conftest.py: LONGEST_FIRST), so the
+    # two workers finish together; xdist's default order (most tests first) sent the longest file last.
     # One OpenMP/BLAS thread per process: two workers (and their kernels) already fill the two
     # cores, and scikit-learn's OpenMP threads spin-waiting for a descheduled partner made
     # tests/test_demo.py take 78 s instead of 13 s on the loaded machine.
     export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-    exec .venv/bin/python -m pytest -q -n 2 --dist loadgroup --no-loadscope-reorder "$@"
+    exec .venv/bin/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder "$@"
     ;;
   *)
     sed -n '2,6p' "$0" >&2

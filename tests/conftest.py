@@ -73,35 +73,21 @@ def small_project(tmp_path: Path):
 # --------------------------------------------------------------------------- scheduling
 
 #: Test files by their measured time on 2 cores, longest first (``--durations``). ``./dev.sh test``
-#: hands work to its two workers in whole groups (``--dist loadgroup --no-loadscope-reorder``): a
-#: group is a test file, except that every test reading the demo's ten archived weeks
-#: (:func:`demo_archive`) is in the group :data:`DEMO_ARCHIVE_GROUP`, so that one worker runs those
-#: weeks once for all of them. Groups go out in collection order: the demo weeks first, then the
-#: files longest first (the classic longest-first schedule: the two workers finish close together).
+#: hands whole files to its two workers in collection order (``--dist loadfile
+#: --no-loadscope-reorder``): starting with the longest is the classic longest-first schedule, and
+#: the two workers finish close together. test_golden.py comes first: it builds the demo's ten
+#: archived weeks (:func:`demo_archive`) that tests in other files then read.
 LONGEST_FIRST = ("test_golden.py", "test_onboarding.py", "test_drift.py", "test_cli.py", "test_detection.py",
                  "test_browser.py", "test_spark_drift.py", "test_concept_summary.py", "test_e2e.py",
                  "test_incidents.py", "test_demo_regression.py", "test_explain.py", "test_scoring.py",
                  "test_concept.py", "test_engines.py", "test_operations.py", "test_baseline.py",
-                 "test_architecture.py", "test_summary_ops_feedback.py", "test_feedback.py", "test_compare.py",
-                 "test_forkserver.py", "test_drawing.py", "test_presentation.py", "test_demo.py")
-DEMO_ARCHIVE_GROUP = "demo-archive"
+                 "test_summary_ops_feedback.py", "test_feedback.py", "test_compare.py", "test_forkserver.py",
+                 "test_drawing.py", "test_presentation.py", "test_demo.py")
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "xdist_group(name): the tests of a group run on one pytest-xdist worker")
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its own modifyitems hook)
 def pytest_collection_modifyitems(session, config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-
-    def group(item) -> str:
-        return DEMO_ARCHIVE_GROUP if "demo_archive" in getattr(item, "fixturenames", ()) else item.path.name
-
-    # stable: file order kept otherwise
-    items.sort(key=lambda item: (group(item) != DEMO_ARCHIVE_GROUP, rank.get(item.path.name, len(rank))))
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(group(item)))
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept otherwise
 
 
 # --------------------------------------------------------------------------- the demo, built once
@@ -131,7 +117,7 @@ class DemoArchive:
     """The session demo's ten weeks run in order with every notebook, in an archive of their own."""
 
     project: Path  # the copy's mlmon.yaml
-    outcomes: tuple  # RunOutcome of each week, in order
+    runs: tuple[tuple[Path, int], ...]  # (run folder, exit code) of each week, in order
 
     @property
     def archive(self) -> Path:
@@ -139,25 +125,44 @@ class DemoArchive:
 
     def week(self, week: int) -> tuple[dict, Path]:
         """(summary, run folder) of demo week ``week`` (1-based)."""
-        outcome = self.outcomes[week - 1]
-        return outcome.summary, Path(outcome.run_dir)
+        import json
+
+        run_dir = self.runs[week - 1][0]
+        return json.loads((run_dir / "summary.json").read_text()), run_dir
 
 
 @pytest.fixture(scope="session")
 def demo_archive(demo, tmp_path_factory) -> DemoArchive:
     """The ten demo weeks as a scheduler runs them: in order, every notebook, failing on alerts (about
-    3 minutes on 2 cores). Built once per session, on the worker running the tests that read it (the
-    group :data:`DEMO_ARCHIVE_GROUP`). Read it, never add to it: a test that runs a window of its
-    own copies it first (``shutil.copytree(demo_archive.project.parent, ...)``)."""
+    3 minutes on 2 cores). Built once per test session: under pytest-xdist by the first worker that
+    asks, in the folder the workers share, while the other waits on a lock (test_golden.py asks
+    first). Read it, never add to it: a test that runs a window of its own copies it first."""
+    import fcntl
+    import json
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker else base  # the session's folder, above each worker's own
+    ready = shared / "demo-archive.json"
+    with open(shared / "demo-archive.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or if the worker dies
+        if not ready.is_file():
+            ready.write_text(json.dumps(_build_demo_archive(demo, tmp_path_factory)))
+    built = json.loads(ready.read_text())
+    return DemoArchive(Path(built["project"]), tuple((Path(r), code) for r, code in built["runs"]))
+
+
+def _build_demo_archive(demo, tmp_path_factory) -> dict:
     from mlmon_nb.runner import execute_plan, prepare_window_run
 
     project = copy_demo(demo, tmp_path_factory.mktemp("demo-archive"))
-    outcomes = []
+    runs = []
     for start, end in demo.windows:
         plan = prepare_window_run(project, demo.model, demo.version, f"{start.isoformat()}/{end.isoformat()}",
                                   None, {})
-        outcomes.append(execute_plan(plan, fail_on="alert"))
-    return DemoArchive(project, tuple(outcomes))
+        outcome = execute_plan(plan, fail_on="alert")
+        runs.append((str(outcome.run_dir), outcome.exit_code))
+    return {"project": str(project), "runs": runs}
 
 
 def run_window(project, week: int, notebooks, params=None, fail_on="never"):

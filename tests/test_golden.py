@@ -21,8 +21,8 @@ GOLDEN = Path(__file__).parent / "golden" / "demo_decisions.json"
 
 @pytest.fixture
 def weekly(demo_archive):
-    """(project file, [RunOutcome per week]) of the ten demo weeks run in order."""
-    return demo_archive.project, list(demo_archive.outcomes)
+    """(project file, [exit code per week]) of the ten demo weeks run in order."""
+    return demo_archive.project, [code for _, code in demo_archive.runs]
 
 
 def test_decisions_match_the_golden_file(weekly):
@@ -52,7 +52,7 @@ def _history(project):
 
 
 def test_one_incident_per_planted_event_and_no_other(weekly, demo):
-    project, outcomes = weekly
+    project, exit_codes = weekly
     history = _history(project)
     by_cause = {}
     for inc in history.incidents:
@@ -86,14 +86,13 @@ def test_one_incident_per_planted_event_and_no_other(weekly, demo):
     assert len(alert_lines) == len(history.pages)  # one line per notification, not per check
     # exit 1 only for a week with news
     news_weeks = {p.run["window"]["start"] for p in pages}
-    for (start, _), outcome in zip(demo.windows, outcomes):
-        assert outcome.exit_code == (1 if start.isoformat() in news_weeks else 0), start
+    for (start, _), exit_code in zip(demo.windows, exit_codes):
+        assert exit_code == (1 if start.isoformat() in news_weeks else 0), start
 
 
-def test_a_covariate_shift_week_is_not_a_concept_alert(weekly):
+def test_a_covariate_shift_week_is_not_a_concept_alert(demo_archive):
     """Week of 2026-10-12: the shift explains the performance drop; concept_drift says so and is not alert."""
-    _, outcomes = weekly
-    summary = outcomes[5].summary
+    summary, _ = demo_archive.week(6)
     assert summary["window"]["start"].startswith("2026-10-12")
     concept = summary["notebooks"]["concept_drift"]
     assert concept["status"] != "alert"
