@@ -125,7 +125,8 @@ case "${1:-}" in
     compile_sources
     ensure_chromium
     shift
-    # Two workers, one test file each at a time: the suite is mostly notebook runs and kernel starts.
+    # Two workers, one test file each at a time (the files that start Spark as one, tests/conftest.py):
+    # the suite is mostly notebook runs and kernel starts.
     # Files go out in collection order, the longest first (tests/conftest.py: LONGEST_FIRST), so the
     # two workers finish together; xdist's default order (most tests first) sent the longest file last.
     # One OpenMP/BLAS thread per process: two workers (and their kernels) already fill the two

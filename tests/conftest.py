@@ -85,9 +85,30 @@ LONGEST_FIRST = ("test_golden.py", "test_onboarding.py", "test_drift.py", "test_
                  "test_drawing.py", "test_presentation.py", "test_demo.py")
 
 
+#: Files that start Spark (local[2]): one worker runs them all, so one JVM starts and warms up
+#: (about 10 s of CPU each time) instead of one per worker.
+SPARK_FILES = ("test_spark_drift.py", "test_scoring.py", "test_summary_ops_feedback.py", "test_spark_concept.py",
+               "test_engines.py", "test_spark_explain.py")
+
+
 def pytest_collection_modifyitems(session, config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept otherwise
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` with the Spark files as one unit of work (pytest-xdist's own hook; its
+    ``xdist_group`` marks stopped grouping on pytest 9.2, pytest-dev/pytest-xdist#1386)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling  # pytest-xdist only when it distributes the tests
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return "spark" if Path(path).name in SPARK_FILES else path
+
+    return Scheduling(config, log)
 
 
 # --------------------------------------------------------------------------- the demo, built once
