@@ -96,6 +96,7 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept otherwise
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown when it is not loaded (-p no:xdist)
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadfile`` with the Spark files as one unit of work (pytest-xdist's own hook; its
     ``xdist_group`` marks stopped grouping on pytest 9.2, pytest-dev/pytest-xdist#1386)."""

@@ -4,6 +4,7 @@ atomic run folders, failing notebooks (exit 3 with an archived error report)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,20 +37,45 @@ def _train(frame):
     return Pipeline([("ct", ct), ("m", LogisticRegression(max_iter=500))]).fit(X, frame["clicked"])
 
 
-@pytest.fixture
-def project(tmp_path):
-    """A small valid project: daily parquet logs over two weeks, a reference and a skops model."""
+@pytest.fixture(scope="module")
+def project_files(tmp_path_factory):
+    """A small valid project, made once for the module: daily parquet logs over two weeks, a reference
+    and a skops model. Each test works on a copy (``project``)."""
+    root = tmp_path_factory.mktemp("cli-project")
     rng = np.random.default_rng(11)
-    (tmp_path / "data/logs").mkdir(parents=True)
+    (root / "data/logs").mkdir(parents=True)
     ref = make_frame(6000, "2026-09-01", rng)
-    ref.to_parquet(tmp_path / "data/reference.parquet")
+    ref.to_parquet(root / "data/reference.parquet")
     logs = make_frame(14 * 144, "2026-10-05", rng)
-    logs.to_parquet(tmp_path / "data/logs/part-0.parquet")
-    (tmp_path / "models").mkdir()
+    logs.to_parquet(root / "data/logs/part-0.parquet")
+    (root / "models").mkdir()
     model = _train(ref)
-    sio.dump(model, tmp_path / "models/m.skops")
-    joblib.dump(model, tmp_path / "models/m.joblib")
-    path = write_project(tmp_path, logs="data/logs", model_extra={"versions": {"1": {"model": "models/m.skops"}}})
+    sio.dump(model, root / "models/m.skops")
+    joblib.dump(model, root / "models/m.joblib")
+    return write_project(root, logs="data/logs", model_extra={"versions": {"1": {"model": "models/m.skops"}}})
+
+
+def _copy_project(files: Path, root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("data", "models"):
+        shutil.copytree(files.parent / name, root / name)
+    shutil.copy(files, root / files.name)
+    return root / files.name
+
+
+@pytest.fixture
+def project(project_files, tmp_path):
+    """A copy of the module's project (same bytes: a baseline of one fits the other)."""
+    return _copy_project(project_files, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def baselined(project_files, tmp_path_factory):
+    """The module's project with its baseline archived, fitted once; ``_baseline`` copies the archive."""
+    from mlmon_nb.runner import execute_baseline, prepare_baseline
+
+    path = _copy_project(project_files, tmp_path_factory.mktemp("cli-baselined"))
+    assert execute_baseline(prepare_baseline(path, "m", "1")).exit_code == 0
     return path
 
 
@@ -254,14 +280,13 @@ def _notebook(path: Path, body: str) -> None:
     nbformat.write(nb, str(path))
 
 
-def _baseline(project: Path) -> None:
-    from mlmon_nb.runner import execute_baseline, prepare_baseline
+def _baseline(project: Path, baselined: Path) -> None:
+    """Archive the project's baseline: the module's one (its data and model are the same bytes)."""
+    shutil.copytree(baselined.parent / "reports", project.parent / "reports")
 
-    assert execute_baseline(prepare_baseline(project, "m", "1")).exit_code == 0
 
-
-def test_failing_notebook_exits_3_and_archives_its_error_report(project, tmp_path, monkeypatch, capsys):
-    _baseline(project)
+def test_failing_notebook_exits_3_and_archives_its_error_report(project, baselined, tmp_path, monkeypatch, capsys):
+    _baseline(project, baselined)
     extra = tmp_path / "extra"
     extra.mkdir()
     _notebook(extra / "probe_fail.ipynb", "x = 1\nraise ValueError('planted failure 42')")
@@ -285,9 +310,9 @@ def test_failing_notebook_exits_3_and_archives_its_error_report(project, tmp_pat
     assert (run_dir / "probe_fail.ipynb").is_file()
 
 
-def test_a_kernel_killed_for_memory_is_named_with_the_window_rows(project, tmp_path, monkeypatch, capsys):
+def test_a_kernel_killed_for_memory_is_named_with_the_window_rows(project, baselined, tmp_path, monkeypatch, capsys):
     """The kernel is SIGKILLed as the kernel's out-of-memory killer would (issue 13, finding 9)."""
-    _baseline(project)
+    _baseline(project, baselined)
     extra = tmp_path / "extra"
     extra.mkdir()
     _notebook(extra / "probe_oom.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
@@ -303,9 +328,9 @@ def _default_interrupts() -> None:
     signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
-def _start_slow_run(project, tmp_path, notebooks: str):
+def _start_slow_run(project, baselined, tmp_path, notebooks: str):
     """Start ``mlmon run`` in its own session with a notebook that sleeps; return once it is running."""
-    _baseline(project)
+    _baseline(project, baselined)
     extra = tmp_path / "extra"
     extra.mkdir()
     _notebook(extra / "probe_slow.ipynb", "import time\ntime.sleep(120)")
@@ -322,8 +347,8 @@ def _start_slow_run(project, tmp_path, notebooks: str):
     return proc, staging
 
 
-def test_killed_run_leaves_no_run_folder(project, tmp_path):
-    proc, staging = _start_slow_run(project, tmp_path, "data_drift,probe_slow")
+def test_killed_run_leaves_no_run_folder(project, baselined, tmp_path):
+    proc, staging = _start_slow_run(project, baselined, tmp_path, "data_drift,probe_slow")
     assert list(staging.glob("*/data_drift.html")), "the run did not get to the slow notebook"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -336,9 +361,9 @@ def test_killed_run_leaves_no_run_folder(project, tmp_path):
     assert catalogue.runs == () and catalogue.damaged == ()
 
 
-def test_interrupted_run_says_one_line_and_leaves_no_run_folder_or_kernel(project, tmp_path):
+def test_interrupted_run_says_one_line_and_leaves_no_run_folder_or_kernel(project, baselined, tmp_path):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a notebook."""
-    proc, _ = _start_slow_run(project, tmp_path, "probe_slow,operations")
+    proc, _ = _start_slow_run(project, baselined, tmp_path, "probe_slow,operations")
     time.sleep(1.0)  # inside the slow cell, with the next notebook's kernel warming up
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -359,8 +384,8 @@ def test_interrupted_run_says_one_line_and_leaves_no_run_folder_or_kernel(projec
         pytest.fail("processes of the interrupted run are still alive")
 
 
-def test_index_lists_runs_and_baselines(project, capsys):
-    _baseline(project)
+def test_index_lists_runs_and_baselines(project, baselined, capsys):
+    _baseline(project, baselined)
     code, out, _ = invoke(["run", "-p", str(project), "-m", "m", "-v", "1", "-w", WINDOW, "-n", "data_drift",
                            "--fail-on", "never"], capsys)
     assert code == 0
@@ -370,19 +395,19 @@ def test_index_lists_runs_and_baselines(project, capsys):
     assert "2026-10-05" in index and "baseline" in index.lower()
 
 
-def test_a_duplicated_notebook_runs_once(project):
+def test_a_duplicated_notebook_runs_once(project, baselined):
     from mlmon_nb.runner import prepare_window_run
 
-    _baseline(project)
+    _baseline(project, baselined)
     plan = prepare_window_run(project, "m", "1", WINDOW, ["operations", "data_drift", "operations"], {})
     assert plan.notebooks == ("operations", "data_drift")
 
 
-def test_a_full_disk_while_staging_is_one_line_and_leaves_nothing(project, monkeypatch, capsys):
+def test_a_full_disk_while_staging_is_one_line_and_leaves_nothing(project, baselined, monkeypatch, capsys):
     """Used to end in a misleading NotJSONError traceback (issue 13, finding 6)."""
     import mlmon_nb.runner as runner
 
-    _baseline(project)
+    _baseline(project, baselined)
     before = _tree(project.parent / "reports")
 
     def full(*args, **kwargs):
