@@ -214,13 +214,17 @@ def test_an_acknowledged_incident_stops_paging_until_the_acknowledgement_ends(de
     window = "2026-10-12/2026-10-19"
     args = ["run", "-p", str(project), "-m", demo.model, "-v", demo.version, "-w", window, "-n", "data_drift"]
     try:
+        started = time.monotonic()
         code, _, err = invoke(args, capsys)
         assert code == 1 and len(received) == 1 and "new: Covariate shift" in err
         code, _, _ = invoke(args, capsys)
         assert code == 1 and len(received) == 2  # repeat: every_run reminds while nobody acknowledged it
         code, out, _ = invoke(["incidents", "-p", str(project), "--json"], capsys)
         [inc] = [i for i in __import__("json").loads(out) if i["cause"] == "covariate_shift"]
-        until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=12)).replace(microsecond=0)
+        # Long enough for the next run to end inside it on this machine (1.5 times one of the two runs
+        # above), and no longer: the test then waits for it to run out.
+        lasts = max(4.0, 0.75 * (time.monotonic() - started))
+        until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=lasts + 1)).replace(microsecond=0)
         code, out, _ = invoke(["ack", "-p", str(project), inc["id"], "--until", until.isoformat(),
                                "--note", "JIRA-42"], capsys)
         assert code == 0 and "acknowledged until" in out
